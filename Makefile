@@ -1,0 +1,41 @@
+# One entry point for each habit: run, test, lint, bench.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-dev
+CONFIG ?= instance/candor.toml
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(CONFIG): | $(STAMP)
+	$(BIN)/python -m portal.setup_config $(CONFIG)
+
+run: $(STAMP) $(CONFIG)
+	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor init
+	CANDOR_CONFIG=$(CONFIG) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 wsgi:app
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

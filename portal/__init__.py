@@ -1,0 +1,36 @@
+"""Candor: an anonymous whistleblower and complaints reporting portal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from portal.config import Config
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Config) -> Flask:
+    """Build the application for ``config``; every resource it needs hangs off the app."""
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.update(
+        SECRET_KEY=config.site.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=config.site.base_url.startswith("https://"),
+        MAX_CONTENT_LENGTH=config.storage.max_upload_mb * 1024 * 1024,
+    )
+    app.extensions["candor.config"] = config
+
+    from portal import cli, web
+    from portal.reporter import bp as reporter_bp
+
+    web.init_app(app, config)
+    cli.init_app(app)
+    app.register_blueprint(reporter_bp)
+    return app

@@ -1,0 +1,77 @@
+"""`flask --app wsgi candor ...`: set-up and automation commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import Engine
+
+import crypto
+from portal import migrate
+from portal.config import Config
+from portal.models import Role
+from portal.services import accounts
+from portal.services.errors import ServiceError
+from portal.timeutil import utcnow
+
+candor = click.Group("candor", help="Candor administration commands.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(candor)
+
+
+def _config() -> Config:
+    config: Config = current_app.extensions["candor.config"]
+    return config
+
+
+def argon2_profile(config: Config) -> crypto.Argon2Profile:
+    return crypto.PROFILES[config.security.argon2_profile]
+
+
+@candor.command("init")
+def init_command() -> None:
+    """Create the attachment folder and upgrade the database to the newest schema."""
+    config = _config()
+    config.storage.attachments_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    engine: Engine = current_app.extensions["candor.engine"]
+    migrate.upgrade(engine)
+    click.echo("Database is at the newest schema.")
+
+
+@candor.command("create-user")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--username", required=True)
+@click.option("--display-name", required=True)
+@click.option("--level", type=click.IntRange(1, 3), default=1, show_default=True)
+def create_user_command(role: str, username: str, display_name: str, level: int) -> None:
+    """Create a staff account; the password is read from standard input."""
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    session = current_app.extensions["candor.sessionmaker"]()
+    try:
+        account = accounts.create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            role=Role(role),
+            password=password,
+            level=level,
+            profile=argon2_profile(_config()),
+            now=utcnow(),
+            issuer=_config().site.name,
+        )
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        session.close()
+    click.echo(f"Created {account.user.role.value} {account.user.username!r}.")
+    click.echo("Shown once; store it offline. It restores access if the password is lost:")
+    click.echo(f"  recovery key: {account.recovery_key}")
+    click.echo("Add this to an authenticator app (TOTP):")
+    click.echo(f"  {account.totp_uri}")

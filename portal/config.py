@@ -1,0 +1,192 @@
+"""Typed, frozen configuration loaded from TOML, with environment overrides for secrets.
+
+Start-up stops with a message naming the key when a key is missing or malformed: a portal that
+guesses at its own configuration could, for instance, run with a weak Argon2 profile or an empty
+pepper without anyone noticing.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+T = TypeVar("T")
+
+ENV_PREFIX = "CANDOR_"
+# Secrets may come from the environment instead of the file, so that a deployment can keep them
+# in its secret store. Each maps an environment variable to a dotted key.
+ENV_OVERRIDES: dict[str, str] = {
+    "CANDOR_SECRET_KEY": "site.secret_key",
+    "CANDOR_RECEIPT_PEPPER": "security.receipt_pepper",
+    "CANDOR_DATABASE_URL": "database.url",
+    "CANDOR_RATELIMIT_STORAGE_URL": "ratelimit.storage_url",
+}
+ARGON2_PROFILES = ("production", "test")
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    name: str
+    base_url: str
+    secret_key: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    receipt_pepper: bytes
+    argon2_profile: str
+    session_idle_minutes: int
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    attachments_dir: Path
+    max_upload_mb: int
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    storage_url: str
+
+
+@dataclass(frozen=True)
+class Config:
+    site: SiteConfig
+    security: SecurityConfig
+    database: DatabaseConfig
+    storage: StorageConfig
+    ratelimit: RateLimitConfig
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Read the TOML file at ``path`` (or ``$CANDOR_CONFIG``) and apply environment overrides."""
+    if path is None:
+        path = os.environ.get("CANDOR_CONFIG")
+        if not path:
+            raise ConfigError(
+                "CANDOR_CONFIG is not set: point it at a TOML file (see config.example.toml)"
+            )
+    file = Path(path)
+    try:
+        with file.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {file} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {file} is not valid TOML: {exc}") from None
+    return config_from_mapping(raw, env=os.environ, base_dir=file.parent)
+
+
+def config_from_mapping(
+    raw: Mapping[str, Any], env: Mapping[str, str] | None = None, base_dir: Path | None = None
+) -> Config:
+    """Validate a parsed TOML document into a frozen :class:`Config`."""
+    merged = _apply_env(raw, env or {})
+    reader = _Reader(merged)
+    base = base_dir or Path.cwd()
+    timezone = reader.get("site.timezone", str)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"site.timezone: unknown time zone {timezone!r}") from None
+    profile = reader.get("security.argon2_profile", str)
+    if profile not in ARGON2_PROFILES:
+        raise ConfigError(f"security.argon2_profile: must be one of {', '.join(ARGON2_PROFILES)}")
+    attachments = Path(reader.get("storage.attachments_dir", str))
+    return Config(
+        site=SiteConfig(
+            name=reader.get("site.name", str, _non_empty),
+            base_url=reader.get("site.base_url", str, _non_empty).rstrip("/"),
+            secret_key=reader.get("site.secret_key", str, _long_secret),
+            timezone=timezone,
+        ),
+        security=SecurityConfig(
+            receipt_pepper=reader.get("security.receipt_pepper", str, _hex_secret_bytes),
+            argon2_profile=profile,
+            session_idle_minutes=reader.get("security.session_idle_minutes", int, _positive),
+        ),
+        database=DatabaseConfig(url=reader.get("database.url", str, _non_empty)),
+        storage=StorageConfig(
+            attachments_dir=attachments if attachments.is_absolute() else base / attachments,
+            max_upload_mb=reader.get("storage.max_upload_mb", int, _positive),
+        ),
+        ratelimit=RateLimitConfig(storage_url=reader.get("ratelimit.storage_url", str, _non_empty)),
+    )
+
+
+def _apply_env(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:
+    merged: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
+    for variable, dotted in ENV_OVERRIDES.items():
+        if variable in env:
+            section, key = dotted.split(".")
+            table = merged.setdefault(section, {})
+            if not isinstance(table, dict):
+                raise ConfigError(f"{section}: must be a table")
+            table[key] = env[variable]
+    return merged
+
+
+class _Reader:
+    def __init__(self, raw: Mapping[str, Any]) -> None:
+        self._raw = raw
+
+    def get(
+        self, dotted: str, kind: type[T], check: Callable[[str, Any], Any] | None = None
+    ) -> Any:
+        section, key = dotted.split(".")
+        table = self._raw.get(section)
+        if not isinstance(table, Mapping):
+            raise ConfigError(f"{dotted}: missing (no [{section}] table)")
+        if key not in table:
+            raise ConfigError(f"{dotted}: missing")
+        value = table[key]
+        # bool is an int in Python; a boolean where a number belongs is a mistake.
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{dotted}: must be of type {kind.__name__}")
+        return check(dotted, value) if check else value
+
+
+def _non_empty(key: str, value: str) -> str:
+    if not value.strip():
+        raise ConfigError(f"{key}: must not be empty")
+    return value
+
+
+def _positive(key: str, value: int) -> int:
+    if value <= 0:
+        raise ConfigError(f"{key}: must be a positive number")
+    return value
+
+
+def _long_secret(key: str, value: str) -> str:
+    if len(value) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{key}: must be at least {MIN_SECRET_BYTES} characters of random text")
+    return value
+
+
+def _hex_secret_bytes(key: str, value: str) -> bytes:
+    try:
+        secret = bytes.fromhex(value)
+    except ValueError:
+        raise ConfigError(f"{key}: must be hexadecimal") from None
+    if len(secret) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{key}: must be at least {MIN_SECRET_BYTES} bytes ({MIN_SECRET_BYTES * 2} hex digits)"
+        )
+    return secret

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from portal.config import ConfigError, load_config
+from portal.setup_config import write_local_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_example_config_loads_and_documents_every_key(tmp_path: Path) -> None:
+    config = load_config(ROOT / "config.example.toml")
+    assert config.security.argon2_profile == "production"
+    example = (ROOT / "config.example.toml").read_text()
+    for section in dataclasses.fields(config):
+        for field in dataclasses.fields(getattr(config, section.name)):
+            assert f"\n{field.name} = " in example, f"{section.name}.{field.name} is undocumented"
+
+
+def test_config_is_frozen() -> None:
+    config = load_config(ROOT / "config.example.toml")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.site.name = "Other"  # type: ignore[misc]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+def _example_without(line_start: str) -> str:
+    lines = (ROOT / "config.example.toml").read_text().splitlines()
+    return "\n".join(line for line in lines if not line.startswith(line_start))
+
+
+@pytest.mark.parametrize(
+    ("removed", "named"),
+    [
+        ("receipt_pepper", "security.receipt_pepper"),
+        ("secret_key", "site.secret_key"),
+        ("url =", "database.url"),
+        ("max_upload_mb", "storage.max_upload_mb"),
+    ],
+)
+def test_missing_key_names_it(tmp_path: Path, removed: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{named}: missing"):
+        load_config(_write(tmp_path, _example_without(removed)))
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "named"),
+    [
+        ('argon2_profile = "production"', 'argon2_profile = "fast"', "security.argon2_profile"),
+        ("session_idle_minutes = 30", 'session_idle_minutes = "30"', "security.session_idle_minutes"),
+        ("session_idle_minutes = 30", "session_idle_minutes = 0", "security.session_idle_minutes"),
+        ("max_upload_mb = 512", "max_upload_mb = true", "storage.max_upload_mb"),
+        ('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"', "site.timezone"),
+        ('receipt_pepper = "0000', 'receipt_pepper = "zz00', "security.receipt_pepper"),
+    ],
+)
+def test_malformed_key_names_it(tmp_path: Path, replace: str, by: str, named: str) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    assert replace in text
+    with pytest.raises(ConfigError, match=f"^{named}: "):
+        load_config(_write(tmp_path, text.replace(replace, by)))
+
+
+def test_short_pepper_refused(tmp_path: Path) -> None:
+    text = _example_without("receipt_pepper") + '\n'
+    text = text.replace("[security]", '[security]\nreceipt_pepper = "abcd"')
+    with pytest.raises(ConfigError, match="security.receipt_pepper: must be at least 32 bytes"):
+        load_config(_write(tmp_path, text))
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(_write(tmp_path, "[site\nname="))
+
+
+def test_missing_file_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CANDOR_RECEIPT_PEPPER", "ab" * 32)
+    monkeypatch.setenv("CANDOR_DATABASE_URL", "sqlite:///elsewhere.sqlite3")
+    config = load_config(ROOT / "config.example.toml")
+    assert config.security.receipt_pepper == bytes.fromhex("ab" * 32)
+    assert config.database.url == "sqlite:///elsewhere.sqlite3"
+
+
+def test_config_path_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CANDOR_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="CANDOR_CONFIG is not set"):
+        load_config()
+    monkeypatch.setenv("CANDOR_CONFIG", str(ROOT / "config.example.toml"))
+    assert load_config().site.name == "Example Organisation"
+
+
+def test_local_config_gets_fresh_secrets_once(tmp_path: Path) -> None:
+    first, second = tmp_path / "a" / "candor.toml", tmp_path / "b" / "candor.toml"
+    assert write_local_config(first) and write_local_config(second)
+    a, b = load_config(first), load_config(second)
+    assert a.site.secret_key != b.site.secret_key
+    assert a.security.receipt_pepper != b.security.receipt_pepper
+    assert a.database.url == f"sqlite:///{(tmp_path / 'a' / 'candor.sqlite3').resolve()}"
+    before = first.read_text()
+    assert write_local_config(first) is False
+    assert first.read_text() == before
+    assert first.stat().st_mode & 0o077 == 0
