@@ -7,7 +7,7 @@ CONFIG ?= instance/candor.toml
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench install clean browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +24,21 @@ $(CONFIG): | $(STAMP)
 
 run: $(STAMP) $(CONFIG)
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor init
-	CANDOR_CONFIG=$(CONFIG) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 wsgi:app
+	CANDOR_CONFIG=$(CONFIG) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
 
-test: $(STAMP)
+# Browser tests drive Debian's chromium; Playwright must never download a browser of its own.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "$(CHROMIUM) is missing and we are not root: browser tests will skip" \
+			"(install it with: sudo apt-get install chromium)"; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -1,0 +1,97 @@
+"""Candor's cryptography: a pure library over ``cryptography`` and ``argon2-cffi``.
+
+Bytes in, bytes out. It never imports the web application or the database layer and never logs.
+"""
+
+from crypto.codes import (
+    PASSPHRASE_WORDS,
+    format_receipt_code,
+    generate_passphrase,
+    generate_receipt_code,
+    lookup_hmac,
+    normalize_passphrase,
+    normalize_receipt_code,
+    passphrase_entropy_bits,
+)
+from crypto.errors import (
+    CryptoError,
+    DecryptionError,
+    InvalidReceiptCodeError,
+    InvalidRecoveryKeyError,
+    UnsupportedFormatError,
+)
+from crypto.kdf import (
+    PRODUCTION,
+    PROFILES,
+    TEST,
+    Argon2Profile,
+    DerivedKeys,
+    derive_keys,
+    new_salt,
+    verifier_matches,
+)
+from crypto.recovery import generate_recovery_key, parse_recovery_key
+from crypto.sealing import KeyPair, generate_keypair, open_sealed, public_key_from_private, seal
+from crypto.stream import (
+    CHUNK_SIZE,
+    StreamEncryptor,
+    decrypt_chunks,
+    decrypt_stream,
+    encrypt_stream,
+    encrypted_size,
+    new_file_key,
+)
+from crypto.wrapping import (
+    blob_profile,
+    derive_for_blob,
+    unwrap_with_key,
+    unwrap_with_keys,
+    unwrap_with_secret,
+    wrap_with_key,
+    wrap_with_secret,
+)
+
+__all__ = [
+    "CHUNK_SIZE",
+    "PASSPHRASE_WORDS",
+    "PRODUCTION",
+    "PROFILES",
+    "TEST",
+    "Argon2Profile",
+    "CryptoError",
+    "DecryptionError",
+    "DerivedKeys",
+    "InvalidReceiptCodeError",
+    "InvalidRecoveryKeyError",
+    "KeyPair",
+    "StreamEncryptor",
+    "UnsupportedFormatError",
+    "blob_profile",
+    "decrypt_chunks",
+    "decrypt_stream",
+    "derive_for_blob",
+    "derive_keys",
+    "encrypt_stream",
+    "encrypted_size",
+    "format_receipt_code",
+    "generate_keypair",
+    "generate_passphrase",
+    "generate_receipt_code",
+    "generate_recovery_key",
+    "lookup_hmac",
+    "new_file_key",
+    "new_salt",
+    "normalize_passphrase",
+    "normalize_receipt_code",
+    "open_sealed",
+    "parse_recovery_key",
+    "passphrase_entropy_bits",
+    "public_key_from_private",
+    "seal",
+    "unwrap_with_key",
+    "unwrap_with_keys",
+    "unwrap_with_secret",
+    "verifier_matches",
+    "wrap_with_key",
+    "wrap_with_secret",
+]

@@ -23,7 +23,10 @@ def create_app(config: Config) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_SECURE=config.site.base_url.startswith("https://"),
-        MAX_CONTENT_LENGTH=config.storage.max_upload_mb * 1024 * 1024,
+        # Bodies up to twice the upload limit are read, so that a form whose files are too large
+        # comes back with everything typed and a clear message; beyond that the request is refused.
+        MAX_CONTENT_LENGTH=2 * config.storage.max_upload_mb * 1024 * 1024 + 1024 * 1024,
+        WTF_CSRF_TIME_LIMIT=None,
     )
     app.extensions["candor.config"] = config
 

@@ -8,12 +8,15 @@ pepper without anyone noticing.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import limits
 
 T = TypeVar("T")
 
@@ -63,6 +66,33 @@ class StorageConfig:
 @dataclass(frozen=True)
 class RateLimitConfig:
     storage_url: str
+    check_per_code: str
+    check_site: str
+
+
+@dataclass(frozen=True)
+class Category:
+    key: str
+    label: str
+    policy: str
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    label: str
+    help: str
+    required: bool
+    multiline: bool
+
+
+@dataclass(frozen=True)
+class IntakeConfig:
+    categories: tuple[Category, ...]
+    questions: tuple[Question, ...]
+
+    def category(self, key: str) -> Category | None:
+        return next((c for c in self.categories if c.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -72,6 +102,7 @@ class Config:
     database: DatabaseConfig
     storage: StorageConfig
     ratelimit: RateLimitConfig
+    intake: IntakeConfig
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -126,8 +157,80 @@ def config_from_mapping(
             attachments_dir=attachments if attachments.is_absolute() else base / attachments,
             max_upload_mb=reader.get("storage.max_upload_mb", int, _positive),
         ),
-        ratelimit=RateLimitConfig(storage_url=reader.get("ratelimit.storage_url", str, _non_empty)),
+        ratelimit=RateLimitConfig(
+            storage_url=reader.get("ratelimit.storage_url", str, _non_empty),
+            check_per_code=reader.get("ratelimit.check_per_code", str, _rate),
+            check_site=reader.get("ratelimit.check_site", str, _rate),
+        ),
+        intake=_intake(reader),
     )
+
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+POLICIES = ("eu-directive", "seed-complaints", "seed-membership")
+
+
+def _intake(reader: _Reader) -> IntakeConfig:
+    categories = []
+    for index, item in enumerate(reader.get("intake.categories", list, _non_empty_list)):
+        where = f"intake.categories[{index}]"
+        key = _table_str(item, where, "key")
+        if not KEY_PATTERN.fullmatch(key):
+            raise ConfigError(f"{where}.key: use lower-case letters, digits and underscores")
+        policy = _table_str(item, where, "policy")
+        if policy not in POLICIES:
+            raise ConfigError(f"{where}.policy: must be one of {', '.join(POLICIES)}")
+        categories.append(Category(key=key, label=_table_str(item, where, "label"), policy=policy))
+    questions = []
+    for index, item in enumerate(reader.get("intake.questions", list, _non_empty_list)):
+        where = f"intake.questions[{index}]"
+        key = _table_str(item, where, "key")
+        if not KEY_PATTERN.fullmatch(key):
+            raise ConfigError(f"{where}.key: use lower-case letters, digits and underscores")
+        questions.append(
+            Question(
+                key=key,
+                label=_table_str(item, where, "label"),
+                help=_table_value(item, where, "help", str, ""),
+                required=_table_value(item, where, "required", bool, False),
+                multiline=_table_value(item, where, "multiline", bool, True),
+            )
+        )
+    for name, keys in (("categories", [c.key for c in categories]), ("questions", [q.key for q in questions])):
+        if len(set(keys)) != len(keys):
+            raise ConfigError(f"intake.{name}: keys must be unique")
+    return IntakeConfig(categories=tuple(categories), questions=tuple(questions))
+
+
+def _table_value(item: Any, where: str, key: str, kind: type[T], default: T | None = None) -> T:
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"{where}: must be a table")
+    if key not in item:
+        if default is None:
+            raise ConfigError(f"{where}.{key}: missing")
+        return default
+    value = item[key]
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key}: must be of type {kind.__name__}")
+    return value
+
+
+def _table_str(item: Any, where: str, key: str) -> str:
+    return _non_empty(f"{where}.{key}", _table_value(item, where, key, str))
+
+
+def _rate(key: str, value: str) -> str:
+    try:
+        limits.parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{key}: must read like \"10 per hour\"") from None
+    return value
+
+
+def _non_empty_list(key: str, value: list[Any]) -> list[Any]:
+    if not value:
+        raise ConfigError(f"{key}: must not be empty")
+    return value
 
 
 def _apply_env(raw: Mapping[str, Any], env: Mapping[str, str]) -> dict[str, Any]:

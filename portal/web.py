@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, g, render_template
+from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
+import crypto
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
+from portal.services.attachments import AttachmentStore
+from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
 
 csrf = CSRFProtect()
+# Limits are keyed by what is being guessed (a receipt code, an account) or by the whole site;
+# never by IP address, which this site does not record.
+limiter = Limiter(key_func=lambda: "site", default_limits=[], headers_enabled=False)
 
 # No script, no third-party origin, no framing; forms post only to this site.
 CONTENT_SECURITY_POLICY = (
@@ -37,11 +45,23 @@ def init_app(app: Flask, config: Config) -> None:
     engine = make_engine(config.database.url)
     app.extensions["candor.engine"] = engine
     app.extensions["candor.sessionmaker"] = make_session_factory(engine)
+    app.extensions["candor.attachments"] = AttachmentStore(config.storage.attachments_dir)
+    app.request_class = EncryptingRequest
+    app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
     csrf.init_app(app)
+    limiter.init_app(app)
+    app.teardown_request(discard_unclaimed_uploads)
     app.teardown_appcontext(_close_session)
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(crypto.DecryptionError, _integrity_error)
     app.context_processor(_template_globals)
+    zone = ZoneInfo(config.site.timezone)
+    app.add_template_filter(lambda value: value.astimezone(zone).strftime("%-d %B %Y"), "localdate")
+    app.add_template_filter(
+        lambda value: value.astimezone(zone).strftime("%-d %B %Y, %H:%M"), "localdatetime"
+    )
+    app.add_template_filter(_filesize, "filesize")
 
 
 def db_session() -> Session:
@@ -57,6 +77,10 @@ def app_config() -> Config:
     return config
 
 
+def argon2_profile() -> crypto.Argon2Profile:
+    return crypto.PROFILES[app_config().security.argon2_profile]
+
+
 def _close_session(_exc: BaseException | None) -> None:
     session = g.pop("db_session", None)
     if session is not None:
@@ -69,8 +93,44 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+ERROR_TEXTS = {
+    413: "The upload is larger than this site accepts. Go back, choose smaller or fewer files, "
+    "and send again. Your browser may have kept what you typed.",
+    429: "Too many attempts. Wait a while before you try again.",
+    400: "The form could not be accepted, perhaps because it was open too long. Go back, reload "
+    "the page and send it again.",
+}
+
+
 def _http_error(error: HTTPException) -> tuple[str, int]:
-    return render_template("error.html", error=error), error.code or 500
+    code = error.code or 500
+    text = ERROR_TEXTS.get(code, error.description)
+    if code == 413:
+        text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
+    return render_template("error.html", error=error, text=text), code
+
+
+def _filesize(size: int) -> str:
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    raise AssertionError("unreachable")
+
+
+def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
+    current_app.logger.warning("refused a page: stored content failed its integrity check")
+    # Refuse the whole page: nothing that fails to verify is shown, not even the parts that do.
+    text = (
+        "Some of this content failed its integrity check, so none of it is shown. "
+        "This can mean that stored data was altered; if it persists, tell the organisation "
+        "through another channel."
+    )
+    return render_template("error.html", error=_IntegrityFailure(), text=text), 500
+
+
+class _IntegrityFailure:
+    name = "Content could not be verified"
 
 
 def _template_globals() -> dict[str, Any]:

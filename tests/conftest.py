@@ -132,7 +132,21 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
         },
         "database": {"url": database_url},
         "storage": {"attachments_dir": str(tmp_path / "attachments"), "max_upload_mb": 5},
-        "ratelimit": {"storage_url": "memory://"},
+        "ratelimit": {
+            "storage_url": "memory://",
+            "check_per_code": "5 per hour",
+            "check_site": "100 per hour",
+        },
+        "intake": {
+            "categories": [
+                {"key": "fraud", "label": "Fraud", "policy": "eu-directive"},
+                {"key": "safety", "label": "Safety", "policy": "eu-directive"},
+            ],
+            "questions": [
+                {"key": "what_happened", "label": "What happened?", "required": True},
+                {"key": "when_where", "label": "When and where?"},
+            ],
+        },
     }
     for dotted, value in overrides.items():
         section, key = dotted.split("__")

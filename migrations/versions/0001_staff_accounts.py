@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("display_name", sa.String(length=128), nullable=False),
+        sa.Column("title", sa.String(length=128), nullable=False),
         sa.Column(
             "role",
             sa.Enum(

@@ -28,6 +28,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(128))
+    # The role shown to reporters beside the display name, e.g. "Compliance officer".
+    title: Mapped[str] = mapped_column(String(128), default="Case handler")
     role: Mapped[Role] = mapped_column(
         Enum(
             Role,

@@ -17,7 +17,11 @@ def test_example_config_loads_and_documents_every_key(tmp_path: Path) -> None:
     example = (ROOT / "config.example.toml").read_text()
     for section in dataclasses.fields(config):
         for field in dataclasses.fields(getattr(config, section.name)):
-            assert f"\n{field.name} = " in example, f"{section.name}.{field.name} is undocumented"
+            value = getattr(getattr(config, section.name), field.name)
+            documented = (
+                f"[[{section.name}.{field.name}]]" if isinstance(value, tuple) else f"\n{field.name} = "
+            )
+            assert documented in example, f"{section.name}.{field.name} is undocumented"
 
 
 def test_config_is_frozen() -> None:
@@ -113,3 +117,19 @@ def test_local_config_gets_fresh_secrets_once(tmp_path: Path) -> None:
     assert write_local_config(first) is False
     assert first.read_text() == before
     assert first.stat().st_mode & 0o077 == 0
+
+
+def test_intake_comes_from_configuration() -> None:
+    config = load_config(ROOT / "config.example.toml")
+    assert [c.key for c in config.intake.categories][0] == "fraud"
+    assert config.intake.questions[0].required is True
+    assert config.intake.category("other") is not None
+    assert config.intake.category("nope") is None
+
+
+def test_intake_category_with_unknown_policy_is_named(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text().replace(
+        'policy = "eu-directive"', 'policy = "whenever"', 1
+    )
+    with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policy: must be one of"):
+        load_config(_write(tmp_path, text))

@@ -1,0 +1,39 @@
+"""Exceptions raised by the crypto package.
+
+Messages are deliberately generic: they never say which check failed (key, associated data, tag,
+length), so an error shown to or logged for an attacker tells them nothing they can steer by.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CryptoError",
+    "DecryptionError",
+    "InvalidReceiptCodeError",
+    "InvalidRecoveryKeyError",
+    "UnsupportedFormatError",
+]
+
+
+class CryptoError(Exception):
+    """Base class of every error raised by the crypto package."""
+
+
+class DecryptionError(CryptoError):
+    """A ciphertext did not verify.
+
+    Raised for a wrong key, wrong associated data, any tampering, a truncated, reordered or
+    extended stream, and a malformed blob. Callers must treat every case the same way.
+    """
+
+
+class UnsupportedFormatError(DecryptionError):
+    """A blob starts with a version byte this code does not know."""
+
+
+class InvalidReceiptCodeError(CryptoError):
+    """A receipt code has the wrong length, characters or check digit."""
+
+
+class InvalidRecoveryKeyError(CryptoError):
+    """A recovery key has the wrong length, characters or checksum."""

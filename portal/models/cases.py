@@ -1,0 +1,180 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base
+
+
+def _enum(kind: type[enum.Enum], name: str) -> Enum:
+    # Stored by value with a check constraint rather than a PostgreSQL type, so that a new value
+    # needs no type migration.
+    return Enum(
+        kind,
+        values_callable=lambda e: [m.value for m in e],
+        name=name,
+        length=24,
+        native_enum=False,
+        create_constraint=True,
+    )
+
+
+class CaseStatus(enum.Enum):
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class AuthorKind(enum.Enum):
+    REPORTER = "reporter"
+    HANDLER = "handler"
+    SYSTEM = "system"
+
+
+class EventKind(enum.Enum):
+    """Typed events that start and stop clocks; never a status anyone can toggle."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    FEEDBACK_SENT = "feedback_sent"
+    DECISION_SENT = "decision_sent"
+    RESOLVED = "resolved"
+    APPEAL_FILED = "appeal_filed"
+    REPORTER_MESSAGE = "reporter_message"
+
+
+class Case(Base):
+    """What a report opens. Content lives only in sealed columns; see docs/threat-model.md."""
+
+    __tablename__ = "cases"
+    __table_args__ = (CheckConstraint("tier BETWEEN 1 AND 3", name="tier_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Random, so that URLs and associated data never reveal how many cases exist.
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    # HMAC-SHA256(pepper, receipt code): the receipt code itself is never stored.
+    receipt_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    # HMAC of the intake form's one-time token: a form posted twice opens one case.
+    submission_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # The case private key wrapped under Argon2id(passphrase, per-case salt kept in the blob).
+    reporter_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    category: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64))
+    tier: Mapped[int]
+    status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
+    confidential: Mapped[bool]
+    escalation_level: Mapped[int] = mapped_column(default=1)
+    sealed_report: Mapped[bytes] = mapped_column(LargeBinary)
+    # Name and contact of a confidential reporter, sealed apart from the report so that reading
+    # them can be gated and audited on its own.
+    sealed_identity: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    received_at: Mapped[datetime]
+
+
+class CaseKeyGrant(Base):
+    """The case private key sealed to one handler's public key."""
+
+    __tablename__ = "case_key_grants"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+    sealed_case_key: Mapped[bytes] = mapped_column(LargeBinary)
+    granted_at: Mapped[datetime]
+
+
+class CaseExclusion(Base):
+    """A handler the reporter excluded: never sealed the case key, never shown the case."""
+
+    __tablename__ = "case_exclusions"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class Message(Base):
+    """One entry of the thread between the reporter and the handlers."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_case_created", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """An encrypted file. Its name, type, size and file key are sealed to the case key."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # None for files sent with the report itself.
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("messages.id", ondelete="CASCADE"), default=None, index=True
+    )
+    author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
+    sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class CaseEvent(Base):
+    """A typed event on a case, which the clock reads to start and stop deadlines."""
+
+    __tablename__ = "case_events"
+    __table_args__ = (Index("ix_case_events_case_kind", "case_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"))
+    occurred_at: Mapped[datetime]
+
+
+class SiteText(Base):
+    """Staff-edited text (sanitised HTML), such as other ways to report."""
+
+    __tablename__ = "site_texts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    html: Mapped[str]
+    updated_at: Mapped[datetime]
+
+
+class ReporterSession(Base):
+    """A reporter's signed-in session. The case key is here only wrapped under a key that lives
+    in the reporter's cookie, so neither the database nor the cookie alone opens the case."""
+
+    __tablename__ = "reporter_sessions"
+
+    # SHA-256 of the random session id in the cookie.
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    wrapped_case_key: Mapped[bytes] = mapped_column(LargeBinary)
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PendingReceipt(Base):
+    """The receipt of a just-filed report, kept until the reporter confirms they saved it.
+
+    Wrapped under a key derived from the intake form's one-time token, which only the reporter's
+    browser holds: a second post of the same form shows the same receipt again instead of opening
+    a second case, and the database alone cannot reveal it.
+    """
+
+    __tablename__ = "pending_receipts"
+
+    submission_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    wrapped_receipt: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import InputRequired, Length
+
+from portal.config import IntakeConfig
+from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
+
+TIER_CHOICES = [
+    ("1", "Yes: someone is in immediate danger, or the matter is critical"),
+    ("2", "It could have a serious impact soon"),
+    ("3", "No, neither of these"),
+]
+ANONYMITY_CHOICES = [
+    ("anonymous", "Stay anonymous: nobody learns who I am"),
+    ("confidential", "Confidential: give my name and contact to the handlers only"),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class IntakeFormBase(FlaskForm):
+    form_token = HiddenField()
+    # A field that people never see; software that fills every field fills it too.
+    website = StringField("Leave this field empty")
+    category = SelectField("What is the report about?", validators=[InputRequired()])
+    tier = RadioField(
+        "Is anyone in immediate danger, or is the matter critical?",
+        choices=TIER_CHOICES,
+        default="3",
+        validators=[InputRequired()],
+    )
+    anonymity = RadioField("Anonymous or confidential?", choices=ANONYMITY_CHOICES, default="anonymous")
+    name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
+    contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
+    excluded = MultiCheckboxField("Do not send my report to", coerce=int)
+
+
+def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:
+    """The intake form for this configuration: its questions, categories and handlers."""
+
+    class IntakeForm(IntakeFormBase):
+        pass
+
+    for question in intake.questions:
+        kind = TextAreaField if question.multiline else StringField
+        validators = [Length(max=MAX_ANSWER_LENGTH)]
+        setattr(
+            IntakeForm,
+            f"q_{question.key}",
+            kind(question.label, description=question.help, validators=validators),
+        )
+    form = IntakeForm(**kwargs)
+    form.category.choices = [("", "Choose one")] + [(c.key, c.label) for c in intake.categories]
+    form.excluded.choices = [(r.id, f"{r.display_name} ({r.title})") for r in recipients]
+    return form
+
+
+class CheckForm(FlaskForm):
+    receipt_code = StringField("Receipt code", validators=[InputRequired()])
+    passphrase = StringField("Passphrase", validators=[InputRequired()])
+
+
+class MessageForm(FlaskForm):
+    body = TextAreaField("Your message", validators=[Length(max=MAX_ANSWER_LENGTH)])
+
+
+class ReceiptForm(FlaskForm):
+    form_token = HiddenField()
+    saved = BooleanField("I have saved my receipt code and passphrase")
+
+
+class SignOutForm(FlaskForm):
+    pass

@@ -1,0 +1,36 @@
+"""Associated data for every sealed item: binds each ciphertext to its place, so that a blob
+copied into another row or another case fails to open."""
+
+from __future__ import annotations
+
+
+def reporter_key(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-key".encode()
+
+
+def report(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:report".encode()
+
+
+def identity(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:identity".encode()
+
+
+def case_key(case_uid: str, user_id: int) -> bytes:
+    return f"candor:case:{case_uid}:key-for-user:{user_id}".encode()
+
+
+def message(case_uid: str, message_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:message:{message_uid}".encode()
+
+
+def attachment_meta(case_uid: str, attachment_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:attachment:{attachment_uid}:meta".encode()
+
+
+def pending_receipt(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:pending-receipt".encode()
+
+
+def reporter_session(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-session".encode()

@@ -1,0 +1,315 @@
+"""Filing a report: keys, sealing, the receipt, and the first event for the clock."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.config import IntakeConfig
+from portal.models import (
+    Attachment,
+    AuthorKind,
+    Case,
+    CaseEvent,
+    CaseExclusion,
+    CaseKeyGrant,
+    CaseStatus,
+    EventKind,
+    PendingReceipt,
+    Role,
+    User,
+)
+from portal.services import contexts
+from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.errors import InvalidInputError, ServiceError
+from portal.services.timeline import Promise, promise_for
+
+MAX_ANSWER_LENGTH = 20_000
+MAX_IDENTITY_LENGTH = 500
+MAX_FILES = 20
+TIERS = {1: "critical", 2: "high", 3: "other"}
+
+
+class AlreadyFiledError(ServiceError):
+    """This form was filed, and its receipt has been confirmed as saved; it cannot be shown again."""
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A handler who may receive a report, as the reporter sees them."""
+
+    id: int
+    display_name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Submission:
+    form_token: str
+    category: str
+    tier: int
+    answers: dict[str, str]
+    confidential: bool = False
+    name: str = ""
+    contact: str = ""
+    excluded_handler_ids: frozenset[int] = frozenset()
+    uploads: Sequence[EncryptedUpload] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Shown to the reporter once; nobody can recover it afterwards."""
+
+    receipt_code: str
+    passphrase: str
+    promise: Promise
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def list_recipients(session: Session) -> list[Recipient]:
+    """Every active handler who would receive a new report, in ladder order."""
+    users = session.scalars(
+        select(User)
+        .where(User.role == Role.HANDLER, User.active.is_(True))
+        .order_by(User.level, User.display_name)
+    )
+    return [Recipient(id=u.id, display_name=u.display_name, title=u.title) for u in users]
+
+
+def validate(submission: Submission, intake: IntakeConfig, recipients: Sequence[Recipient]) -> list[str]:
+    """Every problem with the submission, in words for the reporter; empty when it may be filed."""
+    problems = []
+    if intake.category(submission.category) is None:
+        problems.append("Choose what the report is about.")
+    if submission.tier not in TIERS:
+        problems.append("Say whether anyone is in immediate danger or the matter is critical.")
+    for question in intake.questions:
+        answer = submission.answers.get(question.key, "").strip()
+        if question.required and not answer:
+            problems.append(f"Answer “{question.label}”.")
+        if len(answer) > MAX_ANSWER_LENGTH:
+            problems.append(f"“{question.label}” is longer than {MAX_ANSWER_LENGTH} characters.")
+    if submission.confidential and not (submission.name.strip() and submission.contact.strip()):
+        problems.append("To report confidentially, give your name and a way to contact you.")
+    if max(len(submission.name), len(submission.contact)) > MAX_IDENTITY_LENGTH:
+        problems.append(f"Name and contact must be under {MAX_IDENTITY_LENGTH} characters.")
+    remaining = [r for r in recipients if r.id not in submission.excluded_handler_ids]
+    if not remaining:
+        problems.append("At least one handler must remain to receive the report.")
+    if len(submission.uploads) > MAX_FILES:
+        problems.append(f"Attach at most {MAX_FILES} files.")
+    problems.extend(
+        f"The file “{u.name}” is larger than the limit." for u in submission.uploads if u.too_large
+    )
+    return problems
+
+
+def submit_report(
+    session: Session,
+    submission: Submission,
+    *,
+    intake: IntakeConfig,
+    pepper: bytes,
+    profile: crypto.Argon2Profile,
+    store: AttachmentStore,
+    now: datetime,
+) -> Receipt:
+    """Open a case for the report and return its receipt.
+
+    The case private key is sealed only to the handlers the reporter did not exclude, and wrapped
+    for the reporter under Argon2id(passphrase, per-case salt). Everything the reporter wrote is
+    sealed to the case public key. Posting the same form again returns the same receipt and opens
+    no second case. Commits once.
+    """
+    submission_lookup = crypto.lookup_hmac(pepper, f"submission:{submission.form_token}")
+    existing = _existing_receipt(session, submission, submission_lookup, now)
+    if existing is not None:
+        _discard(store, submission.uploads)
+        return existing
+
+    recipients = list_recipients(session)
+    problems = validate(submission, intake, recipients)
+    if problems:
+        _discard(store, submission.uploads)
+        raise InvalidInputError(" ".join(problems))
+    category = intake.category(submission.category)
+    assert category is not None  # validate() refused an unknown category
+
+    keypair = crypto.generate_keypair()
+    receipt_code, receipt_lookup = _new_receipt_code(session, pepper)
+    passphrase = crypto.generate_passphrase()
+    case = Case(
+        uid=secrets.token_hex(16),
+        receipt_lookup=receipt_lookup,
+        submission_lookup=submission_lookup,
+        public_key=keypair.public_key,
+        reporter_wrapped_key=b"",
+        category=category.key,
+        policy=category.policy,
+        tier=submission.tier,
+        status=CaseStatus.NEW,
+        confidential=submission.confidential,
+        escalation_level=1,
+        sealed_report=b"",
+        received_at=now,
+    )
+    case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
+        keypair.private_key,
+        crypto.normalize_passphrase(passphrase),
+        contexts.reporter_key(case.uid),
+        profile,
+    )
+    report = {
+        "category": category.label,
+        "tier": submission.tier,
+        "answers": [
+            {"label": q.label, "answer": submission.answers.get(q.key, "").strip()}
+            for q in intake.questions
+        ],
+    }
+    case.sealed_report = crypto.seal(
+        keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
+    )
+    if submission.confidential:
+        identity = {"name": submission.name.strip(), "contact": submission.contact.strip()}
+        case.sealed_identity = crypto.seal(
+            keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
+        )
+    session.add(case)
+    session.flush()
+
+    for recipient_id in (r.id for r in recipients if r.id not in submission.excluded_handler_ids):
+        user = session.get_one(User, recipient_id)
+        session.add(
+            CaseKeyGrant(
+                case_id=case.id,
+                user_id=user.id,
+                sealed_case_key=crypto.seal(
+                    user.public_key, keypair.private_key, contexts.case_key(case.uid, user.id)
+                ),
+                granted_at=now,
+            )
+        )
+    for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
+        session.add(CaseExclusion(case_id=case.id, user_id=excluded))
+    add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, store, now)
+    session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
+
+    receipt = Receipt(receipt_code, passphrase, promise_for(case.policy, now))
+    session.add(
+        PendingReceipt(
+            submission_lookup=submission_lookup,
+            case_id=case.id,
+            wrapped_receipt=crypto.wrap_with_key(
+                json.dumps([receipt_code, passphrase]).encode(),
+                submission.form_token.encode(),
+                contexts.pending_receipt(case.uid),
+            ),
+            created_at=now,
+        )
+    )
+    try:
+        session.commit()
+    except IntegrityError:
+        # The same form raced in twice; the other post opened the case.
+        session.rollback()
+        _discard(store, submission.uploads)
+        existing = _existing_receipt(session, submission, submission_lookup, now)
+        if existing is None:
+            raise
+        return existing
+    for upload in submission.uploads:
+        store.commit(upload.uid)
+    return receipt
+
+
+def add_attachments(
+    session: Session,
+    case: Case,
+    uploads: Sequence[EncryptedUpload],
+    author_kind: AuthorKind,
+    message_id: int | None,
+    store: AttachmentStore,
+    now: datetime,
+) -> None:
+    """Record uploads as the case's attachments; their metadata is sealed to the case key."""
+    for upload in uploads:
+        meta = AttachmentMeta(upload.name, upload.content_type, upload.size, upload.file_key)
+        session.add(
+            Attachment(
+                uid=upload.uid,
+                case_id=case.id,
+                message_id=message_id,
+                author_kind=author_kind,
+                sealed_meta=crypto.seal(
+                    case.public_key, meta.to_bytes(), contexts.attachment_meta(case.uid, upload.uid)
+                ),
+                created_at=now,
+            )
+        )
+
+
+def confirm_receipt_saved(session: Session, form_token: str, *, pepper: bytes) -> None:
+    """Forget the pending receipt: from now on nobody can show it again."""
+    lookup = crypto.lookup_hmac(pepper, f"submission:{form_token}")
+    pending = session.get(PendingReceipt, lookup)
+    if pending is not None:
+        session.delete(pending)
+        session.commit()
+
+
+def show_pending_receipt(session: Session, form_token: str, *, pepper: bytes) -> Receipt:
+    """The receipt again, for the printable view; only the form's own token opens it."""
+    lookup = crypto.lookup_hmac(pepper, f"submission:{form_token}")
+    pending = session.get(PendingReceipt, lookup)
+    if pending is None:
+        raise AlreadyFiledError("This receipt is no longer available.")
+    return _unwrap_pending(session, pending, form_token)
+
+
+def _existing_receipt(
+    session: Session, submission: Submission, lookup: bytes, now: datetime
+) -> Receipt | None:
+    pending = session.get(PendingReceipt, lookup)
+    if pending is not None:
+        return _unwrap_pending(session, pending, submission.form_token)
+    if session.scalar(select(Case.id).where(Case.submission_lookup == lookup)) is not None:
+        raise AlreadyFiledError(
+            "This report has already been filed, and its receipt was confirmed as saved."
+        )
+    return None
+
+
+def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) -> Receipt:
+    case = session.get_one(Case, pending.case_id)
+    code, passphrase = json.loads(
+        crypto.unwrap_with_key(
+            pending.wrapped_receipt, form_token.encode(), contexts.pending_receipt(case.uid)
+        )
+    )
+    return Receipt(code, passphrase, promise_for(case.policy, case.received_at))
+
+
+def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:
+    # 15 random digits make a collision vanishingly rare; still, never hand out a taken code.
+    while True:
+        code = crypto.generate_receipt_code()
+        lookup = crypto.lookup_hmac(pepper, crypto.normalize_receipt_code(code))
+        if session.scalar(select(Case.id).where(Case.receipt_lookup == lookup)) is None:
+            return code, lookup
+
+
+def _discard(store: AttachmentStore, uploads: Sequence[EncryptedUpload]) -> None:
+    for upload in uploads:
+        store.discard(upload.uid)

@@ -1,0 +1,194 @@
+"""The thread between reporter and handlers: sealed to the case public key, read with its private key."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, User
+from portal.services import contexts
+from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.intake import MAX_ANSWER_LENGTH, MAX_FILES, add_attachments
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    uid: str
+    name: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True)
+class MessageView:
+    author_kind: AuthorKind
+    author_name: str
+    body: str
+    created_at: datetime
+    attachments: tuple[AttachmentView, ...]
+
+
+@dataclass(frozen=True)
+class ReportView:
+    category: str
+    tier: int
+    answers: tuple[tuple[str, str], ...]
+    attachments: tuple[AttachmentView, ...]
+
+
+def add_message(
+    session: Session,
+    case: Case,
+    body: str,
+    *,
+    author_kind: AuthorKind,
+    author: User | None = None,
+    uploads: Sequence[EncryptedUpload] = (),
+    store: AttachmentStore,
+    now: datetime,
+) -> Message:
+    """Add a message to the thread, sealed to the case public key.
+
+    The server can add to a case without being able to read it. Commits once.
+    """
+    body = body.strip()
+    if not body and not uploads:
+        raise InvalidInputError("Write a message or attach a file.")
+    if len(body) > MAX_ANSWER_LENGTH:
+        raise InvalidInputError(f"The message is longer than {MAX_ANSWER_LENGTH} characters.")
+    if len(uploads) > MAX_FILES:
+        raise InvalidInputError(f"Attach at most {MAX_FILES} files.")
+    too_large = [u.name for u in uploads if u.too_large]
+    if too_large:
+        raise InvalidInputError(f"The file “{too_large[0]}” is larger than the limit.")
+    uid = secrets.token_hex(16)
+    message = Message(
+        uid=uid,
+        case_id=case.id,
+        author_kind=author_kind,
+        author_id=author.id if author is not None else None,
+        sealed_body=crypto.seal(case.public_key, body.encode(), contexts.message(case.uid, uid)),
+        created_at=now,
+    )
+    session.add(message)
+    session.flush()
+    add_attachments(session, case, uploads, author_kind, message.id, store, now)
+    if author_kind is AuthorKind.REPORTER:
+        session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
+    session.commit()
+    for upload in uploads:
+        store.commit(upload.uid)
+    return message
+
+
+def acknowledged_at(session: Session, case: Case) -> datetime | None:
+    """When the acknowledgement was sent, from the typed event (never from a status)."""
+    return session.scalar(
+        select(CaseEvent.occurred_at)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.ACKNOWLEDGED)
+        .order_by(CaseEvent.occurred_at)
+        .limit(1)
+    )
+
+
+def read_report(session: Session, case: Case, case_private_key: bytes) -> ReportView:
+    """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown."""
+    report = json.loads(
+        crypto.open_sealed(case_private_key, case.sealed_report, contexts.report(case.uid))
+    )
+    attachments = session.scalars(
+        select(Attachment)
+        .where(Attachment.case_id == case.id, Attachment.message_id.is_(None))
+        .order_by(Attachment.id)
+    )
+    return ReportView(
+        category=report["category"],
+        tier=int(report["tier"]),
+        answers=tuple((a["label"], a["answer"]) for a in report["answers"]),
+        attachments=tuple(_attachment_view(case, a, case_private_key) for a in attachments),
+    )
+
+
+def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[MessageView]:
+    """Every message of the case, oldest first, decrypted with the case key.
+
+    All of it is opened before anything is returned, so a tampered entry refuses the page
+    rather than showing part of the thread.
+    """
+    messages = list(
+        session.scalars(
+            select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id)
+        )
+    )
+    files: dict[int, list[AttachmentView]] = {}
+    for attachment in session.scalars(
+        select(Attachment)
+        .where(Attachment.case_id == case.id, Attachment.message_id.is_not(None))
+        .order_by(Attachment.id)
+    ):
+        assert attachment.message_id is not None
+        files.setdefault(attachment.message_id, []).append(
+            _attachment_view(case, attachment, case_private_key)
+        )
+    author_ids = sorted({m.author_id for m in messages if m.author_id is not None})
+    names: dict[int, str] = {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(author_ids))
+        ).all()
+    }
+    return [
+        MessageView(
+            author_kind=m.author_kind,
+            author_name=names.get(m.author_id, "") if m.author_id is not None else "",
+            body=crypto.open_sealed(
+                case_private_key, m.sealed_body, contexts.message(case.uid, m.uid)
+            ).decode(),
+            created_at=m.created_at,
+            attachments=tuple(files.get(m.id, ())),
+        )
+        for m in messages
+    ]
+
+
+def open_attachment(
+    session: Session,
+    case: Case,
+    case_private_key: bytes,
+    attachment_uid: str,
+    store: AttachmentStore,
+    *,
+    author_kinds: frozenset[AuthorKind] | None = None,
+) -> tuple[AttachmentView, Iterator[bytes]]:
+    """An attachment of ``case`` with its decrypted content as a stream of verified chunks."""
+    attachment = session.scalar(
+        select(Attachment).where(Attachment.case_id == case.id, Attachment.uid == attachment_uid)
+    )
+    if attachment is None or (author_kinds is not None and attachment.author_kind not in author_kinds):
+        raise NotFoundError("No such attachment.")
+    meta = _meta(case, attachment, case_private_key)
+    view = AttachmentView(attachment.uid, meta.name, meta.content_type, meta.size)
+    return view, store.read(attachment.uid, meta.file_key)
+
+
+def _meta(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentMeta:
+    return AttachmentMeta.from_bytes(
+        crypto.open_sealed(
+            case_private_key,
+            attachment.sealed_meta,
+            contexts.attachment_meta(case.uid, attachment.uid),
+        )
+    )
+
+
+def _attachment_view(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentView:
+    meta = _meta(case, attachment, case_private_key)
+    return AttachmentView(attachment.uid, meta.name, meta.content_type, meta.size)

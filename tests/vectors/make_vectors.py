@@ -1,0 +1,170 @@
+"""Generate the known-answer vectors seal_v1.json and stream_v1.json.
+
+Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
+
+The expected bytes are built here directly from the primitives, following the documented formats,
+and checked against the package's deterministic helpers before anything is written. A vector
+therefore pins the format itself, not merely whatever the implementation happened to output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from crypto.sealing import _seal_with
+from crypto.stream import CHUNK_SIZE, StreamEncryptor
+
+HERE = Path(__file__).resolve().parent
+
+# RFC 7748 section 6.1 key pairs: Bob is the recipient, Alice's private key is the ephemeral key.
+RECIPIENT_PRIVATE = "5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb"
+RECIPIENT_PUBLIC = "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"
+EPHEMERAL_PRIVATE = "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a"
+EPHEMERAL_PUBLIC = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+SHARED_SECRET = "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"
+
+FILE_KEY = bytes(range(32))
+NONCE_PREFIX = bytes.fromhex("a1b2c3d4")
+STREAM_AD = b"case:42|attachment:7"
+
+
+def _raw_public(key: X25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def pattern(size: int) -> bytes:
+    """The plaintext of a stream vector: byte i is i mod 251."""
+    return bytes(i % 251 for i in range(size))
+
+
+def reference_seal(
+    ephemeral_private: bytes, nonce: bytes, recipient_public: bytes, plaintext: bytes, ad: bytes
+) -> tuple[bytes, bytes, bytes]:
+    ephemeral = X25519PrivateKey.from_private_bytes(ephemeral_private)
+    ephemeral_public = _raw_public(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    key = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"candor-seal-v1" + ephemeral_public + recipient_public,
+    ).derive(shared)
+    blob = b"\x01" + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
+    return blob, shared, key
+
+
+def reference_stream(key: bytes, prefix: bytes, plaintext: bytes, ad: bytes) -> bytes:
+    header = b"\x01" + prefix
+    aead = AESGCM(key)
+    out = [header]
+    full = len(plaintext) // CHUNK_SIZE
+    for index in range(full + 1):
+        chunk = plaintext[index * CHUNK_SIZE : (index + 1) * CHUNK_SIZE]
+        final = index == full
+        nonce = prefix + struct.pack(">Q", index)
+        out.append(aead.encrypt(nonce, chunk, header + ad + struct.pack(">QB", index, final)))
+    return b"".join(out)
+
+
+def seal_vectors() -> list[dict[str, Any]]:
+    recipient_private = bytes.fromhex(RECIPIENT_PRIVATE)
+    recipient_public = bytes.fromhex(RECIPIENT_PUBLIC)
+    ephemeral_private = bytes.fromhex(EPHEMERAL_PRIVATE)
+    assert _raw_public(X25519PrivateKey.from_private_bytes(recipient_private)) == recipient_public
+    cases = [
+        ("empty plaintext", b"", b"case:1|intake:1", bytes(12)),
+        ("short message", b"The invoices were altered.", b"case:42|message:3", bytes(range(12))),
+        ("empty associated data", b"hello", b"", bytes.fromhex("0f0e0d0c0b0a090807060504")),
+        ("utf-8 text", "Beschwerde über Überstunden".encode(), b"case:7|note:1", bytes([255] * 12)),
+        (
+            "longer plaintext",
+            pattern(300),
+            b"case:9|attachment-key:2",
+            bytes.fromhex("00" * 11 + "01"),
+        ),
+    ]
+    vectors = []
+    for name, plaintext, ad, nonce in cases:
+        blob, shared, key = reference_seal(
+            ephemeral_private, nonce, recipient_public, plaintext, ad
+        )
+        assert shared.hex() == SHARED_SECRET, "RFC 7748 shared secret"
+        assert _seal_with(ephemeral_private, nonce, recipient_public, plaintext, ad) == blob
+        vectors.append(
+            {
+                "name": name,
+                "recipient_private": RECIPIENT_PRIVATE,
+                "recipient_public": RECIPIENT_PUBLIC,
+                "ephemeral_private": EPHEMERAL_PRIVATE,
+                "ephemeral_public": EPHEMERAL_PUBLIC,
+                "shared_secret": shared.hex(),
+                "derived_key": key.hex(),
+                "nonce": nonce.hex(),
+                "plaintext": plaintext.hex(),
+                "associated_data": ad.hex(),
+                "sealed": blob.hex(),
+            }
+        )
+    return vectors
+
+
+def stream_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for name, size in [
+        ("empty file", 0),
+        ("one short chunk", 13),
+        ("exact chunk multiple: full chunk then empty final chunk", CHUNK_SIZE),
+        ("full chunk then short final chunk", CHUNK_SIZE + 100),
+    ]:
+        plaintext = pattern(size)
+        expected = reference_stream(FILE_KEY, NONCE_PREFIX, plaintext, STREAM_AD)
+        encryptor = StreamEncryptor._with_nonce_prefix(FILE_KEY, STREAM_AD, NONCE_PREFIX)
+        assert encryptor.update(plaintext) + encryptor.finalize() == expected
+        vectors.append(
+            {
+                "name": name,
+                "file_key": FILE_KEY.hex(),
+                "nonce_prefix": NONCE_PREFIX.hex(),
+                "associated_data": STREAM_AD.hex(),
+                "plaintext_size": size,
+                "plaintext_rule": "byte i is i mod 251",
+                "plaintext_sha256": hashlib.sha256(plaintext).hexdigest(),
+                "ciphertext": expected.hex(),
+            }
+        )
+    return vectors
+
+
+def write(name: str, description: str, vectors: list[dict[str, Any]]) -> None:
+    document = {"description": description, "vectors": vectors}
+    (HERE / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+
+
+def main() -> None:
+    write(
+        "seal_v1.json",
+        "Candor seal v1: 0x01 || ephemeral_pub || nonce || AES-256-GCM(HKDF-SHA256(X25519, "
+        "info='candor-seal-v1' || ephemeral_pub || recipient_pub), nonce, plaintext, AD). "
+        "Keys from RFC 7748 section 6.1.",
+        seal_vectors(),
+    )
+    write(
+        "stream_v1.json",
+        "Candor attachment stream v1: header 0x01 || nonce_prefix(4); chunk i = AES-256-GCM("
+        "file_key, nonce_prefix || u64be(i), plaintext_i, header || AD || u64be(i) || final). "
+        "Chunks of 65536 bytes; the final chunk is shorter (possibly empty).",
+        stream_vectors(),
+    )
+
+
+if __name__ == "__main__":
+    main()
