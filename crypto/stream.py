@@ -263,6 +263,8 @@ def decrypt_chunks(file_key: bytes, src: BinaryIO, associated_data: bytes) -> It
             # Includes an empty read right after a full chunk: the final chunk was cut off.
             raise DecryptionError("truncated attachment stream")
         plaintext = cipher.open(index, block, True)
+        # The short read above means the source reported end of file; make sure it stays ended,
+        # so nothing (say, bytes appended to a file meanwhile) can follow the final chunk.
         if src.read(1):
             raise DecryptionError("data after the final chunk")
         yield plaintext

@@ -6,6 +6,7 @@ import sys
 
 import click
 from flask import Flask, current_app
+from flask.cli import AppGroup
 from sqlalchemy import Engine
 
 import crypto
@@ -16,7 +17,7 @@ from portal.services import accounts
 from portal.services.errors import ServiceError
 from portal.timeutil import utcnow
 
-candor = click.Group("candor", help="Candor administration commands.")
+candor = AppGroup("candor", help="Candor administration commands.")
 
 
 def init_app(app: Flask) -> None:

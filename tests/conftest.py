@@ -47,7 +47,9 @@ def postgres_schema_engine(base_url: str, schema: str) -> Engine:
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
     admin.dispose()
-    return make_engine(base_url, connect_args={"options": f"-csearch_path={schema}"})
+    # In the URL rather than connect_args, so that an app built from engine.url sees the schema too.
+    url = make_url(base_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return make_engine(url.render_as_string(hide_password=False))
 
 
 def drop_postgres_schema(base_url: str, schema: str) -> None:

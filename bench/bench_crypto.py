@@ -1,0 +1,287 @@
+"""Benchmarks for the crypto package: prints figures, asserts nothing about speed.
+
+Run: ``.venv/bin/python bench/bench_crypto.py``
+
+* stream encryption/decryption throughput beside raw AES-256-GCM (one ``AESGCM.encrypt`` or
+  ``decrypt`` per 64 KiB chunk over the same buffers, in the same run);
+* peak RSS while streaming 1 GiB, each direction in a fresh subprocess whose baseline is the
+  interpreter with the package imported;
+* seal and open operations per second;
+* Argon2id milliseconds per profile.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from crypto import (
+    CHUNK_SIZE,
+    PRODUCTION,
+    TEST,
+    StreamEncryptor,
+    decrypt_stream,
+    derive_keys,
+    encrypt_stream,
+    generate_keypair,
+    new_file_key,
+    new_salt,
+    open_sealed,
+    seal,
+)
+
+MIB = 1024 * 1024
+THROUGHPUT_BYTES = 256 * MIB
+# Decryption reads a real ciphertext held in memory; a 32 MiB stream decrypted 8 times covers
+# 256 MiB without holding 256 MiB.
+DECRYPT_STREAM_BYTES = 32 * MIB
+RSS_BYTES = 1024 * MIB
+ROUNDS = 3
+AD = b"case:1|attachment:1"
+
+
+class PatternReader(io.RawIOBase):
+    """Reads ``total`` bytes cycling over one 1 MiB random block, copying like a file read."""
+
+    def __init__(self, total: int, block: bytes) -> None:
+        self._remaining = total
+        self._block = block
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0:
+            size = self._remaining
+        size = min(size, self._remaining, len(self._block) - self._offset)
+        data = self._block[self._offset : self._offset + size]
+        self._offset = (self._offset + size) % len(self._block)
+        self._remaining -= size
+        return data
+
+
+class NullSink(io.RawIOBase):
+    """Counts and discards what is written, like /dev/null."""
+
+    def __init__(self) -> None:
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: object) -> int:
+        size = len(cast(bytes, data))
+        self.written += size
+        return size
+
+
+def as_binary(stream: io.RawIOBase) -> BinaryIO:
+    return cast(BinaryIO, stream)
+
+
+def best_of(rounds: int, action: Callable[[], None]) -> float:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def mb_per_s(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def throughput() -> None:
+    block = os.urandom(MIB)
+    key = new_file_key()
+    aead = AESGCM(key)
+    chunks = [block[i : i + CHUNK_SIZE] for i in range(0, MIB, CHUNK_SIZE)]
+    nonces = [i.to_bytes(12, "big") for i in range(len(chunks))]
+    chunk_count = THROUGHPUT_BYTES // CHUNK_SIZE
+
+    def raw_encrypt() -> None:
+        for i in range(chunk_count):
+            j = i % len(chunks)
+            aead.encrypt(nonces[j], chunks[j], AD)
+
+    def stream_encrypt() -> None:
+        sink = NullSink()
+        encrypt_stream(key, as_binary(PatternReader(THROUGHPUT_BYTES, block)), as_binary(sink), AD)
+        assert sink.written > THROUGHPUT_BYTES
+
+    def encryptor_pieces() -> None:
+        # Uploads arrive in pieces that do not line up with chunks.
+        encryptor = StreamEncryptor(key, AD)
+        piece = 48 * 1024
+        view = memoryview(block)
+        for i in range(THROUGHPUT_BYTES // piece):
+            start = (i * piece) % MIB
+            data = view[start : start + piece] if start + piece <= MIB else block[:piece]
+            encryptor.update(data)
+        encryptor.finalize()
+
+    # Build a real ciphertext for decryption, and the raw per-chunk ciphertexts of the same
+    # buffers for the baseline.
+    encrypted = io.BytesIO()
+    encrypt_stream(key, as_binary(PatternReader(DECRYPT_STREAM_BYTES, block)), encrypted, AD)
+    ciphertext = encrypted.getvalue()
+    raw_ciphertexts = [aead.encrypt(n, c, AD) for n, c in zip(nonces, chunks, strict=True)]
+    repeats = THROUGHPUT_BYTES // DECRYPT_STREAM_BYTES
+
+    def raw_decrypt() -> None:
+        for i in range(chunk_count):
+            j = i % len(chunks)
+            aead.decrypt(nonces[j], raw_ciphertexts[j], AD)
+
+    def stream_decrypt() -> None:
+        for _ in range(repeats):
+            sink = NullSink()
+            decrypt_stream(key, io.BytesIO(ciphertext), as_binary(sink), AD)
+            assert sink.written == DECRYPT_STREAM_BYTES
+
+    results: dict[str, float] = {}
+    for name, action in [
+        ("raw_encrypt", raw_encrypt),
+        ("stream_encrypt", stream_encrypt),
+        ("raw_decrypt", raw_decrypt),
+        ("stream_decrypt", stream_decrypt),
+        ("encryptor_pieces", encryptor_pieces),
+    ]:
+        results[name] = mb_per_s(THROUGHPUT_BYTES, best_of(ROUNDS, action))
+
+    size_mib = THROUGHPUT_BYTES // MIB
+    for direction in ("encrypt", "decrypt"):
+        stream, raw = results[f"stream_{direction}"], results[f"raw_{direction}"]
+        print(
+            f"stream {direction}: {stream:.1f} MB/s "
+            f"(raw AES-GCM {raw:.1f} MB/s, {100 * stream / raw:.0f} %) "
+            f"[{size_mib} MiB, best of {ROUNDS}]"
+        )
+    pieces = results["encryptor_pieces"]
+    print(
+        f"StreamEncryptor.update, 48 KiB pieces: {pieces:.1f} MB/s "
+        f"(raw AES-GCM {results['raw_encrypt']:.1f} MB/s, "
+        f"{100 * pieces / results['raw_encrypt']:.0f} %)"
+    )
+
+
+def max_rss_kib() -> int:
+    # Linux reports ru_maxrss in KiB.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def rss_child(mode: str, path: str) -> None:
+    """Run one 1 GiB streaming job and print its RSS figures as JSON (subprocess side)."""
+    key = bytes.fromhex(os.environ["BENCH_FILE_KEY"])
+    block = os.urandom(MIB)
+    baseline = max_rss_kib()
+    start = time.perf_counter()
+    if mode == "encrypt-null":
+        sink = NullSink()
+        encrypt_stream(key, as_binary(PatternReader(RSS_BYTES, block)), as_binary(sink), AD)
+    elif mode == "encrypt-file":
+        with open(path, "wb") as dst:
+            encrypt_stream(key, as_binary(PatternReader(RSS_BYTES, block)), dst, AD)
+    else:
+        sink = NullSink()
+        with open(path, "rb") as src:
+            total = decrypt_stream(key, src, as_binary(sink), AD)
+        assert total == RSS_BYTES
+    seconds = time.perf_counter() - start
+    print(json.dumps({"baseline_kib": baseline, "peak_kib": max_rss_kib(), "seconds": seconds}))
+
+
+def run_child(mode: str, path: str, key: bytes) -> dict[str, float]:
+    env = dict(os.environ, BENCH_FILE_KEY=key.hex())
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script, fixed arguments
+        [sys.executable, __file__, "--rss-child", mode, path],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    figures: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def peak_rss() -> None:
+    key = new_file_key()
+    with tempfile.TemporaryDirectory(prefix="candor-bench-", dir="/tmp") as folder:
+        path = str(Path(folder) / "attachment.bin")
+        encrypt = run_child("encrypt-null", path, key)
+        run_child("encrypt-file", path, key)
+        size = os.path.getsize(path)
+        decrypt = run_child("decrypt", path, key)
+        os.unlink(path)
+    for label, figures in (("encrypt", encrypt), ("decrypt", decrypt)):
+        base, peak = figures["baseline_kib"] / 1024, figures["peak_kib"] / 1024
+        print(
+            f"peak RSS streaming 1 GiB {label}: {peak:.1f} MiB "
+            f"(interpreter baseline {base:.1f} MiB, +{peak - base:.1f} MiB; "
+            f"{figures['seconds']:.1f} s)"
+        )
+    print(f"  (1 GiB ciphertext file: {size} bytes, deleted)")
+
+
+def rate(action: Callable[[], object], seconds: float = 1.0) -> float:
+    count = 0
+    start = time.perf_counter()
+    while (elapsed := time.perf_counter() - start) < seconds:
+        for _ in range(50):
+            action()
+        count += 50
+    return count / elapsed
+
+
+def sealing() -> None:
+    pair = generate_keypair()
+    message = os.urandom(256)
+    blob = seal(pair.public_key, message, AD)
+    seal_rate = rate(lambda: seal(pair.public_key, message, AD))
+    open_rate = rate(lambda: open_sealed(pair.private_key, blob, AD))
+    print(f"seal: {seal_rate:.0f} ops/s; open: {open_rate:.0f} ops/s (256-byte plaintext)")
+
+
+def argon2() -> None:
+    salt = new_salt()
+    for profile, runs in ((PRODUCTION, 7), (TEST, 51)):
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            derive_keys("correct horse battery staple", salt, profile)
+            times.append((time.perf_counter() - start) * 1000)
+        print(
+            f"Argon2id {profile.name} (t={profile.time_cost}, m={profile.memory_cost_kib} KiB, "
+            f"p={profile.parallelism}): {statistics.median(times):.1f} ms median of {runs}"
+        )
+
+
+def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--rss-child":
+        rss_child(sys.argv[2], sys.argv[3])
+        return
+    started = time.perf_counter()
+    print(f"CPU cores: {os.cpu_count()}; chunk size {CHUNK_SIZE} bytes")
+    throughput()
+    peak_rss()
+    sealing()
+    argon2()
+    print(f"bench time: {time.perf_counter() - started:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
