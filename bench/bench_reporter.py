@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import crypto  # noqa: E402
+import crypto.wrapping as crypto_wrapping  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
 from portal.config import config_from_mapping, load_config  # noqa: E402
 from portal.db import make_engine, make_session_factory  # noqa: E402
@@ -82,7 +83,7 @@ def prepare_database(url: str) -> None:
                 username=username,
                 display_name=username.title(),
                 role=Role.HANDLER,
-                password="correct horse battery staple",
+                password="correct horse battery staple",  # noqa: S106  # a throwaway account
                 level=level,
                 profile=crypto.TEST,
                 now=NOW,
@@ -164,6 +165,32 @@ def argon2_production_ms() -> float:
     return statistics.median(times)
 
 
+class ArgonTimer:
+    """Times the Argon2id runs made inside requests (wraps the name crypto.wrapping calls).
+
+    Subtracting each request's own Argon2id time gives the rest of the request's cost, a figure
+    that holds up when other work on the machine slows Argon2 down from one request to the next.
+    """
+
+    def __init__(self) -> None:
+        self.spent_ms = 0.0
+        self._original = crypto_wrapping.derive_keys
+
+    def _timed(self, *args: Any, **kwargs: Any) -> crypto.DerivedKeys:
+        start = time.perf_counter()
+        try:
+            return self._original(*args, **kwargs)
+        finally:
+            self.spent_ms += (time.perf_counter() - start) * 1000
+
+    def __enter__(self) -> ArgonTimer:
+        crypto_wrapping.derive_keys = self._timed
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        crypto_wrapping.derive_keys = self._original
+
+
 def bench_submit() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="candor-bench-submit-"))
     try:
@@ -173,15 +200,17 @@ def bench_submit() -> None:
         config.storage.attachments_dir.mkdir(parents=True, exist_ok=True)
         app = create_app(config)
         client = app.test_client()
-        times = []
+        times, in_request_argon2 = [], []
         for _ in range(SUBMISSIONS):
             page = client.get("/report").get_data(as_text=True)
             fields = report_fields(
                 raw, hidden_value(page, "csrf_token"), hidden_value(page, "form_token")
             )
-            start = time.perf_counter()
-            response = client.post("/report", data=fields)
-            times.append((time.perf_counter() - start) * 1000)
+            with ArgonTimer() as argon_timer:
+                start = time.perf_counter()
+                response = client.post("/report", data=fields)
+                times.append((time.perf_counter() - start) * 1000)
+            in_request_argon2.append(argon_timer.spent_ms)
             body = response.get_data(as_text=True)
             assert response.status_code == 200 and 'id="receipt-code"' in body, (
                 response.status_code,
@@ -195,6 +224,14 @@ def bench_submit() -> None:
             f"p95 {p95:.1f} ms, max {max(times):.1f} ms; "
             f"Argon2id production {argon2:.1f} ms (median of {ARGON2_RUNS}); "
             f"p95 - Argon2 = {p95 - argon2:.1f} ms (target <= 50 ms)",
+            flush=True,
+        )
+        rest = [t - a for t, a in zip(times, in_request_argon2, strict=True)]
+        print(
+            f"  POST minus its own in-request Argon2id: p50 {percentile(rest, 0.50):.1f} ms, "
+            f"p95 {percentile(rest, 0.95):.1f} ms, max {max(rest):.1f} ms; "
+            f"in-request Argon2id p50 {percentile(in_request_argon2, 0.50):.1f} ms, "
+            f"max {max(in_request_argon2):.1f} ms; load average {os.getloadavg()[0]:.2f}",
             flush=True,
         )
     finally:
@@ -260,7 +297,7 @@ class Client:
             for name, value in fields.items()
         )
         head += (
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"attachments\"; "
+            f'--{boundary}\r\nContent-Disposition: form-data; name="attachments"; '
             f'filename="{file_name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
         ).encode()
         tail = f"\r\n--{boundary}--\r\n".encode()
@@ -318,7 +355,7 @@ def bench_upload() -> None:
         config_path.write_text(toml_text(raw))
         env = {k: v for k, v in os.environ.items() if not k.startswith("CANDOR_")}
         server_log = (tmp / "server.log").open("w")
-        server = subprocess.Popen(
+        server = subprocess.Popen(  # noqa: S603  # our own interpreter and this file
             [sys.executable, str(Path(__file__).resolve()), "--serve", str(config_path), "0"],
             stdout=subprocess.PIPE,
             stderr=server_log,

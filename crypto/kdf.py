@@ -54,7 +54,11 @@ class Argon2Profile:
     parallelism: int
 
     def validate(self) -> None:
-        """Raise ``CryptoError`` unless the parameters are within Argon2's and our bounds."""
+        """Raise ``CryptoError`` unless the parameters are within Argon2's and our bounds.
+
+        Security property: parameters read from a stored blob cannot make a login allocate
+        unbounded memory or run unbounded time.
+        """
         if not 1 <= self.time_cost <= MAX_TIME_COST:
             raise CryptoError("Argon2 time cost out of range")
         if not 1 <= self.parallelism <= MAX_PARALLELISM:

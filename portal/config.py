@@ -196,7 +196,10 @@ def _intake(reader: _Reader) -> IntakeConfig:
                 multiline=_table_value(item, where, "multiline", bool, True),
             )
         )
-    for name, keys in (("categories", [c.key for c in categories]), ("questions", [q.key for q in questions])):
+    for name, keys in (
+        ("categories", [c.key for c in categories]),
+        ("questions", [q.key for q in questions]),
+    ):
         if len(set(keys)) != len(keys):
             raise ConfigError(f"intake.{name}: keys must be unique")
     return IntakeConfig(categories=tuple(categories), questions=tuple(questions))
@@ -223,7 +226,7 @@ def _rate(key: str, value: str) -> str:
     try:
         limits.parse_many(value)
     except ValueError:
-        raise ConfigError(f"{key}: must read like \"10 per hour\"") from None
+        raise ConfigError(f'{key}: must read like "10 per hour"') from None
     return value
 
 

@@ -14,7 +14,9 @@ def attachment_response(name: str, size: int, chunks: Iterator[bytes]) -> Respon
     Always application/octet-stream with nosniff, so that no browser renders a file a reporter or
     handler sent (an HTML file, say) in the site's origin.
     """
-    ascii_name = "".join(ch if ch.isascii() and ch.isalnum() or ch in "._- " else "_" for ch in name)
+    ascii_name = "".join(
+        ch if (ch.isascii() and ch.isalnum()) or ch in "._- " else "_" for ch in name
+    )
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
     return Response(
         stream_with_context(chunks),

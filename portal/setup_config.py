@@ -1,4 +1,4 @@
-"""Write a local configuration with freshly generated secrets, once: `python -m portal.setup_config PATH`."""
+"""Write a local configuration with fresh secrets, once: `python -m portal.setup_config PATH`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,10 @@ from portal import PROJECT_ROOT
 
 
 def write_local_config(target: Path) -> bool:
-    """Create ``target`` from config.example.toml with new secrets; never overwrite. True if written."""
+    """Create ``target`` from config.example.toml with new secrets; never overwrite.
+
+    Returns whether the file was written.
+    """
     if target.exists():
         return False
     text = (PROJECT_ROOT / "config.example.toml").read_text(encoding="utf-8")

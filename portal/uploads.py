@@ -7,6 +7,7 @@ from typing import IO
 from flask import Request, current_app, g
 from werkzeug.datastructures import FileStorage
 
+from portal.config import Config
 from portal.services.attachments import AttachmentStore, EncryptedUpload, EncryptingSink
 
 
@@ -33,19 +34,19 @@ def attachment_store() -> AttachmentStore:
 
 
 def upload_limit_bytes() -> int:
-    limit: int = current_app.extensions["candor.config"].storage.max_upload_mb * 1024 * 1024
-    return limit
+    config: Config = current_app.extensions["candor.config"]
+    return config.storage.max_upload_mb * 1024 * 1024
 
 
 def _remaining_budget() -> int:
     # The limit is for all files of one form together.
-    used = sum(s.size for s in g.get("upload_sinks", []))
+    used: int = sum(s.size for s in g.get("upload_sinks", []))
     return max(upload_limit_bytes() - used, -1)
 
 
 def collect_uploads(files: list[FileStorage]) -> list[EncryptedUpload]:
     """The uploads of one file field, skipping the empty part a browser sends for no file."""
-    uploads = []
+    uploads: list[EncryptedUpload] = []
     for storage in files:
         sink = storage.stream
         if not isinstance(sink, EncryptingSink):
@@ -67,5 +68,3 @@ def discard_unclaimed_uploads(_exc: BaseException | None = None) -> None:
 
 def total_budget_exceeded() -> bool:
     return any(s.too_large for s in g.get("upload_sinks", []))
-
-

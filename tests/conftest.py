@@ -37,7 +37,9 @@ def pytest_report_header() -> str:
 
 def require_postgres() -> str:
     if not POSTGRES_URL:
-        pytest.skip("PostgreSQL tests need CANDOR_TEST_DATABASE_URL (e.g. postgresql+psycopg://...)")
+        pytest.skip(
+            "PostgreSQL tests need CANDOR_TEST_DATABASE_URL (e.g. postgresql+psycopg://...)"
+        )
     return POSTGRES_URL
 
 

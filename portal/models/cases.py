@@ -82,7 +82,9 @@ class CaseKeyGrant(Base):
 
     __tablename__ = "case_key_grants"
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
     sealed_case_key: Mapped[bytes] = mapped_column(LargeBinary)
     granted_at: Mapped[datetime]
@@ -93,7 +95,9 @@ class CaseExclusion(Base):
 
     __tablename__ = "case_exclusions"
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
 
 

@@ -45,7 +45,9 @@ class IntakeFormBase(FlaskForm):
         default="3",
         validators=[InputRequired()],
     )
-    anonymity = RadioField("Anonymous or confidential?", choices=ANONYMITY_CHOICES, default="anonymous")
+    anonymity = RadioField(
+        "Anonymous or confidential?", choices=ANONYMITY_CHOICES, default="anonymous"
+    )
     name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     excluded = MultiCheckboxField("Do not send my report to", coerce=int)

@@ -53,7 +53,9 @@ def file_report() -> ResponseReturnValue:
     if form.website.data:
         problems.append("The form could not be accepted.")
     if not form.validate():
-        problems.extend(f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items())
+        problems.extend(
+            f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items()
+        )
     if total_budget_exceeded():
         problems.append(
             f"The files are larger than {config.storage.max_upload_mb} MB in all; "
@@ -90,7 +92,9 @@ def file_report() -> ResponseReturnValue:
     return render_template("reporter/receipt.html", receipt=receipt, form=receipt_form)
 
 
-def _intake_page(form: object, problems: list[str] | None = None, uploads_dropped: bool = False) -> str:
+def _intake_page(
+    form: object, problems: list[str] | None = None, uploads_dropped: bool = False
+) -> str:
     config = app_config()
     return render_template(
         "reporter/file_report.html",
@@ -141,7 +145,12 @@ def _failed(response: Response) -> bool:
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@limiter.limit(lambda: app_config().ratelimit.check_per_code, key_func=_receipt_key, methods=["POST"], deduct_when=_failed)
+@limiter.limit(
+    lambda: app_config().ratelimit.check_per_code,
+    key_func=_receipt_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
 @limiter.limit(lambda: app_config().ratelimit.check_site, methods=["POST"], deduct_when=_failed)
 def check() -> ResponseReturnValue:
     config = app_config()
@@ -199,7 +208,9 @@ def case() -> ResponseReturnValue:
     return _case_page(login)
 
 
-def _case_page(login: reporter_access.ReporterLogin, draft: str = "", problem: str = "") -> ResponseReturnValue:
+def _case_page(
+    login: reporter_access.ReporterLogin, draft: str = "", problem: str = ""
+) -> ResponseReturnValue:
     try:
         context = _resume(login)
     except reporter_access.SessionExpiredError as exc:
@@ -228,13 +239,19 @@ def send_message() -> ResponseReturnValue:
     login = _login()
     uploads = collect_uploads(request.files.getlist("attachments"))
     if login is None:
-        return _signed_out("Your session has ended. Sign in again to send your message.", draft=body)
+        return _signed_out(
+            "Your session has ended. Sign in again to send your message.", draft=body
+        )
     if not form.validate():
-        return _case_page(login, draft=body, problem="The message could not be accepted; send it again.")
+        return _case_page(
+            login, draft=body, problem="The message could not be accepted; send it again."
+        )
     try:
         context = _resume(login)
     except reporter_access.SessionExpiredError as exc:
-        return _signed_out(f"{exc} Sign in again to send your message; it is kept below.", draft=body)
+        return _signed_out(
+            f"{exc} Sign in again to send your message; it is kept below.", draft=body
+        )
     if total_budget_exceeded():
         return _case_page(
             login,

@@ -25,7 +25,6 @@ def file_context(attachment_uid: str) -> bytes:
     return f"candor:attachment:{attachment_uid}:file".encode()
 
 
-
 @dataclass(frozen=True)
 class AttachmentMeta:
     """What is sealed to the case key about one file."""

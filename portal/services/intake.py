@@ -39,7 +39,7 @@ TIERS = {1: "critical", 2: "high", 3: "other"}
 
 
 class AlreadyFiledError(ServiceError):
-    """This form was filed, and its receipt has been confirmed as saved; it cannot be shown again."""
+    """This form was filed and its receipt confirmed as saved; it cannot be shown again."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,9 @@ def list_recipients(session: Session) -> list[Recipient]:
     return [Recipient(id=u.id, display_name=u.display_name, title=u.title) for u in users]
 
 
-def validate(submission: Submission, intake: IntakeConfig, recipients: Sequence[Recipient]) -> list[str]:
+def validate(
+    submission: Submission, intake: IntakeConfig, recipients: Sequence[Recipient]
+) -> list[str]:
     """Every problem with the submission, in words for the reporter; empty when it may be filed."""
     problems = []
     if intake.category(submission.category) is None:
@@ -144,7 +146,8 @@ def submit_report(
         _discard(store, submission.uploads)
         raise InvalidInputError(" ".join(problems))
     category = intake.category(submission.category)
-    assert category is not None  # validate() refused an unknown category
+    if category is None:  # validate() refused an unknown category already
+        raise InvalidInputError("Choose what the report is about.")
 
     keypair = crypto.generate_keypair()
     receipt_code, receipt_lookup = _new_receipt_code(session, pepper)

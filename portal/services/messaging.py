@@ -1,4 +1,5 @@
-"""The thread between reporter and handlers: sealed to the case public key, read with its private key."""
+"""The thread between reporter and handlers: sealed to the case public key, read with its
+private key."""
 
 from __future__ import annotations
 
@@ -125,7 +126,9 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
     """
     messages = list(
         session.scalars(
-            select(Message).where(Message.case_id == case.id).order_by(Message.created_at, Message.id)
+            select(Message)
+            .where(Message.case_id == case.id)
+            .order_by(Message.created_at, Message.id)
         )
     )
     files: dict[int, list[AttachmentView]] = {}
@@ -134,8 +137,7 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
         .where(Attachment.case_id == case.id, Attachment.message_id.is_not(None))
         .order_by(Attachment.id)
     ):
-        assert attachment.message_id is not None
-        files.setdefault(attachment.message_id, []).append(
+        files.setdefault(attachment.message_id or 0, []).append(
             _attachment_view(case, attachment, case_private_key)
         )
     author_ids = sorted({m.author_id for m in messages if m.author_id is not None})
@@ -172,7 +174,9 @@ def open_attachment(
     attachment = session.scalar(
         select(Attachment).where(Attachment.case_id == case.id, Attachment.uid == attachment_uid)
     )
-    if attachment is None or (author_kinds is not None and attachment.author_kind not in author_kinds):
+    if attachment is None or (
+        author_kinds is not None and attachment.author_kind not in author_kinds
+    ):
         raise NotFoundError("No such attachment.")
     meta = _meta(case, attachment, case_private_key)
     view = AttachmentView(attachment.uid, meta.name, meta.content_type, meta.size)

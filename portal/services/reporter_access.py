@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ class SessionExpiredError(ServiceError):
 
 @dataclass(frozen=True)
 class ReporterLogin:
-    """What goes into the reporter's cookie: the session id and the key that unwraps the case key."""
+    """What the reporter's cookie holds: the session id and the key that unwraps the case key."""
 
     token: str
     cookie_key: bytes
@@ -58,7 +59,7 @@ def sign_in(
     profile: crypto.Argon2Profile,
     now: datetime,
 ) -> ReporterLogin:
-    """Open the case for the reporter, or raise AccessDeniedError without saying which part was wrong.
+    """Open the case for the reporter, or raise AccessDeniedError without saying which part failed.
 
     An unknown or mistyped receipt code costs one Argon2id run too, so timing does not tell
     whether a case exists. The case key leaves only wrapped under a key for the reporter's cookie.
@@ -74,10 +75,8 @@ def sign_in(
         case = session.scalar(select(Case).where(Case.receipt_lookup == lookup))
     normalized = crypto.normalize_passphrase(passphrase)
     if case is None:
-        try:
+        with contextlib.suppress(crypto.DecryptionError):
             crypto.unwrap_with_secret(_decoy_blob(profile), normalized, b"decoy")
-        except crypto.DecryptionError:
-            pass
         raise AccessDeniedError("That receipt code and passphrase do not match a report.")
     try:
         case_private_key = crypto.unwrap_with_secret(
@@ -134,7 +133,9 @@ def sign_out(session: Session, token: str) -> None:
 
 
 def purge_idle_sessions(session: Session, *, now: datetime, idle: timedelta) -> int:
-    result = session.execute(delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle))
+    result = session.execute(
+        delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle)
+    )
     session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
 

@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from portal.models import SiteText
 
-ALLOWED_TAGS = frozenset({"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "blockquote"})
+ALLOWED_TAGS = frozenset(
+    {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "blockquote"}
+)
 ALLOWED_ATTRIBUTES = {"a": ["href", "title"]}
 ALLOWED_PROTOCOLS = frozenset({"https", "http", "mailto", "tel"})
 
@@ -24,13 +26,14 @@ DEFAULTS = {
 
 def sanitize_html(html: str) -> str:
     """Keep only simple formatting and links; strip scripts, styles, event handlers and the rest."""
-    return bleach.clean(
+    clean: str = bleach.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         protocols=ALLOWED_PROTOCOLS,
         strip=True,
     )
+    return clean
 
 
 def get_text(session: Session, key: str) -> str:

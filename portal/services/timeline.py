@@ -44,13 +44,30 @@ _PROMISES: dict[str, tuple[Step, str, Step, str]] = {
     # Directive 2019/1937, art. 9(1)(b) and (f): acknowledge within 7 days; feedback within
     # 3 months of the acknowledgement or, without one, of the end of those 7 days. Calendar months
     # clamp at the month's end (relativedelta), so 3 months is never 90 days.
-    "eu-directive": (_after(relativedelta(days=7)), "7 days", _after(relativedelta(months=3)), "3 months"),
-    "seed-complaints": (_after(relativedelta(hours=48)), "48 hours", _after(relativedelta(days=45)), "45 days"),
-    "seed-membership": (_after(relativedelta(hours=48)), "48 hours", _working_days(10), "10 working days"),
+    "eu-directive": (
+        _after(relativedelta(days=7)),
+        "7 days",
+        _after(relativedelta(months=3)),
+        "3 months",
+    ),
+    "seed-complaints": (
+        _after(relativedelta(hours=48)),
+        "48 hours",
+        _after(relativedelta(days=45)),
+        "45 days",
+    ),
+    "seed-membership": (
+        _after(relativedelta(hours=48)),
+        "48 hours",
+        _working_days(10),
+        "10 working days",
+    ),
 }
 
 
-def promise_for(policy: str, received_at: datetime, acknowledged_at: datetime | None = None) -> Promise:
+def promise_for(
+    policy: str, received_at: datetime, acknowledged_at: datetime | None = None
+) -> Promise:
     """The acknowledgement and feedback dates for a case received at ``received_at``."""
     ack, ack_words, feedback, feedback_words = _PROMISES[policy]
     acknowledge_by = ack(received_at)

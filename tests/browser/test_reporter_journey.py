@@ -9,7 +9,7 @@ the pages keep with people using assistive technology.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -207,7 +207,7 @@ def test_reporter_files_checks_back_reads_a_reply_and_answers(
         author_kind=AuthorKind.HANDLER,
         uploads=[upload],
         store=store,
-        now=case.received_at + timedelta(hours=1),
+        now=datetime.now(UTC),
     )
 
     reporter.check_back(code, passphrase)
@@ -269,3 +269,20 @@ def test_wrong_passphrase_gets_one_generic_message_and_stays_on_the_form(
     expect(page.get_by_role("alert")).to_have_count(1)
     assert page.get_by_role("alert").inner_text() == wrong_passphrase
     assert {origin(url) for url in reporter.requested} == {live_server}
+
+
+def test_zz_probe_printable(page: Page, live_server: str, db: Session, tmp_path: Path) -> None:
+    make_handler(db, "hanna")
+    evidence = tmp_path / "note.txt"
+    evidence.write_bytes(b"a note\n")
+    reporter = ReporterNavigator(page, live_server)
+    reporter.open_landing()
+    reporter.file_report(
+        category="Safety", answers={"What happened?": REPORT_TEXT},
+        tier="No, neither of these", attachment=evidence,
+    )
+    n = len(reporter.requested)
+    page.get_by_role("button", name="Printable view").click()
+    page.wait_for_timeout(1500)
+    print("PAGES", len(page.context.pages), reporter.requested[n:], page.url)
+    print("VALID", page.locator("#saved").evaluate("e => e.validationMessage"))

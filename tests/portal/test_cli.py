@@ -14,8 +14,18 @@ from portal.services import accounts
 
 def test_create_user_prints_recovery_key_and_totp_uri_once(app: Flask, db: Session) -> None:
     result = app.test_cli_runner().invoke(
-        args=["candor", "create-user", "--role", "handler", "--username", "Hanna",
-              "--display-name", "Hanna Berg", "--level", "2"],
+        args=[
+            "candor",
+            "create-user",
+            "--role",
+            "handler",
+            "--username",
+            "Hanna",
+            "--display-name",
+            "Hanna Berg",
+            "--level",
+            "2",
+        ],
         input="a long enough password\n",
     )
     assert result.exit_code == 0, result.output
@@ -45,8 +55,16 @@ def test_create_user_prints_recovery_key_and_totp_uri_once(app: Flask, db: Sessi
 
 def test_create_user_refuses_a_short_password_and_a_taken_name(app: Flask, db: Session) -> None:
     runner = app.test_cli_runner()
-    args = ["candor", "create-user", "--role", "admin", "--username", "root",
-            "--display-name", "Admin"]
+    args = [
+        "candor",
+        "create-user",
+        "--role",
+        "admin",
+        "--username",
+        "root",
+        "--display-name",
+        "Admin",
+    ]
     short = runner.invoke(args=args, input="short\n")
     assert short.exit_code != 0 and "at least 12 characters" in short.output
     assert runner.invoke(args=args, input="a long enough password\n").exit_code == 0

@@ -19,7 +19,9 @@ def test_example_config_loads_and_documents_every_key(tmp_path: Path) -> None:
         for field in dataclasses.fields(getattr(config, section.name)):
             value = getattr(getattr(config, section.name), field.name)
             documented = (
-                f"[[{section.name}.{field.name}]]" if isinstance(value, tuple) else f"\n{field.name} = "
+                f"[[{section.name}.{field.name}]]"
+                if isinstance(value, tuple)
+                else f"\n{field.name} = "
             )
             assert documented in example, f"{section.name}.{field.name} is undocumented"
 
@@ -59,7 +61,11 @@ def test_missing_key_names_it(tmp_path: Path, removed: str, named: str) -> None:
     ("replace", "by", "named"),
     [
         ('argon2_profile = "production"', 'argon2_profile = "fast"', "security.argon2_profile"),
-        ("session_idle_minutes = 30", 'session_idle_minutes = "30"', "security.session_idle_minutes"),
+        (
+            "session_idle_minutes = 30",
+            'session_idle_minutes = "30"',
+            "security.session_idle_minutes",
+        ),
         ("session_idle_minutes = 30", "session_idle_minutes = 0", "security.session_idle_minutes"),
         ("max_upload_mb = 512", "max_upload_mb = true", "storage.max_upload_mb"),
         ('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"', "site.timezone"),
@@ -74,9 +80,9 @@ def test_malformed_key_names_it(tmp_path: Path, replace: str, by: str, named: st
 
 
 def test_short_pepper_refused(tmp_path: Path) -> None:
-    text = _example_without("receipt_pepper") + '\n'
+    text = _example_without("receipt_pepper") + "\n"
     text = text.replace("[security]", '[security]\nreceipt_pepper = "abcd"')
-    with pytest.raises(ConfigError, match="security.receipt_pepper: must be at least 32 bytes"):
+    with pytest.raises(ConfigError, match=r"security\.receipt_pepper: must be at least 32 bytes"):
         load_config(_write(tmp_path, text))
 
 
@@ -121,15 +127,17 @@ def test_local_config_gets_fresh_secrets_once(tmp_path: Path) -> None:
 
 def test_intake_comes_from_configuration() -> None:
     config = load_config(ROOT / "config.example.toml")
-    assert [c.key for c in config.intake.categories][0] == "fraud"
+    assert config.intake.categories[0].key == "fraud"
     assert config.intake.questions[0].required is True
     assert config.intake.category("other") is not None
     assert config.intake.category("nope") is None
 
 
 def test_intake_category_with_unknown_policy_is_named(tmp_path: Path) -> None:
-    text = (ROOT / "config.example.toml").read_text().replace(
-        'policy = "eu-directive"', 'policy = "whenever"', 1
+    text = (
+        (ROOT / "config.example.toml")
+        .read_text()
+        .replace('policy = "eu-directive"', 'policy = "whenever"', 1)
     )
     with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policy: must be one of"):
         load_config(_write(tmp_path, text))

@@ -55,8 +55,11 @@ def test_journey_leaves_no_identifying_trace(
     assert REPORT_TEXT in page
     client.post(
         "/case/messages",
-        data={"csrf_token": csrf_of(page), "body": FOLLOW_UP,
-              "attachments": [file_bytes("more.txt", FILE_CONTENT)]},
+        data={
+            "csrf_token": csrf_of(page),
+            "body": FOLLOW_UP,
+            "attachments": [file_bytes("more.txt", FILE_CONTENT)],
+        },
         content_type="multipart/form-data",
     )
     assert FOLLOW_UP in client.get("/case").get_data(as_text=True)
@@ -65,9 +68,7 @@ def test_journey_leaves_no_identifying_trace(
     app.extensions["candor.engine"].dispose()
 
     database_file = Path(app.extensions["candor.config"].database.url.removeprefix("sqlite:///"))
-    stored = b"".join(
-        p.read_bytes() for p in database_file.parent.glob(database_file.name + "*")
-    )
+    stored = b"".join(p.read_bytes() for p in database_file.parent.glob(database_file.name + "*"))
     # A control: the policy name is kept in the clear, so this really is the database's content.
     assert b"eu-directive" in stored
     attachments = b"".join(p.read_bytes() for p in store.root.iterdir())

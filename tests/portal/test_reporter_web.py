@@ -151,7 +151,9 @@ def test_too_large_upload_says_so_and_keeps_the_text(
     assert list(app.extensions["candor.attachments"].root.iterdir()) == []
 
 
-def test_far_too_large_body_gets_a_readable_refusal(client: FlaskClient, handlers: list[int]) -> None:
+def test_far_too_large_body_gets_a_readable_refusal(
+    client: FlaskClient, handlers: list[int]
+) -> None:
     huge = b"x" * (11 * 1024 * 1024 + 1)
     response = client.post(
         "/report",
@@ -178,7 +180,9 @@ def test_posting_the_same_form_twice_opens_one_case(
     assert db.scalar(select(func.count()).select_from(Case)) == 1
 
 
-def test_receipt_needs_the_saved_step(client: FlaskClient, db: Session, handlers: list[int]) -> None:
+def test_receipt_needs_the_saved_step(
+    client: FlaskClient, db: Session, handlers: list[int]
+) -> None:
     fields = intake_fields(client)
     html = client.post("/report", data=fields).get_data(as_text=True)
     base = {"csrf_token": csrf_of(html), "form_token": fields["form_token"]}
@@ -216,7 +220,9 @@ def test_wrong_receipt_code_or_passphrase_get_one_generic_message(
 
 def test_passphrase_ignores_case_and_spacing(client: FlaskClient, handlers: list[int]) -> None:
     code, passphrase = file_report(client)
-    response = sign_in(client, code.replace(" ", "-"), "  " + passphrase.upper().replace(" ", "   "))
+    response = sign_in(
+        client, code.replace(" ", "-"), "  " + passphrase.upper().replace(" ", "   ")
+    )
     assert response.status_code == 302  # type: ignore[attr-defined]
 
 
@@ -236,8 +242,13 @@ def test_reporter_reads_a_reply_and_sends_a_follow_up(
     store = app.extensions["candor.attachments"]
     upload = store.write("instructions.txt", "text/plain", b"Please send the invoices.")
     messaging.add_message(
-        db, case, "Thank you, we are looking into it.", author_kind=AuthorKind.HANDLER,
-        uploads=[upload], store=store, now=NOW + timedelta(hours=1),
+        db,
+        case,
+        "Thank you, we are looking into it.",
+        author_kind=AuthorKind.HANDLER,
+        uploads=[upload],
+        store=store,
+        now=NOW + timedelta(hours=1),
     )
     assert sign_in(client, code, passphrase).status_code == 302  # type: ignore[attr-defined]
     page = client.get("/case").get_data(as_text=True)
@@ -252,8 +263,11 @@ def test_reporter_reads_a_reply_and_sends_a_follow_up(
 
     sent = client.post(
         "/case/messages",
-        data={"csrf_token": csrf_of(page), "body": "Here they are.",
-              "attachments": [file_bytes("invoices.csv", b"no;amount\n1;100\n")]},
+        data={
+            "csrf_token": csrf_of(page),
+            "body": "Here they are.",
+            "attachments": [file_bytes("invoices.csv", b"no;amount\n1;100\n")],
+        },
         content_type="multipart/form-data",
     )
     assert sent.status_code == 302
@@ -304,8 +318,12 @@ def test_tampered_message_is_refused_not_half_shown(
     code, passphrase = file_report(client)
     case = db.scalars(select(Case)).one()
     store = app.extensions["candor.attachments"]
-    messaging.add_message(db, case, "First reply", author_kind=AuthorKind.HANDLER, store=store, now=NOW)
-    messaging.add_message(db, case, "Second reply", author_kind=AuthorKind.HANDLER, store=store, now=NOW)
+    messaging.add_message(
+        db, case, "First reply", author_kind=AuthorKind.HANDLER, store=store, now=NOW
+    )
+    messaging.add_message(
+        db, case, "Second reply", author_kind=AuthorKind.HANDLER, store=store, now=NOW
+    )
     second = db.scalars(select(Message).order_by(Message.id.desc())).first()
     assert second is not None
     body = bytearray(second.sealed_body)
