@@ -44,6 +44,8 @@ def landing() -> str:
 def file_report() -> ResponseReturnValue:
     config = app_config()
     recipients = intake.list_recipients(db_session())
+    if not recipients:
+        return render_template("reporter/not_ready.html"), 503
     form = intake_form(config.intake, recipients)
     if request.method == "GET":
         form.form_token.data = intake.new_form_token()
@@ -167,6 +169,7 @@ def check() -> ResponseReturnValue:
             pepper=config.security.receipt_pepper,
             profile=argon2_profile(),
             now=utcnow(),
+            idle=timedelta(minutes=config.security.session_idle_minutes),
         )
     except reporter_access.AccessDeniedError as exc:
         return render_template("reporter/check.html", form=form, draft=draft, problem=str(exc)), 400

@@ -6,9 +6,9 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,8 @@ from portal.services.timeline import Promise, promise_for
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
 MAX_FILES = 20
+# How long a receipt can be shown again (a reload, a second post) before it is forgotten.
+PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
 
 
@@ -134,6 +136,9 @@ def submit_report(
     sealed to the case public key. Posting the same form again returns the same receipt and opens
     no second case. Commits once.
     """
+    session.execute(
+        delete(PendingReceipt).where(PendingReceipt.created_at < now - PENDING_RECEIPT_LIFETIME)
+    )
     submission_lookup = crypto.lookup_hmac(pepper, f"submission:{submission.form_token}")
     existing = _existing_receipt(session, submission, submission_lookup, now)
     if existing is not None:

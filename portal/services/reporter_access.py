@@ -58,6 +58,7 @@ def sign_in(
     pepper: bytes,
     profile: crypto.Argon2Profile,
     now: datetime,
+    idle: timedelta,
 ) -> ReporterLogin:
     """Open the case for the reporter, or raise AccessDeniedError without saying which part failed.
 
@@ -84,6 +85,8 @@ def sign_in(
         )
     except crypto.DecryptionError:
         raise AccessDeniedError("That receipt code and passphrase do not match a report.") from None
+    # Sessions left behind by closed browsers go as soon as anyone signs in.
+    session.execute(delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle))
     token = secrets.token_urlsafe(32)
     cookie_key = secrets.token_bytes(COOKIE_KEY_SIZE)
     session.add(
@@ -130,14 +133,6 @@ def sign_out(session: Session, token: str) -> None:
     """End the session; the wrapped case key is deleted with it. Commits once."""
     session.execute(delete(ReporterSession).where(ReporterSession.id_hash == _hash(token)))
     session.commit()
-
-
-def purge_idle_sessions(session: Session, *, now: datetime, idle: timedelta) -> int:
-    result = session.execute(
-        delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle)
-    )
-    session.commit()
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _hash(token: str) -> bytes:

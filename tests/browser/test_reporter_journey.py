@@ -226,10 +226,16 @@ def test_reporter_files_checks_back_reads_a_reply_and_answers(
 
     db.expire_all()
     sent = db.scalars(
-        select(Message).where(Message.case_id == case.id, Message.author_kind == AuthorKind.REPORTER)
+        select(Message).where(
+            Message.case_id == case.id, Message.author_kind == AuthorKind.REPORTER
+        )
     ).one()
     assert FOLLOW_UP_TEXT.encode() not in sent.sealed_body
     assert b"invoices" not in sent.sealed_body
+    # Neither file the reporter sent lies on disk in the clear.
+    stored = b"".join(path.read_bytes() for path in store.root.rglob("*") if path.is_file())
+    assert stored
+    assert evidence.read_bytes() not in stored and invoices.read_bytes() not in stored
 
     assert reporter.visited
     assert {origin(url) for url in reporter.requested} == {live_server}
@@ -269,5 +275,3 @@ def test_wrong_passphrase_gets_one_generic_message_and_stays_on_the_form(
     expect(page.get_by_role("alert")).to_have_count(1)
     assert page.get_by_role("alert").inner_text() == wrong_passphrase
     assert {origin(url) for url in reporter.requested} == {live_server}
-
-

@@ -336,3 +336,11 @@ def test_tampered_message_is_refused_not_half_shown(
     assert response.status_code == 500
     assert "First reply" not in html
     assert "failed its integrity check" in html
+
+
+def test_without_any_handler_the_form_says_reports_cannot_be_received(
+    client: FlaskClient,
+) -> None:
+    response = client.get("/report")
+    assert response.status_code == 503
+    assert "Reports cannot be received yet" in response.get_data(as_text=True)
