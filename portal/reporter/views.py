@@ -143,7 +143,8 @@ def _receipt_key() -> str:
 
 
 def _failed(response: Response) -> bool:
-    return response.status_code != 302 and request.method == "POST"
+    # Only refused attempts count; a sign-in that shows the case with a draft is a success too.
+    return response.status_code >= 400 and request.method == "POST"
 
 
 @bp.route("/check", methods=["GET", "POST"])

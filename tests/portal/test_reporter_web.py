@@ -344,3 +344,19 @@ def test_without_any_handler_the_form_says_reports_cannot_be_received(
     response = client.get("/report")
     assert response.status_code == 503
     assert "Reports cannot be received yet" in response.get_data(as_text=True)
+
+
+def test_successful_sign_ins_with_a_draft_are_not_counted_as_guesses(
+    client: FlaskClient, handlers: list[int]
+) -> None:
+    code, passphrase = file_report(client)
+    statuses = [sign_in(client, code, passphrase, draft="unsent").status_code for _ in range(7)]  # type: ignore[attr-defined]
+    assert statuses == [200] * 7
+
+
+def test_printable_view_does_not_need_the_saved_box(
+    client: FlaskClient, handlers: list[int]
+) -> None:
+    html = client.post("/report", data=intake_fields(client)).get_data(as_text=True)
+    print_button = re.search(r'<button[^>]*value="print"[^>]*>', html)
+    assert print_button and "formnovalidate" in print_button.group(0)
