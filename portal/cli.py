@@ -71,7 +71,7 @@ def create_user_command(role: str, username: str, display_name: str, level: int)
         raise click.ClickException(str(exc)) from None
     finally:
         session.close()
-    click.echo(f"Created {account.user.role.value} {account.user.username!r}.")
+    click.echo(f"Created {role} {account.user.username!r}.")
     click.echo("Shown once; store it offline. It restores access if the password is lost:")
     click.echo(f"  recovery key: {account.recovery_key}")
     click.echo("Add this to an authenticator app (TOTP):")

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models: tables and columns only, no queries, no crypto, no Flask."""
 
+from portal.models.audit import AuditEntry, AuditHead
 from portal.models.base import Base
 from portal.models.cases import (
     Attachment,
@@ -8,29 +9,37 @@ from portal.models.cases import (
     CaseEvent,
     CaseExclusion,
     CaseKeyGrant,
+    CaseRecusal,
     CaseStatus,
     EventKind,
     Message,
+    Note,
     PendingReceipt,
     ReporterSession,
     SiteText,
 )
-from portal.models.users import Role, User
+from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
     "Attachment",
+    "AuditEntry",
+    "AuditHead",
     "AuthorKind",
     "Base",
     "Case",
     "CaseEvent",
     "CaseExclusion",
     "CaseKeyGrant",
+    "CaseRecusal",
     "CaseStatus",
     "EventKind",
     "Message",
+    "Note",
     "PendingReceipt",
     "ReporterSession",
     "Role",
     "SiteText",
+    "StaffSession",
     "User",
+    "UserCategory",
 ]

@@ -75,6 +75,13 @@ class Case(Base):
     # them can be gated and audited on its own.
     sealed_identity: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     received_at: Mapped[datetime]
+    # A short summary sealed to the case key, so an inbox page opens only its own rows' previews.
+    sealed_preview: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None, index=True)
+    # What a closed case came to (e.g. "substantiated"); a fixed vocabulary, never free text.
+    outcome: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The earliest due time of the case's running deadlines; the inbox sorts on it.
+    next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class CaseKeyGrant(Base):
@@ -99,6 +106,30 @@ class CaseExclusion(Base):
         ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True, index=True)
+
+
+class CaseRecusal(Base):
+    """A handler who gave up access to a case; their key grant is gone and they are skipped."""
+
+    __tablename__ = "case_recusals"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    recused_at: Mapped[datetime]
+
+
+class Note(Base):
+    """An internal entry that only handlers see, sealed to the case key."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_case_created", "case_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
 
 
 class Message(Base):

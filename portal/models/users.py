@@ -3,23 +3,26 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, LargeBinary, String
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
 
 
 class Role(enum.Enum):
+    """What an account is created as; an admin may also be made a handler."""
+
     HANDLER = "handler"
     ADMIN = "admin"
 
 
 class User(Base):
-    """A staff account: a handler (with a key pair) or an admin.
+    """A staff account: a handler, an admin, or both.
 
     The private key is stored only wrapped: once under the password (Argon2id), once under the
     recovery key. The TOTP secret is wrapped under the password-derived key too, so a copy of the
-    database yields neither the second factor nor any case.
+    database yields neither the second factor nor any case. Until the account is activated, the
+    key columns are empty and only the hash of the one-time activation link is kept.
     """
 
     __tablename__ = "users"
@@ -30,25 +33,55 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(128))
     # The role shown to reporters beside the display name, e.g. "Compliance officer".
     title: Mapped[str] = mapped_column(String(128), default="Case handler")
-    role: Mapped[Role] = mapped_column(
-        Enum(
-            Role,
-            values_callable=lambda e: [m.value for m in e],
-            name="role",
-            length=16,
-            # A check constraint rather than a PostgreSQL type: new values need no type migration.
-            native_enum=False,
-            create_constraint=True,
-        )
-    )
+    is_handler: Mapped[bool] = mapped_column(default=False)
+    # An admin who is not also a handler reads no case.
+    is_admin: Mapped[bool] = mapped_column(default=False)
     # Escalation level: 1 handler, 2 supervisor, 3 executive or committee.
     level: Mapped[int] = mapped_column(default=1)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
-    password_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    password_verifier: Mapped[bytes] = mapped_column(LargeBinary(32))
-    recovery_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
-    totp_wrapped_secret: Mapped[bytes] = mapped_column(LargeBinary)
+    public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    password_verifier: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    recovery_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+    # None after an admin resets the second factor: the next sign-in enrols a new one.
+    totp_wrapped_secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # The last accepted TOTP time step, so a code is refused the second time it is used.
     totp_last_step: Mapped[int | None] = mapped_column(default=None)
+    # SHA-256 of the one-time activation link's token, while the account waits for it.
+    activation_lookup: Mapped[bytes | None] = mapped_column(
+        LargeBinary(32), unique=True, default=None
+    )
+    activation_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime]
+
+    @property
+    def role(self) -> Role:
+        return Role.ADMIN if self.is_admin else Role.HANDLER
+
+    @property
+    def activated(self) -> bool:
+        return self.password_wrapped_key is not None
+
+
+class UserCategory(Base):
+    """A category whose new reports a handler receives."""
+
+    __tablename__ = "user_categories"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class StaffSession(Base):
+    """A signed-in handler or admin. The private key is here only wrapped under a key that lives
+    in the cookie; the database never holds it in a usable form."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # False until a new second factor is enrolled after an admin reset it.
+    second_factor_done: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -81,7 +81,8 @@ def create_user(
     user = User(
         username=username,
         display_name=display_name,
-        role=role,
+        is_handler=role is Role.HANDLER,
+        is_admin=role is Role.ADMIN,
         level=level,
         public_key=keypair.public_key,
         password_wrapped_key=wrapped,

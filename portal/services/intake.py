@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,8 @@ from portal.models import (
     CaseStatus,
     EventKind,
     PendingReceipt,
-    Role,
     User,
+    UserCategory,
 )
 from portal.services import contexts
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
@@ -79,14 +79,26 @@ def new_form_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-def list_recipients(session: Session) -> list[Recipient]:
-    """Every active handler who would receive a new report, in ladder order."""
-    users = session.scalars(
+def list_recipients(session: Session, category: str | None = None) -> list[Recipient]:
+    """Every active handler who would receive a new report, in ladder order.
+
+    A handler with no categories receives every category; otherwise only their own. With no
+    ``category``, everyone who might receive a report (what the intake form shows).
+    """
+    query = (
         select(User)
-        .where(User.role == Role.HANDLER, User.active.is_(True))
+        .where(
+            User.is_handler.is_(True),
+            User.active.is_(True),
+            User.public_key.is_not(None),
+        )
         .order_by(User.level, User.display_name)
     )
-    return [Recipient(id=u.id, display_name=u.display_name, title=u.title) for u in users]
+    if category is not None:
+        restricted = select(UserCategory.user_id).where(UserCategory.user_id == User.id)
+        own = restricted.where(UserCategory.category == category)
+        query = query.where(or_(~restricted.exists(), own.exists()))
+    return [Recipient(id=u.id, display_name=u.display_name, title=u.title) for u in session.scalars(query)]
 
 
 def validate(
@@ -145,7 +157,7 @@ def submit_report(
         _discard(store, submission.uploads)
         return existing
 
-    recipients = list_recipients(session)
+    recipients = list_recipients(session, submission.category)
     problems = validate(submission, intake, recipients)
     if problems:
         _discard(store, submission.uploads)
@@ -197,8 +209,10 @@ def submit_report(
     session.add(case)
     session.flush()
 
-    for recipient_id in (r.id for r in recipients if r.id not in submission.excluded_handler_ids):
-        user = session.get_one(User, recipient_id)
+    receiving = [r.id for r in recipients if r.id not in submission.excluded_handler_ids]
+    for user in session.scalars(select(User).where(User.id.in_(receiving))):
+        if user.public_key is None:  # list_recipients() returns activated handlers only
+            continue
         session.add(
             CaseKeyGrant(
                 case_id=case.id,
