@@ -13,7 +13,7 @@ import crypto
 from portal import migrate
 from portal.config import Config
 from portal.models import Role
-from portal.services import accounts
+from portal.services import accounts, audit
 from portal.services.errors import ServiceError
 from portal.timeutil import utcnow
 
@@ -76,3 +76,21 @@ def create_user_command(role: str, username: str, display_name: str, level: int)
     click.echo(f"  recovery key: {account.recovery_key}")
     click.echo("Add this to an authenticator app (TOTP):")
     click.echo(f"  {account.totp_uri}")
+
+
+@candor.group("audit")
+def audit_group() -> None:
+    """The audit trail."""
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Check the hash chain; report the first changed, removed or inserted entry."""
+    session = current_app.extensions["candor.sessionmaker"]()
+    try:
+        result = audit.verify(session)
+    finally:
+        session.close()
+    if not result.ok:
+        raise click.ClickException(f"audit trail broken: {result.problem}")
+    click.echo(f"Audit trail intact: {result.checked} entries.")

@@ -1,0 +1,101 @@
+"""The append-only audit trail, chained by hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import AuditEntry, AuditHead
+
+GENESIS = bytes(32)
+HEAD_ID = 1
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    actor_kind: str = "staff",
+    case_id: int | None = None,
+    subject_id: int | None = None,
+    detail: str = "",
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (the caller commits).
+
+    The chain head is locked (FOR UPDATE where the database has it) so that two writers never
+    chain to the same predecessor. ``detail`` must never hold report content or an IP address.
+    """
+    head = session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+    if head is None:
+        head = AuditHead(id=HEAD_ID, last_hash=GENESIS)
+        session.add(head)
+    entry = AuditEntry(
+        at=now,
+        actor_id=actor_id,
+        actor_kind=actor_kind,
+        action=action,
+        case_id=case_id,
+        subject_id=subject_id,
+        detail=detail,
+        prev_hash=head.last_hash,
+        entry_hash=b"",
+    )
+    entry.entry_hash = entry_hash(entry)
+    head.last_hash = entry.entry_hash
+    session.add(entry)
+    return entry
+
+
+def entry_hash(entry: AuditEntry) -> bytes:
+    """SHA-256 over the previous hash and every field of the entry, in a fixed encoding."""
+    fields = [
+        entry.at.isoformat(timespec="microseconds"),
+        entry.actor_id,
+        entry.actor_kind,
+        entry.action,
+        entry.case_id,
+        entry.subject_id,
+        entry.detail,
+    ]
+    canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode()
+    return hashlib.sha256(entry.prev_hash + canonical).digest()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    problem: str = ""
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain in id order and report the first changed, removed or inserted entry."""
+    expected_prev = GENESIS
+    checked = 0
+    previous_id = 0
+    for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)).yield_per(1000):
+        if entry.prev_hash != expected_prev:
+            return VerifyResult(
+                False,
+                checked,
+                f"entry {entry.id} does not follow entry {previous_id or 'start'}: "
+                "an entry was removed or inserted before it",
+            )
+        if entry_hash(entry) != entry.entry_hash:
+            return VerifyResult(False, checked, f"entry {entry.id} was changed")
+        expected_prev = entry.entry_hash
+        previous_id = entry.id
+        checked += 1
+    head = session.get(AuditHead, HEAD_ID)
+    if head is not None and head.last_hash != expected_prev:
+        return VerifyResult(
+            False, checked, f"entries after entry {previous_id or 'start'} were removed"
+        )
+    return VerifyResult(True, checked)
