@@ -114,7 +114,8 @@ class StreamEncryptor:
 
     The concatenation of every :meth:`update` output followed by the :meth:`finalize` output is
     the encrypted stream (the header comes with the first output). Memory use is bounded by one
-    chunk plus the piece being fed.
+    chunk plus the piece being fed; pieces of at most ``CHUNK_SIZE`` bytes are fastest, since
+    each call then returns at most one chunk and nothing needs joining.
     """
 
     __slots__ = ("_buffer", "_cipher", "_finished", "_index", "_pending_header")
@@ -179,6 +180,8 @@ class StreamEncryptor:
             view = view[CHUNK_SIZE:]
         if view:
             self._buffer += view
+        # A single chunk is returned as is (join does not copy one bytes object); pieces of at
+        # most CHUNK_SIZE therefore never pay for joining.
         return b"".join(out)
 
     def finalize(self) -> bytes:

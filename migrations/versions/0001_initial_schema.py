@@ -111,6 +111,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("wrapped_private_key", sa.LargeBinary(), nullable=False),
         sa.Column("second_factor_done", sa.Boolean(), nullable=False),
+        sa.Column("pending_totp_wrapped", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

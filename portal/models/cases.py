@@ -77,7 +77,9 @@ class Case(Base):
     received_at: Mapped[datetime]
     # A short summary sealed to the case key, so an inbox page opens only its own rows' previews.
     sealed_preview: Mapped[bytes] = mapped_column(LargeBinary, default=b"")
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None, index=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id"), default=None, index=True
+    )
     # What a closed case came to (e.g. "substantiated"); a fixed vocabulary, never free text.
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
     # The earliest due time of the case's running deadlines; the inbox sorts on it.
@@ -113,7 +115,9 @@ class CaseRecusal(Base):
 
     __tablename__ = "case_recusals"
 
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
+    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     recused_at: Mapped[datetime]
 

@@ -68,7 +68,9 @@ class UserCategory(Base):
 
     __tablename__ = "user_categories"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
@@ -81,7 +83,9 @@ class StaffSession(Base):
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
-    # False until a new second factor is enrolled after an admin reset it.
+    # False until a new second factor is confirmed (at activation, or after an admin reset it).
     second_factor_done: Mapped[bool] = mapped_column(default=True)
+    # The TOTP secret being enrolled, wrapped under the cookie key, until its first code is shown.
+    pending_totp_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,28 +1,41 @@
-"""Staff accounts: creation with a key pair, a recovery key and a second factor."""
+"""Staff accounts: creation, activation, and what admins do to them."""
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import Role, User
-from portal.services.errors import AlreadyExistsError, InvalidInputError
+from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
+from portal.services import audit
+from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Candor"
+ACTIVATION_LIFETIME = timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What the account holder must see once and never again."""
+
+    recovery_key: str
+    totp_secret: str
+    totp_uri: str
+    private_key: bytes
 
 
 @dataclass(frozen=True)
 class NewAccount:
-    """What the person creating an account must see once and never again."""
-
     user: User
     recovery_key: str
     totp_uri: str
@@ -38,6 +51,71 @@ def totp_context(username: str) -> bytes:
     return f"candor:user:{username}:totp-secret".encode()
 
 
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def wrap_totp_secret(user: User, totp_secret: str, keys: crypto.DerivedKeys) -> None:
+    """Keep the TOTP secret only under the password-derived key."""
+    user.totp_wrapped_secret = crypto.wrap_with_key(
+        totp_secret.encode(), keys.wrapping_key, totp_context(user.username)
+    )
+
+
+def set_password(
+    user: User, password: str, private_key: bytes, profile: crypto.Argon2Profile
+) -> crypto.DerivedKeys:
+    """Wrap ``private_key`` under ``password``; one Argon2id run also yields the login verifier."""
+    check_password(password)
+    wrapped, verifier = crypto.wrap_with_secret(
+        private_key, password, private_key_context(user.username), profile
+    )
+    user.password_wrapped_key, user.password_verifier = wrapped, verifier
+    return crypto.derive_for_blob(wrapped, password)
+
+
+def issue_credentials(
+    user: User, password: str, profile: crypto.Argon2Profile, issuer: str
+) -> Credentials:
+    """A fresh key pair, recovery key and TOTP secret for ``user``, wrapped as DESIGN.md says.
+
+    The private key is wrapped under the password and under the recovery key; the TOTP secret
+    under the password-derived key. Old case grants (sealed to an old key) become useless.
+    """
+    keypair = crypto.generate_keypair()
+    keys = set_password(user, password, keypair.private_key, profile)
+    recovery_text, recovery_bytes = crypto.generate_recovery_key()
+    user.public_key = keypair.public_key
+    user.recovery_wrapped_key = crypto.wrap_with_key(
+        keypair.private_key, recovery_bytes, private_key_context(user.username)
+    )
+    totp_secret = pyotp.random_base32()
+    wrap_totp_secret(user, totp_secret, keys)
+    user.totp_last_step = None
+    uri = pyotp.TOTP(totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
+    return Credentials(recovery_text, totp_secret, uri, keypair.private_key)
+
+
+def _validate_identity(username: str, display_name: str, level: int) -> tuple[str, str]:
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInputError(
+            "Username: use 2 to 64 lower-case letters, digits, dots, dashes or underscores."
+        )
+    display_name = display_name.strip()
+    if not display_name:
+        raise InvalidInputError("Display name: must not be empty.")
+    if level not in (1, 2, 3):
+        raise InvalidInputError("Level: must be 1 (handler), 2 (supervisor) or 3 (executive).")
+    return username, display_name
+
+
+def _ensure_free(session: Session, username: str) -> None:
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise AlreadyExistsError(f"Username {username!r} is taken.")
+
+
 def create_user(
     session: Session,
     *,
@@ -50,52 +128,158 @@ def create_user(
     now: datetime,
     issuer: str = TOTP_ISSUER,
 ) -> NewAccount:
-    """Create a staff account with a fresh X25519 key pair.
-
-    The private key leaves this function only wrapped (under the password through one Argon2id run,
-    and under a random recovery key); the TOTP secret is wrapped under the password-derived key.
-    Commits once.
-    """
-    username = username.strip().lower()
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise InvalidInputError(
-            "Username: use 2 to 64 lower-case letters, digits, dots, dashes or underscores."
-        )
-    display_name = display_name.strip()
-    if not display_name:
-        raise InvalidInputError("Display name: must not be empty.")
-    if level not in (1, 2, 3):
-        raise InvalidInputError("Level: must be 1 (handler), 2 (supervisor) or 3 (executive).")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AlreadyExistsError(f"Username {username!r} is taken.")
-
-    keypair = crypto.generate_keypair()
-    wrapped, verifier = crypto.wrap_with_secret(
-        keypair.private_key, password, private_key_context(username), profile
-    )
-    keys = crypto.derive_for_blob(wrapped, password)
-    recovery_text, recovery_bytes = crypto.generate_recovery_key()
-    totp_secret = pyotp.random_base32()
+    """Create an active staff account with its key pair (the command-line path). Commits once."""
+    username, display_name = _validate_identity(username, display_name, level)
+    check_password(password)
+    _ensure_free(session, username)
     user = User(
         username=username,
         display_name=display_name,
         is_handler=role is Role.HANDLER,
         is_admin=role is Role.ADMIN,
         level=level,
-        public_key=keypair.public_key,
-        password_wrapped_key=wrapped,
-        password_verifier=verifier,
-        recovery_wrapped_key=crypto.wrap_with_key(
-            keypair.private_key, recovery_bytes, private_key_context(username)
-        ),
-        totp_wrapped_secret=crypto.wrap_with_key(
-            totp_secret.encode(), keys.wrapping_key, totp_context(username)
-        ),
+        created_at=now,
+    )
+    credentials = issue_credentials(user, password, profile, issuer)
+    session.add(user)
+    session.flush()
+    audit.record(session, "account_created", now=now, actor_kind="system", subject_id=user.id)
+    session.commit()
+    return NewAccount(user, credentials.recovery_key, credentials.totp_uri, credentials.totp_secret)
+
+
+def invite_user(
+    session: Session,
+    admin: User,
+    *,
+    username: str,
+    display_name: str,
+    title: str,
+    level: int,
+    is_handler: bool,
+    is_admin: bool,
+    categories: Iterable[str],
+    now: datetime,
+) -> tuple[User, str]:
+    """Create an account that waits for its holder to follow a one-time activation link.
+
+    Returns the user and the link's token; only its hash is stored. Commits once.
+    """
+    username, display_name = _validate_identity(username, display_name, level)
+    if not (is_handler or is_admin):
+        raise InvalidInputError("Choose at least one of handler and admin.")
+    _ensure_free(session, username)
+    token = secrets.token_urlsafe(32)
+    user = User(
+        username=username,
+        display_name=display_name,
+        title=title.strip() or "Case handler",
+        is_handler=is_handler,
+        is_admin=is_admin,
+        level=level,
+        activation_lookup=_token_hash(token),
+        activation_expires_at=now + ACTIVATION_LIFETIME,
         created_at=now,
     )
     session.add(user)
+    session.flush()
+    set_categories(session, user, categories)
+    audit.record(session, "account_invited", now=now, actor_id=admin.id, subject_id=user.id)
     session.commit()
-    uri = pyotp.TOTP(totp_secret).provisioning_uri(name=username, issuer_name=issuer)
-    return NewAccount(user=user, recovery_key=recovery_text, totp_uri=uri, totp_secret=totp_secret)
+    return user, token
+
+
+def find_invited(session: Session, token: str, now: datetime) -> User | None:
+    user = session.scalar(select(User).where(User.activation_lookup == _token_hash(token)))
+    if user is None or user.activation_expires_at is None or user.activation_expires_at < now:
+        return None
+    return user
+
+
+def activate(
+    session: Session,
+    token: str,
+    password: str,
+    *,
+    profile: crypto.Argon2Profile,
+    issuer: str,
+    now: datetime,
+) -> tuple[User, Credentials]:
+    """Set the password and issue the key pair, recovery key and TOTP secret. Commits once."""
+    user = find_invited(session, token, now)
+    if user is None:
+        raise NotFoundError(
+            "This activation link is not valid any more. Ask an admin for a new one."
+        )
+    credentials = issue_credentials(user, password, profile, issuer)
+    user.activation_lookup = None
+    user.activation_expires_at = None
+    audit.record(session, "account_activated", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+    return user, credentials
+
+
+def set_categories(session: Session, user: User, categories: Iterable[str]) -> None:
+    session.execute(delete(UserCategory).where(UserCategory.user_id == user.id))
+    for category in sorted(set(categories)):
+        session.add(UserCategory(user_id=user.id, category=category))
+
+
+def user_categories(session: Session, user_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(UserCategory.category)
+            .where(UserCategory.user_id == user_id)
+            .order_by(UserCategory.category)
+        )
+    )
+
+
+def deactivate(session: Session, admin: User, user: User, now: datetime) -> None:
+    """Stop an account and end its sessions at once. Commits once."""
+    user.active = False
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    audit.record(session, "account_deactivated", now=now, actor_id=admin.id, subject_id=user.id)
+    session.commit()
+
+
+def reset_second_factor(session: Session, admin: User, user: User, now: datetime) -> None:
+    """Forget the TOTP secret; the holder enrols a new one at their next sign-in. Commits once."""
+    user.totp_wrapped_secret = None
+    user.totp_last_step = None
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    audit.record(session, "second_factor_reset", now=now, actor_id=admin.id, subject_id=user.id)
+    session.commit()
+
+
+def reset_without_recovery(session: Session, admin: User, user: User, now: datetime) -> str:
+    """Start the account afresh with a new activation link.
+
+    The old key pair is dropped, so this handler loses every case until a colleague grants it
+    again; the admin is warned of that before this runs. Returns the new link's token. Commits once.
+    """
+    token = secrets.token_urlsafe(32)
+    user.public_key = None
+    user.password_wrapped_key = None
+    user.password_verifier = None
+    user.recovery_wrapped_key = None
+    user.totp_wrapped_secret = None
+    user.totp_last_step = None
+    user.activation_lookup = _token_hash(token)
+    user.activation_expires_at = now + ACTIVATION_LIFETIME
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    session.execute(delete(CaseKeyGrant).where(CaseKeyGrant.user_id == user.id))
+    audit.record(session, "account_reset", now=now, actor_id=admin.id, subject_id=user.id)
+    session.commit()
+    return token
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFoundError("No such account.")
+    return user
+
+
+def _token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()

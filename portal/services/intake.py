@@ -98,7 +98,10 @@ def list_recipients(session: Session, category: str | None = None) -> list[Recip
         restricted = select(UserCategory.user_id).where(UserCategory.user_id == User.id)
         own = restricted.where(UserCategory.category == category)
         query = query.where(or_(~restricted.exists(), own.exists()))
-    return [Recipient(id=u.id, display_name=u.display_name, title=u.title) for u in session.scalars(query)]
+    return [
+        Recipient(id=u.id, display_name=u.display_name, title=u.title)
+        for u in session.scalars(query)
+    ]
 
 
 def validate(

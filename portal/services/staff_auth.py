@@ -1,0 +1,296 @@
+"""Staff sign-in with a password and a second factor, and the sessions that follow it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+import pyotp
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import StaffSession, User
+from portal.services import accounts, audit
+from portal.services.errors import ServiceError
+
+TOTP_PERIOD = 30
+# One step either side absorbs clock drift between the phone and the server.
+TOTP_WINDOW = 1
+SIGN_IN_FAILED = "The username, password or one-time code is wrong."
+
+
+class SignInError(ServiceError):
+    """Sign-in refused; the message never says which part was wrong."""
+
+
+class StaffSessionExpiredError(ServiceError):
+    """The session ended: idle too long, signed out, or the account was stopped."""
+
+
+@dataclass(frozen=True)
+class StaffLogin:
+    """What the staff cookie holds: the session id and the key that unwraps the private key."""
+
+    token: str
+    cookie_key: bytes
+
+
+@dataclass(frozen=True)
+class StaffContext:
+    """A signed-in staff member for one request."""
+
+    user: User
+    private_key: bytes
+    second_factor_done: bool
+    token: str
+
+
+@cache
+def _decoy_blob(profile: crypto.Argon2Profile) -> bytes:
+    blob, _ = crypto.wrap_with_secret(secrets.token_bytes(32), "decoy", b"decoy", profile)
+    return blob
+
+
+def _accept_totp(user: User, secret: str, code: str, now: datetime) -> bool:
+    """Check ``code`` against the current steps; a step already used is refused (replay)."""
+    code = "".join(code.split())
+    totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
+    current = int(now.timestamp()) // TOTP_PERIOD
+    for step in range(current - TOTP_WINDOW, current + TOTP_WINDOW + 1):
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            continue
+        if hmac.compare_digest(totp.at(step * TOTP_PERIOD), code):
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def sign_in(
+    session: Session,
+    username: str,
+    password: str,
+    code: str,
+    *,
+    profile: crypto.Argon2Profile,
+    now: datetime,
+) -> StaffLogin:
+    """Check password and one-time code; open a session holding the private key wrapped.
+
+    Exactly one Argon2id run per attempt, for an unknown username too (against a decoy), so the
+    time taken does not reveal which accounts exist. Every attempt is audited, without an IP
+    address. Commits once.
+    """
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    usable = user is not None and user.active and user.password_wrapped_key is not None
+    blob = user.password_wrapped_key if usable and user is not None else None
+    keys = crypto.derive_for_blob(blob or _decoy_blob(profile), password)
+    if user is None or blob is None or user.password_verifier is None:
+        audit.record(
+            session,
+            "sign_in_failed",
+            now=now,
+            actor_kind="anonymous",
+            detail="unknown or inactive account",
+        )
+        session.commit()
+        raise SignInError(SIGN_IN_FAILED)
+    if not crypto.verifier_matches(user.password_verifier, keys.verifier):
+        _fail(session, user, now, "wrong password")
+    private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
+    pending_totp = None
+    if user.totp_wrapped_secret is None:
+        # An admin reset the second factor: enrol a new one before anything else.
+        pending_totp = pyotp.random_base32()
+        accounts.wrap_totp_secret(user, pending_totp, keys)
+    else:
+        secret = crypto.unwrap_with_key(
+            user.totp_wrapped_secret, keys.wrapping_key, accounts.totp_context(user.username)
+        ).decode()
+        if not _accept_totp(user, secret, code, now):
+            _fail(session, user, now, "wrong or reused one-time code")
+    login = _open_session(session, user, private_key, now, pending_totp)
+    audit.record(session, "sign_in", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+    return login
+
+
+def _fail(session: Session, user: User, now: datetime, why: str) -> None:
+    audit.record(
+        session, "sign_in_failed", now=now, actor_kind="anonymous", subject_id=user.id, detail=why
+    )
+    session.commit()
+    raise SignInError(SIGN_IN_FAILED)
+
+
+def _open_session(
+    session: Session, user: User, private_key: bytes, now: datetime, pending_totp: str | None
+) -> StaffLogin:
+    # A new random id at every sign-in: a session id fixed before sign-in is never promoted.
+    token = secrets.token_urlsafe(32)
+    cookie_key = secrets.token_bytes(32)
+    context = _session_context(user)
+    session.add(
+        StaffSession(
+            id_hash=_hash(token),
+            user_id=user.id,
+            wrapped_private_key=crypto.wrap_with_key(private_key, cookie_key, context),
+            second_factor_done=pending_totp is None,
+            pending_totp_wrapped=(
+                crypto.wrap_with_key(pending_totp.encode(), cookie_key, context + b":totp")
+                if pending_totp is not None
+                else None
+            ),
+            created_at=now,
+            last_seen_at=now,
+        )
+    )
+    return StaffLogin(token=token, cookie_key=cookie_key)
+
+
+def open_session_after_activation(
+    session: Session, user: User, credentials: accounts.Credentials, now: datetime
+) -> StaffLogin:
+    """Sign the new account holder in; the session is limited until the first TOTP code."""
+    login = _open_session(session, user, credentials.private_key, now, credentials.totp_secret)
+    session.commit()
+    return login
+
+
+def pending_totp_secret(session: Session, login: StaffLogin) -> str | None:
+    row = session.get(StaffSession, _hash(login.token))
+    if row is None or row.pending_totp_wrapped is None:
+        return None
+    user = session.get_one(User, row.user_id)
+    return crypto.unwrap_with_key(
+        row.pending_totp_wrapped, login.cookie_key, _session_context(user) + b":totp"
+    ).decode()
+
+
+def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now: datetime) -> bool:
+    """Finish enrolment when ``code`` matches the new secret. Commits once."""
+    row = session.get(StaffSession, _hash(login.token))
+    secret = pending_totp_secret(session, login)
+    if row is None or secret is None:
+        return False
+    user = session.get_one(User, row.user_id)
+    if not _accept_totp(user, secret, code, now):
+        return False
+    row.second_factor_done = True
+    row.pending_totp_wrapped = None
+    audit.record(session, "second_factor_enrolled", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+    return True
+
+
+def resume(session: Session, login: StaffLogin, *, now: datetime, idle: timedelta) -> StaffContext:
+    """The signed-in staff member; raises StaffSessionExpiredError after ``idle``. Commits."""
+    row = session.get(StaffSession, _hash(login.token))
+    if row is None:
+        raise StaffSessionExpiredError("Your session has ended. Sign in again.")
+    user = session.get_one(User, row.user_id)
+    if now - row.last_seen_at > idle or not user.active:
+        session.delete(row)
+        session.commit()
+        raise StaffSessionExpiredError(
+            "Your session ended after a period of inactivity. Sign in again."
+        )
+    try:
+        private_key = crypto.unwrap_with_key(
+            row.wrapped_private_key, login.cookie_key, _session_context(user)
+        )
+    except crypto.DecryptionError:
+        raise StaffSessionExpiredError("Your session has ended. Sign in again.") from None
+    row.last_seen_at = now
+    session.commit()
+    return StaffContext(user, private_key, row.second_factor_done, login.token)
+
+
+def sign_out(session: Session, token: str, now: datetime) -> None:
+    row = session.get(StaffSession, _hash(token))
+    if row is not None:
+        audit.record(session, "sign_out", now=now, actor_id=row.user_id, subject_id=row.user_id)
+        session.delete(row)
+    session.commit()
+
+
+def change_password(
+    session: Session,
+    context: StaffContext,
+    current: str,
+    new: str,
+    *,
+    profile: crypto.Argon2Profile,
+    now: datetime,
+) -> None:
+    """Re-wrap the private key and the TOTP secret under the new password. Commits once."""
+    user = context.user
+    if user.password_wrapped_key is None or user.password_verifier is None:
+        raise SignInError("This account has no password yet.")
+    old_keys = crypto.derive_for_blob(user.password_wrapped_key, current)
+    if not crypto.verifier_matches(user.password_verifier, old_keys.verifier):
+        raise SignInError("The current password is wrong.")
+    totp_secret = None
+    if user.totp_wrapped_secret is not None:
+        totp_secret = crypto.unwrap_with_key(
+            user.totp_wrapped_secret, old_keys.wrapping_key, accounts.totp_context(user.username)
+        ).decode()
+    new_keys = accounts.set_password(user, new, context.private_key, profile)
+    if totp_secret is not None:
+        accounts.wrap_totp_secret(user, totp_secret, new_keys)
+    # Other sessions of this account end; this one stays.
+    session.execute(
+        delete(StaffSession).where(
+            StaffSession.user_id == user.id, StaffSession.id_hash != _hash(context.token)
+        )
+    )
+    audit.record(session, "password_changed", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+
+
+def recover(
+    session: Session,
+    username: str,
+    recovery_key: str,
+    new_password: str,
+    *,
+    profile: crypto.Argon2Profile,
+    now: datetime,
+) -> None:
+    """Set a new password with the recovery key; cases stay readable. The second factor is
+    enrolled afresh at the next sign-in (the old one was wrapped under the lost password).
+    Commits once."""
+    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    refused = SignInError("The username or recovery key is wrong.")
+    if user is None or user.recovery_wrapped_key is None or not user.active:
+        raise refused
+    try:
+        private_key = crypto.unwrap_with_key(
+            user.recovery_wrapped_key,
+            crypto.parse_recovery_key(recovery_key),
+            accounts.private_key_context(user.username),
+        )
+    except (crypto.InvalidRecoveryKeyError, crypto.DecryptionError):
+        audit.record(
+            session, "recovery_failed", now=now, actor_kind="anonymous", subject_id=user.id
+        )
+        session.commit()
+        raise refused from None
+    accounts.set_password(user, new_password, private_key, profile)
+    user.totp_wrapped_secret = None
+    user.totp_last_step = None
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    audit.record(session, "account_recovered", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+
+
+def _session_context(user: User) -> bytes:
+    return f"candor:user:{user.username}:staff-session".encode()
+
+
+def _hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
