@@ -10,7 +10,8 @@ Every chunk but the last carries exactly ``CHUNK_SIZE`` plaintext bytes; the las
 (possibly zero) and has the final flag set. So a full-size chunk is never final, and:
 
 * the chunk index in nonce and AD detects reordering, dropping and duplicating chunks;
-* the final flag detects truncation at a chunk boundary (the stream ends without a final chunk);
+* the final flag, and the rule that only a short chunk may be final, detect truncation at a
+  chunk boundary (the stream then ends on a full, non-final chunk);
 * any byte after the final chunk is refused (extension);
 * the header is in every chunk's AD, so it cannot be changed either.
 

@@ -22,6 +22,9 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Candor"
 ACTIVATION_LIFETIME = timedelta(days=7)
+# The columns' width (users.display_name and users.title).
+MAX_NAME_LENGTH = 128
+DEFAULT_TITLE = "Case handler"
 
 
 @dataclass(frozen=True)
@@ -103,12 +106,25 @@ def _validate_identity(username: str, display_name: str, level: int) -> tuple[st
         raise InvalidInputError(
             "Username: use 2 to 64 lower-case letters, digits, dots, dashes or underscores."
         )
+    return username, _validate_profile(display_name, level)
+
+
+def _validate_profile(display_name: str, level: int) -> str:
     display_name = display_name.strip()
     if not display_name:
         raise InvalidInputError("Display name: must not be empty.")
+    if len(display_name) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"Display name: use at most {MAX_NAME_LENGTH} characters.")
     if level not in (1, 2, 3):
         raise InvalidInputError("Level: must be 1 (handler), 2 (supervisor) or 3 (executive).")
-    return username, display_name
+    return display_name
+
+
+def _clean_title(title: str) -> str:
+    title = title.strip() or DEFAULT_TITLE
+    if len(title) > MAX_NAME_LENGTH:
+        raise InvalidInputError(f"Title: use at most {MAX_NAME_LENGTH} characters.")
+    return title
 
 
 def _ensure_free(session: Session, username: str) -> None:
@@ -166,6 +182,7 @@ def invite_user(
     Returns the user and the link's token; only its hash is stored. Commits once.
     """
     username, display_name = _validate_identity(username, display_name, level)
+    title = _clean_title(title)
     if not (is_handler or is_admin):
         raise InvalidInputError("Choose at least one of handler and admin.")
     _ensure_free(session, username)
@@ -173,7 +190,7 @@ def invite_user(
     user = User(
         username=username,
         display_name=display_name,
-        title=title.strip() or "Case handler",
+        title=title,
         is_handler=is_handler,
         is_admin=is_admin,
         level=level,
@@ -235,8 +252,84 @@ def user_categories(session: Session, user_id: int) -> list[str]:
     )
 
 
+@dataclass(frozen=True)
+class Account:
+    """A staff account with the categories it receives (none: every category)."""
+
+    user: User
+    categories: tuple[str, ...]
+
+
+def list_accounts(session: Session) -> list[Account]:
+    """Every staff account, by username, with its categories (two queries, not one per user)."""
+    users = session.scalars(select(User).order_by(User.username)).all()
+    categories: dict[int, list[str]] = {}
+    rows = session.execute(
+        select(UserCategory.user_id, UserCategory.category).order_by(UserCategory.category)
+    )
+    for user_id, category in rows:
+        categories.setdefault(user_id, []).append(category)
+    return [Account(user, tuple(categories.get(user.id, ()))) for user in users]
+
+
+def update_user(
+    session: Session,
+    admin: User,
+    user: User,
+    *,
+    display_name: str,
+    title: str,
+    level: int,
+    is_handler: bool,
+    is_admin: bool,
+    categories: Iterable[str],
+    now: datetime,
+) -> None:
+    """Change what an admin may change about an account; the username and keys stay.
+
+    An admin cannot drop their own admin flag, so the site never loses its last admin by a slip.
+    The audit entry names the fields that changed, never their values. Commits once.
+    """
+    display_name = _validate_profile(display_name, level)
+    title = _clean_title(title)
+    if not (is_handler or is_admin):
+        raise InvalidInputError("Choose at least one of handler and admin.")
+    if user.id == admin.id and user.is_admin and not is_admin:
+        raise InvalidInputError("You cannot remove your own admin rights; ask another admin.")
+    new_categories = sorted(set(categories))
+    changed = [
+        name
+        for name, old, new in (
+            ("display name", user.display_name, display_name),
+            ("title", user.title, title),
+            ("level", user.level, level),
+            ("handler", user.is_handler, is_handler),
+            ("admin", user.is_admin, is_admin),
+            ("categories", user_categories(session, user.id), new_categories),
+        )
+        if old != new
+    ]
+    user.display_name, user.title, user.level = display_name, title, level
+    user.is_handler, user.is_admin = is_handler, is_admin
+    set_categories(session, user, new_categories)
+    audit.record(
+        session,
+        "account_updated",
+        now=now,
+        actor_id=admin.id,
+        subject_id=user.id,
+        detail="changed: " + (", ".join(changed) or "nothing"),
+    )
+    session.commit()
+
+
 def deactivate(session: Session, admin: User, user: User, now: datetime) -> None:
-    """Stop an account and end its sessions at once. Commits once."""
+    """Stop an account and end its sessions at once. Commits once.
+
+    An admin cannot stop their own account: that could leave the site with no admin at all.
+    """
+    if user.id == admin.id:
+        raise InvalidInputError("You cannot deactivate your own account; ask another admin.")
     user.active = False
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     audit.record(session, "account_deactivated", now=now, actor_id=admin.id, subject_id=user.id)

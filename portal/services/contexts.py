@@ -24,6 +24,14 @@ def message(case_uid: str, message_uid: str) -> bytes:
     return f"candor:case:{case_uid}:message:{message_uid}".encode()
 
 
+def note(case_uid: str, note_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:note:{note_uid}".encode()
+
+
+def preview(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:preview".encode()
+
+
 def attachment_meta(case_uid: str, attachment_uid: str) -> bytes:
     return f"candor:case:{case_uid}:attachment:{attachment_uid}:meta".encode()
 

@@ -204,6 +204,11 @@ def submit_report(
     case.sealed_report = crypto.seal(
         keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
     )
+    first_answer = next((a["answer"] for a in report["answers"] if a["answer"]), "")
+    case.sealed_preview = crypto.seal(
+        keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
+    )
+    case.next_due_at = promise_for(case.policy, now).acknowledge_by
     if submission.confidential:
         identity = {"name": submission.name.strip(), "contact": submission.contact.strip()}
         case.sealed_identity = crypto.seal(
@@ -333,6 +338,15 @@ def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:
         lookup = crypto.lookup_hmac(pepper, crypto.normalize_receipt_code(code))
         if session.scalar(select(Case.id).where(Case.receipt_lookup == lookup)) is None:
             return code, lookup
+
+
+PREVIEW_LENGTH = 140
+
+
+def _preview(text: str) -> str:
+    """The start of the first answer, on one line: enough to tell cases apart in the inbox."""
+    line = " ".join(text.split())
+    return line if len(line) <= PREVIEW_LENGTH else line[: PREVIEW_LENGTH - 1] + "…"
 
 
 def _discard(store: AttachmentStore, uploads: Sequence[EncryptedUpload]) -> None:

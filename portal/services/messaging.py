@@ -55,10 +55,12 @@ def add_message(
     uploads: Sequence[EncryptedUpload] = (),
     store: AttachmentStore,
     now: datetime,
+    commit: bool = True,
 ) -> Message:
     """Add a message to the thread, sealed to the case public key.
 
-    The server can add to a case without being able to read it. Commits once.
+    The server can add to a case without being able to read it. Commits once, unless the
+    caller's use case goes on (``commit=False``: the caller commits and then commits the uploads).
     """
     body = body.strip()
     if not body and not uploads:
@@ -84,6 +86,8 @@ def add_message(
     add_attachments(session, case, uploads, author_kind, message.id, store, now)
     if author_kind is AuthorKind.REPORTER:
         session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
+    if not commit:
+        return message
     session.commit()
     for upload in uploads:
         store.commit(upload.uid)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import bleach
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from portal.models import SiteText
+from portal.services import audit
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "blockquote"}
@@ -36,13 +38,28 @@ def sanitize_html(html: str) -> str:
     return clean
 
 
-def get_text(session: Session, key: str) -> str:
-    """Sanitised HTML for ``key``, or the built-in default."""
+def sanitized_markup(html: str) -> Markup:
+    """``html`` sanitised and marked safe for templates: the only place staff text is trusted.
+
+    Templates autoescape everything else; this is what lets the kept formatting and links show
+    as formatting rather than as tags.
+    """
+    return Markup(sanitize_html(html))  # noqa: S704  (bleach has just removed everything unsafe)
+
+
+def get_text(session: Session, key: str) -> Markup:
+    """Sanitised HTML for ``key``, or the built-in default, ready for a template."""
     row = session.get(SiteText, key)
-    return sanitize_html(row.html if row is not None else DEFAULTS[key])
+    return sanitized_markup(row.html if row is not None else DEFAULTS[key])
 
 
-def set_text(session: Session, key: str, html: str, now: datetime) -> None:
+def set_text(
+    session: Session, key: str, html: str, now: datetime, actor_id: int | None = None
+) -> None:
+    """Store ``html`` sanitised, so that even the raw column never holds a script. Commits once.
+
+    The change is audited, as staff with ``actor_id`` or else as the system (a command).
+    """
     if key not in DEFAULTS:
         raise KeyError(key)
     row = session.get(SiteText, key)
@@ -51,4 +68,12 @@ def set_text(session: Session, key: str, html: str, now: datetime) -> None:
         session.add(SiteText(key=key, html=clean, updated_at=now))
     else:
         row.html, row.updated_at = clean, now
+    audit.record(
+        session,
+        "site_text_changed",
+        now=now,
+        actor_id=actor_id,
+        actor_kind="staff" if actor_id is not None else "system",
+        detail=key,
+    )
     session.commit()

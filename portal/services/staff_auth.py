@@ -171,6 +171,11 @@ def pending_totp_secret(session: Session, login: StaffLogin) -> str | None:
     ).decode()
 
 
+def session_username(session: Session, login: StaffLogin) -> str:
+    row = session.get(StaffSession, _hash(login.token))
+    return session.get_one(User, row.user_id).username if row is not None else ""
+
+
 def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now: datetime) -> bool:
     """Finish enrolment when ``code`` matches the new secret. Commits once."""
     row = session.get(StaffSession, _hash(login.token))

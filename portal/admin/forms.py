@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
+from wtforms.validators import AnyOf, InputRequired, Length
+
+from portal.config import IntakeConfig
+from portal.services.accounts import MAX_NAME_LENGTH
+
+LEVEL_CHOICES = [
+    (1, "1: handler"),
+    (2, "2: supervisor"),
+    (3, "3: executive or committee"),
+]
+MAX_SITE_TEXT_LENGTH = 20_000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class AccountFormBase(FlaskForm):
+    display_name = StringField(
+        "Display name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)]
+    )
+    title = StringField(
+        "Title (the role shown to reporters, e.g. Compliance officer)",
+        validators=[Length(max=MAX_NAME_LENGTH)],
+    )
+    level = RadioField("Escalation level", choices=LEVEL_CHOICES, coerce=int, default=1)
+    is_handler = BooleanField("Handler: receives and works on cases", default=True)
+    is_admin = BooleanField("Admin: manages accounts and site texts")
+    categories = MultiCheckboxField("Categories received (none ticked: every category)")
+
+
+class NewAccountFormBase(AccountFormBase):
+    username = StringField(
+        "Username (lower-case letters, digits, dots, dashes or underscores)",
+        validators=[InputRequired(), Length(max=64)],
+    )
+
+
+def account_form(intake: IntakeConfig, *, new: bool, **kwargs: Any) -> AccountFormBase:
+    """The account form with this configuration's categories as its choices."""
+    form = NewAccountFormBase(**kwargs) if new else AccountFormBase(**kwargs)
+    form.categories.choices = [(c.key, c.label) for c in intake.categories]
+    return form
+
+
+class ConfirmForm(FlaskForm):
+    # The confirmation page is the only place that sends this; a bare POST does nothing.
+    confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])
+
+
+class SiteTextForm(FlaskForm):
+    html = TextAreaField(
+        "Other ways to report", validators=[Length(max=MAX_SITE_TEXT_LENGTH)]
+    )

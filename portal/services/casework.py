@@ -1,0 +1,484 @@
+"""What handlers do with a case: open it, answer, decide, hand on, and give up access.
+
+Every function takes the acting handler's unwrapped private key from their session; the case
+key is opened from that handler's own grant, so nobody without a grant reads anything, and the
+server alone cannot grant.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.config import IntakeConfig
+from portal.models import (
+    AuditEntry,
+    AuthorKind,
+    Case,
+    CaseEvent,
+    CaseExclusion,
+    CaseKeyGrant,
+    CaseRecusal,
+    CaseStatus,
+    EventKind,
+    Note,
+    User,
+)
+from portal.services import audit, contexts, messaging
+from portal.services.attachments import AttachmentStore, EncryptedUpload
+from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
+from portal.services.timeline import promise_for
+
+OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
+MESSAGE_KINDS = {
+    "reply": None,
+    "acknowledge": EventKind.ACKNOWLEDGED,
+    "feedback": EventKind.FEEDBACK_SENT,
+    "request_info": None,
+}
+
+
+class AccessError(ServiceError):
+    """The handler holds no key for this case. Shown as "not found": its existence is not told."""
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """A case opened by one handler for one request."""
+
+    case: Case
+    case_private_key: bytes
+    handler: User
+
+
+def visible_to(user_id: int) -> object:
+    """SQL condition: cases this handler holds a key for (never excluded, never recused)."""
+    return exists().where(CaseKeyGrant.case_id == Case.id, CaseKeyGrant.user_id == user_id)
+
+
+def open_case(session: Session, handler: User, private_key: bytes, case_uid: str) -> CaseAccess:
+    """Open the case key from the handler's own grant; AccessError when there is none.
+
+    An excluded or recused handler has no grant, so they get the same answer as for a case that
+    does not exist.
+    """
+    row = session.execute(
+        select(Case, CaseKeyGrant)
+        .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
+        .where(Case.uid == case_uid, CaseKeyGrant.user_id == handler.id)
+    ).first()
+    if row is None or not handler.is_handler:
+        raise AccessError("No such case.")
+    case, grant = row
+    case_key = crypto.open_sealed(
+        private_key, grant.sealed_case_key, contexts.case_key(case.uid, handler.id)
+    )
+    return CaseAccess(case, case_key, handler)
+
+
+@dataclass(frozen=True)
+class NoteView:
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Deadline:
+    label: str
+    due_at: datetime
+    met_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseDetail:
+    report: messaging.ReportView
+    thread: list[messaging.MessageView]
+    notes: list[NoteView]
+    deadlines: list[Deadline]
+    keyholders: list[User]
+    can_grant: list[User]
+    trail: list[AuditEntry]
+    assignee: User | None
+
+
+def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
+    """Everything on the case page, decrypted; records that the case was opened. Commits."""
+    case = access.case
+    report = messaging.read_report(session, case, access.case_private_key)
+    thread = messaging.read_thread(session, case, access.case_private_key)
+    notes = [
+        NoteView(
+            author_name=author.display_name,
+            body=crypto.open_sealed(
+                access.case_private_key, note.sealed_body, contexts.note(case.uid, note.uid)
+            ).decode(),
+            created_at=note.created_at,
+        )
+        for note, author in session.execute(
+            select(Note, User)
+            .join(User, User.id == Note.author_id)
+            .where(Note.case_id == case.id)
+            .order_by(Note.created_at, Note.id)
+        ).tuples()
+    ]
+    keyholders = list(
+        session.scalars(
+            select(User)
+            .join(CaseKeyGrant, CaseKeyGrant.user_id == User.id)
+            .where(CaseKeyGrant.case_id == case.id)
+            .order_by(User.level, User.display_name)
+        )
+    )
+    audit.record(session, "case_opened", now=now, actor_id=access.handler.id, case_id=case.id)
+    session.commit()
+    trail = list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.case_id == case.id).order_by(AuditEntry.id)
+        )
+    )
+    return CaseDetail(
+        report=report,
+        thread=thread,
+        notes=notes,
+        deadlines=deadlines(session, case),
+        keyholders=keyholders,
+        can_grant=grantable(session, case),
+        trail=trail,
+        assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
+    )
+
+
+def deadlines(session: Session, case: Case) -> list[Deadline]:
+    """The case's promises to the reporter, each with whether and when it was met."""
+    events = {
+        kind: at
+        for kind, at in session.execute(
+            select(CaseEvent.kind, CaseEvent.occurred_at)
+            .where(CaseEvent.case_id == case.id)
+            .order_by(CaseEvent.occurred_at.desc())
+        ).tuples()
+    }
+    acknowledged = events.get(EventKind.ACKNOWLEDGED)
+    promise = promise_for(case.policy, case.received_at, acknowledged)
+    return [
+        Deadline("Acknowledge the report", promise.acknowledge_by, acknowledged),
+        Deadline("Give feedback", promise.feedback_by, events.get(EventKind.FEEDBACK_SENT)),
+    ]
+
+
+def refresh_next_due(session: Session, case: Case) -> None:
+    """Keep the inbox's sort key: the earliest deadline not yet met."""
+    if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        case.next_due_at = None
+        return
+    open_ = [d.due_at for d in deadlines(session, case) if d.met_at is None]
+    case.next_due_at = min(open_) if open_ else None
+
+
+def grantable(session: Session, case: Case) -> list[User]:
+    """Active handlers who could be granted the case: not holding it, not excluded, not recused."""
+    holding = select(CaseKeyGrant.user_id).where(CaseKeyGrant.case_id == case.id)
+    excluded = select(CaseExclusion.user_id).where(CaseExclusion.case_id == case.id)
+    recused = select(CaseRecusal.user_id).where(CaseRecusal.case_id == case.id)
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.is_handler.is_(True),
+                User.active.is_(True),
+                User.public_key.is_not(None),
+                User.id.not_in(holding),
+                User.id.not_in(excluded),
+                User.id.not_in(recused),
+            )
+            .order_by(User.level, User.display_name)
+        )
+    )
+
+
+def send_message(
+    session: Session,
+    access: CaseAccess,
+    kind: str,
+    body: str,
+    *,
+    uploads: Sequence[EncryptedUpload] = (),
+    store: AttachmentStore,
+    now: datetime,
+) -> None:
+    """Reply, acknowledge, give feedback or ask for more information, in the reporter's thread.
+
+    Acknowledgement and feedback are typed events for the clock; the first acknowledgement also
+    moves a new case to "acknowledged". Commits once.
+    """
+    if kind not in MESSAGE_KINDS:
+        raise InvalidInputError("Unknown kind of message.")
+    if not body.strip():
+        raise InvalidInputError("Write the message to the reporter.")
+    case = access.case
+    event = MESSAGE_KINDS[kind]
+    messaging.add_message(
+        session,
+        case,
+        body,
+        author_kind=AuthorKind.HANDLER,
+        author=access.handler,
+        uploads=uploads,
+        store=store,
+        now=now,
+        commit=False,
+    )
+    if event is not None:
+        session.add(CaseEvent(case_id=case.id, kind=event, occurred_at=now))
+        session.flush()
+    if kind == "acknowledge" and case.status is CaseStatus.NEW:
+        case.status = CaseStatus.ACKNOWLEDGED
+    refresh_next_due(session, case)
+    audit.record(session, f"message_{kind}", now=now, actor_id=access.handler.id, case_id=case.id)
+    session.commit()
+    for upload in uploads:
+        store.commit(upload.uid)
+
+
+def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) -> None:
+    """An internal note, sealed to the case key; the reporter never sees it. Commits once."""
+    body = body.strip()
+    if not body:
+        raise InvalidInputError("Write the note.")
+    uid = secrets.token_hex(16)
+    session.add(
+        Note(
+            uid=uid,
+            case_id=access.case.id,
+            author_id=access.handler.id,
+            sealed_body=crypto.seal(
+                access.case.public_key, body.encode(), contexts.note(access.case.uid, uid)
+            ),
+            created_at=now,
+        )
+    )
+    audit.record(session, "note_added", now=now, actor_id=access.handler.id, case_id=access.case.id)
+    session.commit()
+
+
+def reveal_identity(
+    session: Session, access: CaseAccess, *, now: datetime
+) -> dict[str, str] | None:
+    """The confidential reporter's name and contact; every look is audited. Commits once."""
+    case = access.case
+    if case.sealed_identity is None:
+        return None
+    identity: dict[str, str] = json.loads(
+        crypto.open_sealed(
+            access.case_private_key, case.sealed_identity, contexts.identity(case.uid)
+        )
+    )
+    audit.record(session, "identity_revealed", now=now, actor_id=access.handler.id, case_id=case.id)
+    session.commit()
+    return identity
+
+
+def record_download(
+    session: Session, access: CaseAccess, attachment_uid: str, *, now: datetime
+) -> None:
+    audit.record(
+        session,
+        "attachment_downloaded",
+        now=now,
+        actor_id=access.handler.id,
+        case_id=access.case.id,
+        detail=f"attachment {attachment_uid}",
+    )
+    session.commit()
+
+
+def update_case(
+    session: Session,
+    access: CaseAccess,
+    *,
+    tier: int,
+    category: str,
+    status: CaseStatus,
+    outcome: str | None,
+    intake: IntakeConfig,
+    now: datetime,
+) -> None:
+    """Set tier, category and status (closing needs an outcome). Each change is audited."""
+    case = access.case
+    if tier not in (1, 2, 3):
+        raise InvalidInputError("Tier: choose 1, 2 or 3.")
+    if intake.category(category) is None:
+        raise InvalidInputError("Category: choose one of the list.")
+    if status is CaseStatus.CLOSED and outcome not in OUTCOMES:
+        raise InvalidInputError("To close the case, choose its outcome.")
+    changes = []
+    if case.tier != tier:
+        changes.append(f"tier {case.tier} -> {tier}")
+        case.tier = tier
+    if case.category != category:
+        changes.append(f"category {case.category} -> {category}")
+        case.category = category
+    if case.status is not status:
+        changes.append(f"status {case.status.value} -> {status.value}")
+        case.status = status
+        if status is CaseStatus.RESOLVED:
+            session.add(CaseEvent(case_id=case.id, kind=EventKind.RESOLVED, occurred_at=now))
+    new_outcome = outcome if status is CaseStatus.CLOSED else None
+    if case.outcome != new_outcome:
+        changes.append(f"outcome {new_outcome or 'none'}")
+        case.outcome = new_outcome
+    if not changes:
+        return
+    session.flush()
+    refresh_next_due(session, case)
+    audit.record(
+        session,
+        "case_updated",
+        now=now,
+        actor_id=access.handler.id,
+        case_id=case.id,
+        detail="; ".join(changes),
+    )
+    session.commit()
+
+
+def assign(session: Session, access: CaseAccess, assignee_id: int | None, *, now: datetime) -> None:
+    """Assign the case to a handler who holds its key (or to nobody). Commits once."""
+    case = access.case
+    if assignee_id is not None:
+        holds = session.scalar(
+            select(CaseKeyGrant.user_id).where(
+                CaseKeyGrant.case_id == case.id, CaseKeyGrant.user_id == assignee_id
+            )
+        )
+        if holds is None:
+            raise InvalidInputError(
+                "Only a handler who holds the case can be assigned; grant access first."
+            )
+    case.assignee_id = assignee_id
+    audit.record(
+        session,
+        "case_assigned",
+        now=now,
+        actor_id=access.handler.id,
+        case_id=case.id,
+        subject_id=assignee_id,
+    )
+    session.commit()
+
+
+def recuse(session: Session, access: CaseAccess, *, now: datetime) -> None:
+    """Give up access: the handler's grant is deleted and they are skipped from now on."""
+    case = access.case
+    others = session.scalar(
+        select(CaseKeyGrant.user_id)
+        .where(CaseKeyGrant.case_id == case.id, CaseKeyGrant.user_id != access.handler.id)
+        .limit(1)
+    )
+    if others is None:
+        raise InvalidInputError(
+            "You are the only one who holds this case: grant it to a colleague first."
+        )
+    session.execute(
+        delete(CaseKeyGrant).where(
+            CaseKeyGrant.case_id == case.id, CaseKeyGrant.user_id == access.handler.id
+        )
+    )
+    session.add(CaseRecusal(case_id=case.id, user_id=access.handler.id, recused_at=now))
+    if case.assignee_id == access.handler.id:
+        case.assignee_id = None
+    audit.record(
+        session,
+        "recused",
+        now=now,
+        actor_id=access.handler.id,
+        case_id=case.id,
+        subject_id=access.handler.id,
+    )
+    session.commit()
+
+
+def grant(session: Session, access: CaseAccess, user_id: int, *, now: datetime) -> None:
+    """Seal the case key to another handler's public key, from this handler's session.
+
+    Refused for anyone the reporter excluded or who recused. Commits once.
+    """
+    case = access.case
+    target = next((u for u in grantable(session, case) if u.id == user_id), None)
+    if target is None or target.public_key is None:
+        raise InvalidInputError("That handler cannot be given this case.")
+    _seal_grant(session, case, access.case_private_key, target, now)
+    audit.record(
+        session,
+        "access_granted",
+        now=now,
+        actor_id=access.handler.id,
+        case_id=case.id,
+        subject_id=target.id,
+    )
+    session.commit()
+
+
+def bulk_grant(
+    session: Session, handler: User, private_key: bytes, target_id: int, *, now: datetime
+) -> int:
+    """Give a newly added handler every case this handler holds and the target may have.
+
+    Returns how many cases were granted. Commits once.
+    """
+    target = session.get(User, target_id)
+    if target is None or not target.is_handler or not target.active or target.public_key is None:
+        raise InvalidInputError("That handler cannot be given cases.")
+    excluded = select(CaseExclusion.case_id).where(CaseExclusion.user_id == target.id)
+    recused = select(CaseRecusal.case_id).where(CaseRecusal.user_id == target.id)
+    holding = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == target.id)
+    rows = session.execute(
+        select(Case, CaseKeyGrant)
+        .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
+        .where(
+            CaseKeyGrant.user_id == handler.id,
+            Case.id.not_in(excluded),
+            Case.id.not_in(recused),
+            Case.id.not_in(holding),
+        )
+    ).tuples()
+    count = 0
+    for case, own in rows:
+        case_key = crypto.open_sealed(
+            private_key, own.sealed_case_key, contexts.case_key(case.uid, handler.id)
+        )
+        _seal_grant(session, case, case_key, target, now)
+        audit.record(
+            session,
+            "access_granted",
+            now=now,
+            actor_id=handler.id,
+            case_id=case.id,
+            subject_id=target.id,
+        )
+        count += 1
+    session.commit()
+    return count
+
+
+def _seal_grant(session: Session, case: Case, case_key: bytes, target: User, now: datetime) -> None:
+    if target.public_key is None:
+        raise NotFoundError("That handler has not activated their account.")
+    session.add(
+        CaseKeyGrant(
+            case_id=case.id,
+            user_id=target.id,
+            sealed_case_key=crypto.seal(
+                target.public_key, case_key, contexts.case_key(case.uid, target.id)
+            ),
+            granted_at=now,
+        )
+    )

@@ -1,0 +1,133 @@
+"""The handler's inbox: one page of cases, filtered and sorted on the server.
+
+Listing never decrypts whole reports: only the short sealed preview of the rows on the page is
+opened, with each case's key from the handler's own grant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from math import ceil
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+import crypto
+from portal.models import Case, CaseKeyGrant, CaseStatus, User
+from portal.services import contexts
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: CaseStatus | None = None
+    tier: int | None = None
+    category: str | None = None
+    overdue: bool = False
+    mine: bool = False
+    level: int | None = None
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    uid: str
+    reference: str
+    received_at: datetime
+    status: CaseStatus
+    tier: int
+    category: str
+    escalation_level: int
+    next_due_at: datetime | None
+    overdue: bool
+    assignee_id: int | None
+    preview: str
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    rows: list[InboxRow]
+    total: int
+    page: int
+    pages: int
+    filters: InboxFilters = field(default_factory=InboxFilters)
+
+
+def reference(case: Case) -> str:
+    """A short reference for staff and notifications; says nothing about the case."""
+    return f"C-{case.uid[:8].upper()}"
+
+
+def _filtered(query: Select[tuple[Case, bytes]], handler: User, filters: InboxFilters, now: datetime) -> Select[tuple[Case, bytes]]:
+    if filters.status is not None:
+        query = query.where(Case.status == filters.status)
+    if filters.tier is not None:
+        query = query.where(Case.tier == filters.tier)
+    if filters.category:
+        query = query.where(Case.category == filters.category)
+    if filters.overdue:
+        query = query.where(Case.next_due_at < now)
+    if filters.mine:
+        query = query.where(Case.assignee_id == handler.id)
+    if filters.level is not None:
+        query = query.where(Case.escalation_level == filters.level)
+    return query
+
+
+def list_cases(
+    session: Session,
+    handler: User,
+    private_key: bytes,
+    filters: InboxFilters,
+    *,
+    page: int,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+) -> InboxPage:
+    """One page of the cases this handler holds a key for, soonest due first."""
+    base = _filtered(
+        select(Case, CaseKeyGrant.sealed_case_key)
+        .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
+        .where(CaseKeyGrant.user_id == handler.id),
+        handler,
+        filters,
+        now,
+    )
+    total = session.scalar(select(func.count()).select_from(base.order_by(None).subquery())) or 0
+    pages = max(1, ceil(total / page_size))
+    page = min(max(1, page), pages)
+    rows = session.execute(
+        base.order_by(Case.next_due_at.is_(None), Case.next_due_at, Case.received_at, Case.id)
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    ).tuples()
+    return InboxPage(
+        rows=[_row(case, sealed_key, handler, private_key, now) for case, sealed_key in rows],
+        total=total,
+        page=page,
+        pages=pages,
+        filters=filters,
+    )
+
+
+def _row(case: Case, sealed_key: bytes, handler: User, private_key: bytes, now: datetime) -> InboxRow:
+    case_key = crypto.open_sealed(private_key, sealed_key, contexts.case_key(case.uid, handler.id))
+    preview = (
+        crypto.open_sealed(case_key, case.sealed_preview, contexts.preview(case.uid)).decode()
+        if case.sealed_preview
+        else ""
+    )
+    return InboxRow(
+        uid=case.uid,
+        reference=reference(case),
+        received_at=case.received_at,
+        status=case.status,
+        tier=case.tier,
+        category=case.category,
+        escalation_level=case.escalation_level,
+        next_due_at=case.next_due_at,
+        overdue=case.next_due_at is not None and case.next_due_at < now,
+        assignee_id=case.assignee_id,
+        preview=preview,
+    )
