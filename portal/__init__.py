@@ -31,9 +31,13 @@ def create_app(config: Config) -> Flask:
     app.extensions["candor.config"] = config
 
     from portal import cli, web
+    from portal.admin import bp as admin_bp
+    from portal.handler import bp as handler_bp
     from portal.reporter import bp as reporter_bp
 
     web.init_app(app, config)
     cli.init_app(app)
     app.register_blueprint(reporter_bp)
+    app.register_blueprint(handler_bp)
+    app.register_blueprint(admin_bp)
     return app

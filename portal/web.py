@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -62,6 +63,7 @@ def init_app(app: Flask, config: Config) -> None:
         lambda value: value.astimezone(zone).strftime("%-d %B %Y, %H:%M"), "localdatetime"
     )
     app.add_template_filter(_filesize, "filesize")
+    app.add_template_filter(_duration, "duration")
 
 
 def db_session() -> Session:
@@ -108,6 +110,15 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
     if code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
     return render_template("error.html", error=error, text=text), code
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} day{'s' if days != 1 else ''} {hours} h"
+    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
 def _filesize(size: int) -> str:

@@ -64,6 +64,4 @@ class ConfirmForm(FlaskForm):
 
 
 class SiteTextForm(FlaskForm):
-    html = TextAreaField(
-        "Other ways to report", validators=[Length(max=MAX_SITE_TEXT_LENGTH)]
-    )
+    html = TextAreaField("Other ways to report", validators=[Length(max=MAX_SITE_TEXT_LENGTH)])

@@ -74,9 +74,7 @@ def _qr_svg(uri: str) -> Markup:
 
 def _enrol_page(form: EnrolForm, secret: str, recovery_key: str = "", problem: str = "") -> str:
     user_name = g.enrolling_username
-    uri = pyotp.TOTP(secret).provisioning_uri(
-        name=user_name, issuer_name=app_config().site.name
-    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user_name, issuer_name=app_config().site.name)
     return render_template(
         "handler/enrol.html",
         form=form,

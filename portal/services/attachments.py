@@ -90,12 +90,21 @@ class AttachmentStore:
             path.unlink(missing_ok=True)
 
     def read(self, uid: str, file_key: bytes) -> Iterator[bytes]:
-        """Yield the plaintext chunk by chunk; a tampered chunk raises DecryptionError.
+        """Yield the plaintext chunk by chunk, after the whole file has verified.
 
-        Each chunk is authenticated before it is yielded, so nothing altered is ever returned;
-        a cut-off file fails at the end.
+        A first pass authenticates every chunk and the final flag without keeping anything, so
+        a tampered, reordered or cut-off file raises DecryptionError before a single byte goes
+        out: nothing is ever half-delivered. Both passes run in fixed memory.
         """
-        with self.path(uid).open("rb") as handle:
+        path = self.path(uid)
+        with path.open("rb") as handle:
+            for _ in crypto.decrypt_chunks(file_key, handle, file_context(uid)):
+                pass
+        return self._stream(path, uid, file_key)
+
+    @staticmethod
+    def _stream(path: Path, uid: str, file_key: bytes) -> Iterator[bytes]:
+        with path.open("rb") as handle:
             yield from crypto.decrypt_chunks(file_key, handle, file_context(uid))
 
     def write(self, name: str, content_type: str, data: bytes) -> EncryptedUpload:

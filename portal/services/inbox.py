@@ -59,7 +59,9 @@ def reference(case: Case) -> str:
     return f"C-{case.uid[:8].upper()}"
 
 
-def _filtered(query: Select[tuple[Case, bytes]], handler: User, filters: InboxFilters, now: datetime) -> Select[tuple[Case, bytes]]:
+def _filtered(
+    query: Select[tuple[Case, bytes]], handler: User, filters: InboxFilters, now: datetime
+) -> Select[tuple[Case, bytes]]:
     if filters.status is not None:
         query = query.where(Case.status == filters.status)
     if filters.tier is not None:
@@ -111,7 +113,9 @@ def list_cases(
     )
 
 
-def _row(case: Case, sealed_key: bytes, handler: User, private_key: bytes, now: datetime) -> InboxRow:
+def _row(
+    case: Case, sealed_key: bytes, handler: User, private_key: bytes, now: datetime
+) -> InboxRow:
     case_key = crypto.open_sealed(private_key, sealed_key, contexts.case_key(case.uid, handler.id))
     preview = (
         crypto.open_sealed(case_key, case.sealed_preview, contexts.preview(case.uid)).decode()

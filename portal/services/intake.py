@@ -204,7 +204,9 @@ def submit_report(
     case.sealed_report = crypto.seal(
         keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
     )
-    first_answer = next((a["answer"] for a in report["answers"] if a["answer"]), "")
+    first_answer = next(
+        (text for q in intake.questions if (text := submission.answers.get(q.key, "").strip())), ""
+    )
     case.sealed_preview = crypto.seal(
         keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
     )

@@ -47,6 +47,12 @@ def sanitized_markup(html: str) -> Markup:
     return Markup(sanitize_html(html))  # noqa: S704  (bleach has just removed everything unsafe)
 
 
+def get_source(session: Session, key: str) -> str:
+    """The stored (already sanitised) HTML for ``key`` as plain text, for editing."""
+    row = session.get(SiteText, key)
+    return row.html if row is not None else DEFAULTS[key]
+
+
 def get_text(session: Session, key: str) -> Markup:
     """Sanitised HTML for ``key``, or the built-in default, ready for a template."""
     row = session.get(SiteText, key)

@@ -1,0 +1,7 @@
+"""Pages for admins: staff accounts, site texts, and who receives which category."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+from portal.admin import views  # noqa: E402, F401  (routes register on import)

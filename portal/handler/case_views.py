@@ -1,0 +1,284 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from portal.downloads import attachment_response
+from portal.handler import bp
+from portal.handler.forms import PlainForm
+from portal.models import CaseStatus, User
+from portal.services import casework, messaging
+from portal.services import inbox as inbox_service
+from portal.services.errors import InvalidInputError, NotFoundError
+from portal.staff import handler_required, staff
+from portal.timeutil import utcnow
+from portal.uploads import attachment_store, collect_uploads
+from portal.web import app_config, db_session
+
+STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
+
+
+def _int_arg(name: str, allowed: range) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() and int(value) in allowed else None
+
+
+@bp.get("/inbox")
+@handler_required
+def inbox() -> ResponseReturnValue:
+    status = request.args.get("status", "")
+    filters = inbox_service.InboxFilters(
+        status=CaseStatus(status) if status in STATUS_LABELS else None,
+        tier=_int_arg("tier", range(1, 4)),
+        category=request.args.get("category") or None,
+        overdue=request.args.get("overdue") == "1",
+        mine=request.args.get("mine") == "1",
+        level=_int_arg("level", range(1, 4)),
+    )
+    context = staff()
+    page = inbox_service.list_cases(
+        db_session(),
+        context.user,
+        context.private_key,
+        filters,
+        page=_int_arg("page", range(1, 10**6)) or 1,
+        now=utcnow(),
+    )
+    return render_template(
+        "handler/inbox.html",
+        page=page,
+        statuses=STATUS_LABELS,
+        categories=app_config().intake.categories,
+        args=request.args,
+        names=_names(),
+    )
+
+
+def _names() -> dict[int, str]:
+    return {
+        u.id: u.display_name for u in db_session().query(User).filter(User.is_handler.is_(True))
+    }
+
+
+def _access(uid: str) -> casework.CaseAccess:
+    context = staff()
+    try:
+        return casework.open_case(db_session(), context.user, context.private_key, uid)
+    except casework.AccessError:
+        # The same answer as for a case that does not exist.
+        abort(404)
+
+
+@bp.get("/cases/<uid>")
+@handler_required
+def case_page(uid: str) -> ResponseReturnValue:
+    return _render_case(_access(uid), None)
+
+
+def _render_case(
+    access: casework.CaseAccess,
+    identity: dict[str, str] | None,
+    problem: str = "",
+    status: int = 200,
+) -> ResponseReturnValue:
+    detail = casework.case_detail(db_session(), access, now=utcnow())
+    return render_template(
+        "handler/case.html",
+        case=access.case,
+        reference=inbox_service.reference(access.case),
+        detail=detail,
+        identity=identity,
+        problem=problem,
+        form=PlainForm(),
+        statuses=STATUS_LABELS,
+        outcomes=casework.OUTCOMES,
+        categories=app_config().intake.categories,
+        now=utcnow(),
+        names=_names(),
+        max_upload_mb=app_config().storage.max_upload_mb,
+    ), status
+
+
+def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseReturnValue:
+    """Run one case action from a POST; a refused one comes back on the case page."""
+    form = PlainForm()
+    if not form.validate():
+        abort(400)
+    access = _access(uid)
+    try:
+        done = action(access)
+    except InvalidInputError as exc:
+        return _render_case(access, None, problem=str(exc), status=400)
+    flash(done, "info")
+    return redirect(url_for("handler.case_page", uid=uid))
+
+
+@bp.post("/cases/<uid>/identity")
+@handler_required
+def reveal_identity(uid: str) -> ResponseReturnValue:
+    form = PlainForm()
+    if not form.validate():
+        abort(400)
+    access = _access(uid)
+    identity = casework.reveal_identity(db_session(), access, now=utcnow())
+    return _render_case(access, identity or {})
+
+
+@bp.post("/cases/<uid>/messages")
+@handler_required
+def send_message(uid: str) -> ResponseReturnValue:
+    kind = request.form.get("kind", "reply")
+    body = request.form.get("body", "")
+    uploads = collect_uploads(request.files.getlist("attachments"))
+
+    def action(access: casework.CaseAccess) -> str:
+        casework.send_message(
+            db_session(),
+            access,
+            kind,
+            body,
+            uploads=uploads,
+            store=attachment_store(),
+            now=utcnow(),
+        )
+        return "The message has been sent to the reporter."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/notes")
+@handler_required
+def add_note(uid: str) -> ResponseReturnValue:
+    body = request.form.get("body", "")
+
+    def action(access: casework.CaseAccess) -> str:
+        casework.add_note(db_session(), access, body, now=utcnow())
+        return "Note added."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/update")
+@handler_required
+def update_case(uid: str) -> ResponseReturnValue:
+    tier = request.form.get("tier", "")
+    status = request.form.get("status", "")
+    if not tier.isdigit() or status not in STATUS_LABELS:
+        abort(400)
+
+    def action(access: casework.CaseAccess) -> str:
+        casework.update_case(
+            db_session(),
+            access,
+            tier=int(tier),
+            category=request.form.get("category", ""),
+            status=CaseStatus(status),
+            outcome=request.form.get("outcome") or None,
+            intake=app_config().intake,
+            now=utcnow(),
+        )
+        return "The case has been updated."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/assign")
+@handler_required
+def assign(uid: str) -> ResponseReturnValue:
+    value = request.form.get("assignee", "")
+    assignee = int(value) if value.isdigit() else None
+
+    def action(access: casework.CaseAccess) -> str:
+        casework.assign(db_session(), access, assignee, now=utcnow())
+        return "Assignment saved."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/grant")
+@handler_required
+def grant(uid: str) -> ResponseReturnValue:
+    value = request.form.get("user_id", "")
+    if not value.isdigit():
+        abort(400)
+
+    def action(access: casework.CaseAccess) -> str:
+        casework.grant(db_session(), access, int(value), now=utcnow())
+        return "Access granted. They can now open the case."
+
+    return _act(uid, action)
+
+
+@bp.get("/cases/<uid>/recuse")
+@handler_required
+def confirm_recuse(uid: str) -> ResponseReturnValue:
+    access = _access(uid)
+    return render_template(
+        "handler/confirm_recuse.html",
+        case=access.case,
+        reference=inbox_service.reference(access.case),
+        form=PlainForm(),
+    )
+
+
+@bp.post("/cases/<uid>/recuse")
+@handler_required
+def recuse(uid: str) -> ResponseReturnValue:
+    form = PlainForm()
+    if not form.validate():
+        abort(400)
+    access = _access(uid)
+    try:
+        casework.recuse(db_session(), access, now=utcnow())
+    except InvalidInputError as exc:
+        return _render_case(access, None, problem=str(exc), status=400)
+    flash("You have recused yourself; you no longer hold this case.", "info")
+    return redirect(url_for("handler.inbox"))
+
+
+@bp.get("/cases/<uid>/attachments/<attachment_uid>")
+@handler_required
+def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
+    access = _access(uid)
+    try:
+        view, chunks = messaging.open_attachment(
+            db_session(), access.case, access.case_private_key, attachment_uid, attachment_store()
+        )
+    except NotFoundError:
+        abort(404)
+    casework.record_download(db_session(), access, attachment_uid, now=utcnow())
+    return attachment_response(view.name, view.size, chunks)
+
+
+@bp.route("/bulk-grant", methods=["GET", "POST"])
+@handler_required
+def bulk_grant() -> ResponseReturnValue:
+    context = staff()
+    form = PlainForm()
+    db = db_session()
+    candidates = [
+        u
+        for u in db.query(User).filter(
+            User.is_handler.is_(True), User.active.is_(True), User.public_key.is_not(None)
+        )
+        if u.id != context.user.id
+    ]
+    if request.method == "POST" and form.validate():
+        value = request.form.get("user_id", "")
+        try:
+            count = casework.bulk_grant(
+                db,
+                context.user,
+                context.private_key,
+                int(value) if value.isdigit() else 0,
+                now=utcnow(),
+            )
+        except InvalidInputError as exc:
+            return render_template(
+                "handler/bulk_grant.html", form=form, candidates=candidates, problem=str(exc)
+            ), 400
+        flash(f"Granted {count} case{'s' if count != 1 else ''}.", "info")
+        return redirect(url_for("handler.bulk_grant"))
+    return render_template("handler/bulk_grant.html", form=form, candidates=candidates)
