@@ -20,8 +20,10 @@ P = ParamSpec("P")
 
 
 def remember_login(login: staff_auth.StaffLogin) -> None:
-    # A fresh cookie at sign-in; nothing from before it carries over.
+    # A fresh cookie at sign-in; nothing from before it carries over, not even the CSRF token
+    # (Flask-WTF caches it on g for the request, so that goes too).
     session.clear()
+    g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
 
 

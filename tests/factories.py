@@ -54,7 +54,11 @@ def make_user(
 
 
 def make_handler(
-    db: Session, username: str, *, level: int = 1, title: str = "Compliance officer",
+    db: Session,
+    username: str,
+    *,
+    level: int = 1,
+    title: str = "Compliance officer",
     categories: tuple[str, ...] = (),
 ) -> User:
     return make_user(db, username, level=level, title=title, categories=categories)

@@ -53,7 +53,7 @@ def receipt_of(html: str) -> tuple[str, str]:
 
 
 def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert found
     return found.group(1)
 

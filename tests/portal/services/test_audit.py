@@ -53,7 +53,11 @@ def test_removed_last_entry_is_reported(db: Session) -> None:
 def test_inserted_entry_is_reported(db: Session) -> None:
     entries = _trail(db, 3)
     forged = AuditEntry(
-        at=NOW, actor_kind="staff", action="forged", detail="", prev_hash=entries[0].entry_hash,
+        at=NOW,
+        actor_kind="staff",
+        action="forged",
+        detail="",
+        prev_hash=entries[0].entry_hash,
         entry_hash=b"x" * 32,
     )
     db.add(forged)
