@@ -126,7 +126,7 @@ def test_idle_session_expires_with_a_message(client: FlaskClient, db: Session) -
 
 def test_activation_sets_password_keys_and_second_factor(client: FlaskClient, db: Session) -> None:
     admin = make_admin(db)
-    user, token = accounts.invite_user(
+    _, token = accounts.invite_user(
         db,
         admin,
         username="nina",

@@ -17,7 +17,6 @@ from tests.portal.test_reporter_web import (
     csrf_of,
     file_report,
     intake_fields,
-    receipt_of,
 )
 
 
