@@ -12,15 +12,16 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length
 
 from portal.config import IntakeConfig
 from portal.services.accounts import MAX_NAME_LENGTH
 
 LEVEL_CHOICES = [
-    (1, "1: handler"),
-    (2, "2: supervisor"),
-    (3, "3: executive or committee"),
+    SelectChoice("1", "1: handler"),
+    SelectChoice("2", "2: supervisor"),
+    SelectChoice("3", "3: executive or committee"),
 ]
 MAX_SITE_TEXT_LENGTH = 20_000
 
@@ -54,7 +55,7 @@ class NewAccountFormBase(AccountFormBase):
 def account_form(intake: IntakeConfig, *, new: bool, **kwargs: Any) -> AccountFormBase:
     """The account form with this configuration's categories as its choices."""
     form = NewAccountFormBase(**kwargs) if new else AccountFormBase(**kwargs)
-    form.categories.choices = [(c.key, c.label) for c in intake.categories]
+    form.categories.choices = [SelectChoice(c.key, c.label) for c in intake.categories]
     return form
 
 

@@ -13,19 +13,20 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from portal.config import IntakeConfig
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
 
 TIER_CHOICES = [
-    ("1", "Yes: someone is in immediate danger, or the matter is critical"),
-    ("2", "It could have a serious impact soon"),
-    ("3", "No, neither of these"),
+    SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
+    SelectChoice("2", "It could have a serious impact soon"),
+    SelectChoice("3", "No, neither of these"),
 ]
 ANONYMITY_CHOICES = [
-    ("anonymous", "Stay anonymous: nobody learns who I am"),
-    ("confidential", "Confidential: give my name and contact to the handlers only"),
+    SelectChoice("anonymous", "Stay anonymous: nobody learns who I am"),
+    SelectChoice("confidential", "Confidential: give my name and contact to the handlers only"),
 ]
 
 
@@ -68,8 +69,12 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
             kind(question.label, description=question.help, validators=validators),
         )
     form = IntakeForm(**kwargs)
-    form.category.choices = [("", "Choose one")] + [(c.key, c.label) for c in intake.categories]
-    form.excluded.choices = [(r.id, f"{r.display_name} ({r.title})") for r in recipients]
+    form.category.choices = [SelectChoice("", "Choose one")] + [
+        SelectChoice(c.key, c.label) for c in intake.categories
+    ]
+    form.excluded.choices = [
+        SelectChoice(str(r.id), f"{r.display_name} ({r.title})") for r in recipients
+    ]
     return form
 
 
