@@ -12,7 +12,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 from wtforms.validators import AnyOf, InputRequired, Length
 
 from portal.config import IntakeConfig

@@ -13,7 +13,7 @@ from wtforms import (
     TextAreaField,
     widgets,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 from wtforms.validators import InputRequired, Length
 
 from portal.config import IntakeConfig
