@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 import limits
 
 T = TypeVar("T")
@@ -28,6 +29,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CANDOR_RECEIPT_PEPPER": "security.receipt_pepper",
     "CANDOR_DATABASE_URL": "database.url",
     "CANDOR_RATELIMIT_STORAGE_URL": "ratelimit.storage_url",
+    "CANDOR_SMTP_PASSWORD": "smtp.password",
 }
 ARGON2_PROFILES = ("production", "test")
 MIN_SECRET_BYTES = 32
@@ -71,6 +73,25 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True)
+class ClockConfig:
+    interval_seconds: int
+    country: str
+    subdivision: str | None
+    batch_size: int
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str
+    username: str
+    password: str
+    from_address: str
+    max_attempts: int
+
+
+@dataclass(frozen=True)
 class Category:
     key: str
     label: str
@@ -103,6 +124,8 @@ class Config:
     storage: StorageConfig
     ratelimit: RateLimitConfig
     intake: IntakeConfig
+    clock: ClockConfig
+    smtp: SmtpConfig
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -163,7 +186,55 @@ def config_from_mapping(
             check_site=reader.get("ratelimit.check_site", str, _rate),
         ),
         intake=_intake(reader),
+        clock=_clock(reader),
+        smtp=SmtpConfig(
+            host=reader.get("smtp.host", str),
+            port=reader.get("smtp.port", int, _positive),
+            security=reader.get("smtp.security", str, _one_of(SMTP_SECURITY)),
+            username=reader.get("smtp.username", str),
+            password=reader.get("smtp.password", str),
+            from_address=reader.get("smtp.from_address", str, _header_safe),
+            max_attempts=reader.get("smtp.max_attempts", int, _positive),
+        ),
     )
+
+
+SMTP_SECURITY = ("none", "starttls", "tls")
+
+
+def _clock(reader: _Reader) -> ClockConfig:
+    country = reader.get("clock.country", str, _non_empty).upper()
+    subdivision = reader.get("clock.subdivision", str).strip() or None
+    try:
+        holidays.country_holidays(country, subdiv=subdivision)
+    except NotImplementedError:
+        raise ConfigError(f"clock.country: no public holidays known for {country!r}") from None
+    except ValueError:
+        raise ConfigError(
+            f"clock.subdivision: {subdivision!r} is not a region of {country}"
+        ) from None
+    return ClockConfig(
+        interval_seconds=reader.get("clock.interval_seconds", int, _positive),
+        country=country,
+        subdivision=subdivision,
+        batch_size=reader.get("clock.batch_size", int, _positive),
+    )
+
+
+def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
+    def check(key: str, value: str) -> str:
+        if value not in choices:
+            raise ConfigError(f"{key}: must be one of {', '.join(choices)}")
+        return value
+
+    return check
+
+
+def _header_safe(key: str, value: str) -> str:
+    # Whatever reaches a mail header may not carry a line break (header injection).
+    if "\r" in value or "\n" in value:
+        raise ConfigError(f"{key}: must be on one line")
+    return value
 
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")

@@ -141,6 +141,16 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
             "check_per_code": "5 per hour",
             "check_site": "100 per hour",
         },
+        "clock": {"interval_seconds": 5, "batch_size": 500, "country": "DE", "subdivision": "BY"},
+        "smtp": {
+            "host": "",
+            "port": 25,
+            "security": "none",
+            "username": "",
+            "password": "",
+            "from_address": "candor@example.org",
+            "max_attempts": 3,
+        },
         "intake": {
             "categories": [
                 {"key": "fraud", "label": "Fraud", "policy": "eu-directive"},

@@ -18,6 +18,13 @@ from portal.models.cases import (
     ReporterSession,
     SiteText,
 )
+from portal.models.clock import (
+    CategoryPolicy,
+    Deadline,
+    DeadlineState,
+    OutboxMessage,
+    OutboxState,
+)
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -32,9 +39,14 @@ __all__ = [
     "CaseKeyGrant",
     "CaseRecusal",
     "CaseStatus",
+    "CategoryPolicy",
+    "Deadline",
+    "DeadlineState",
     "EventKind",
     "Message",
     "Note",
+    "OutboxMessage",
+    "OutboxState",
     "PendingReceipt",
     "ReporterSession",
     "Role",

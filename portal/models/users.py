@@ -52,6 +52,8 @@ class User(Base):
     )
     activation_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(default=True)
+    # Where notifications go (a case reference and a link, never content); optional.
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
     created_at: Mapped[datetime]
 
     @property

@@ -235,7 +235,7 @@ def submit_report(
         )
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
-    add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, store, now)
+    add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
     session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
 
     receipt = Receipt(receipt_code, passphrase, promise_for(case.policy, now))
@@ -272,7 +272,6 @@ def add_attachments(
     uploads: Sequence[EncryptedUpload],
     author_kind: AuthorKind,
     message_id: int | None,
-    store: AttachmentStore,
     now: datetime,
 ) -> None:
     """Record uploads as the case's attachments; their metadata is sealed to the case key."""

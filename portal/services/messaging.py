@@ -53,7 +53,7 @@ def add_message(
     author_kind: AuthorKind,
     author: User | None = None,
     uploads: Sequence[EncryptedUpload] = (),
-    store: AttachmentStore,
+    store: AttachmentStore | None,
     now: datetime,
     commit: bool = True,
 ) -> Message:
@@ -83,14 +83,15 @@ def add_message(
     )
     session.add(message)
     session.flush()
-    add_attachments(session, case, uploads, author_kind, message.id, store, now)
+    add_attachments(session, case, uploads, author_kind, message.id, now)
     if author_kind is AuthorKind.REPORTER:
         session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
     if not commit:
         return message
     session.commit()
     for upload in uploads:
-        store.commit(upload.uid)
+        if store is not None:
+            store.commit(upload.uid)
     return message
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime
 
 import bleach
@@ -23,6 +24,18 @@ DEFAULTS = {
         "area concerned or your country's whistleblowing authority, and in some cases publicly. "
         "Using this channel first is not required.</p>"
     ),
+    # Sent in the reporter's thread when a complaint is not resolved within the policy's window
+    # (seeds/000: the written notice of the external dispute resolution officer or mediator).
+    "mediator_notice": (
+        "<p>We have not been able to resolve your complaint to your satisfaction within 45 days. "
+        "You have the option to pursue it with our external Dispute Resolution Officer or "
+        "Mediator. Reply here if you would like their contact details, or ask us for how to "
+        "reach them.</p>"
+    ),
+}
+LABELS = {
+    "other_ways": "Other ways to report (start page)",
+    "mediator_notice": "Notice of the external mediator (sent to the reporter by the clock)",
 }
 
 
@@ -57,6 +70,12 @@ def get_text(session: Session, key: str) -> Markup:
     """Sanitised HTML for ``key``, or the built-in default, ready for a template."""
     row = session.get(SiteText, key)
     return sanitized_markup(row.html if row is not None else DEFAULTS[key])
+
+
+def get_plain_text(session: Session, key: str) -> str:
+    """The text for ``key`` without markup, for a message in a reporter's thread."""
+    stripped = bleach.clean(get_source(session, key), tags=set(), strip=True)
+    return html.unescape(" ".join(stripped.split()))
 
 
 def set_text(

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base
+from portal.models.cases import _enum
+
+
+class DeadlineState(enum.Enum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    MET = "met"
+    BREACHED = "breached"
+
+
+class Deadline(Base):
+    """One running instance of a policy's clock on one case.
+
+    ``next_action_at`` is the next time the worker has something to do (a warning, the due time,
+    an escalation step); it is None once nothing is left, so a pass reads only what is due.
+    ``steps_done`` counts the scheduled actions already taken: the worker advances it with a
+    compare-and-set, so an action happens once however many workers run.
+    """
+
+    __tablename__ = "deadlines"
+    __table_args__ = (
+        UniqueConstraint("case_id", "clock", name="uq_deadlines_case_clock"),
+        Index("ix_deadlines_next_action_at", "next_action_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    policy: Mapped[str] = mapped_column(String(64))
+    clock: Mapped[str] = mapped_column(String(64))
+    state: Mapped[DeadlineState] = mapped_column(_enum(DeadlineState, "deadline_state"))
+    started_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    paused_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Seconds spent paused so far, against the clock's cap.
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+    extensions: Mapped[int] = mapped_column(default=0)
+    # The escalation level this deadline has driven the case to.
+    level_reached: Mapped[int] = mapped_column(default=1)
+    steps_done: Mapped[int] = mapped_column(default=0)
+    next_action_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OutboxState(enum.Enum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(Base):
+    """A notification written in the same transaction as the event that caused it.
+
+    Never holds case content: a case reference and a link, nothing a reporter wrote.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_next_attempt", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    to_address: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState, "outbox_state"))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class CategoryPolicy(Base):
+    """An admin's choice of policy for a category, over the configuration's default."""
+
+    __tablename__ = "category_policies"
+
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    policy: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]

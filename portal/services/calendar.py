@@ -1,0 +1,103 @@
+"""Business calendars: durations in the organisation's time zone, weekends and public holidays.
+
+Calendar days and months are counted on the local wall clock, so a deadline keeps its local time
+across a daylight-saving change; minutes and hours are absolute. Calendar months clamp at the
+month's end (30 November + 3 months = 28 or 29 February): 3 months is never 90 days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo
+
+import holidays
+from dateutil.relativedelta import relativedelta
+
+
+class Unit(Enum):
+    MINUTES = "minutes"
+    HOURS = "hours"
+    CALENDAR_DAYS = "calendar_days"
+    WORKING_DAYS = "working_days"
+    CALENDAR_MONTHS = "calendar_months"
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: int
+    unit: Unit
+
+    @classmethod
+    def parse(cls, text: str) -> Duration:
+        """``"15 minutes"``, ``"2 working_days"``, ``"3 calendar_months"``."""
+        amount, _, unit = text.strip().partition(" ")
+        if not amount.isdigit():
+            raise ValueError(f"{text!r}: a duration is a whole number and a unit")
+        return cls(int(amount), Unit(unit.strip()))
+
+    def __str__(self) -> str:
+        unit = self.unit.value.replace("_", " ")
+        return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+    def __neg__(self) -> Duration:
+        return Duration(-self.amount, self.unit)
+
+
+@dataclass(frozen=True)
+class BusinessCalendar:
+    """Working days for a country and region (``holidays`` package) in a time zone."""
+
+    timezone: str
+    country: str
+    subdivision: str | None = None
+    _holidays: holidays.HolidayBase = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "_holidays", holidays.country_holidays(self.country, subdiv=self.subdivision)
+        )
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def is_working_day(self, day: date) -> bool:
+        weekend = getattr(self._holidays, "weekend", {5, 6})
+        return day.weekday() not in weekend and day not in self._holidays
+
+    def add(self, start: datetime, duration: Duration) -> datetime:
+        """``start`` plus ``duration`` (which may be negative), as an aware UTC datetime."""
+        if duration.unit is Unit.MINUTES:
+            return start + timedelta(minutes=duration.amount)
+        if duration.unit is Unit.HOURS:
+            return start + timedelta(hours=duration.amount)
+        local = start.astimezone(self.zone).replace(tzinfo=None)
+        if duration.unit is Unit.CALENDAR_DAYS:
+            result = local + timedelta(days=duration.amount)
+        elif duration.unit is Unit.CALENDAR_MONTHS:
+            result = local + relativedelta(months=duration.amount)
+        else:
+            # Counting working days: each step lands on a working day; negative counts go back.
+            result = local
+            step = timedelta(days=1 if duration.amount >= 0 else -1)
+            remaining = abs(duration.amount)
+            while remaining > 0:
+                result += step
+                if self.is_working_day(result.date()):
+                    remaining -= 1
+        return self._to_utc(result)
+
+    def roll_to_working_day(self, moment: datetime) -> datetime:
+        """The same local time on the next working day, if ``moment`` is not on one."""
+        local = moment.astimezone(self.zone).replace(tzinfo=None)
+        if self.is_working_day(local.date()):
+            return moment
+        while not self.is_working_day(local.date()):
+            local += timedelta(days=1)
+        return self._to_utc(local)
+
+    def _to_utc(self, local: datetime) -> datetime:
+        # zoneinfo resolves a wall time in a DST gap or fold by its UTC offset rules (fold=0).
+        return local.replace(tzinfo=self.zone).astimezone(ZoneInfo("UTC"))

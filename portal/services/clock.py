@@ -1,0 +1,641 @@
+"""The escalation clock: deadlines that start and stop on typed events, and the worker pass.
+
+A pass claims due deadlines (FOR UPDATE SKIP LOCKED on PostgreSQL), acts, and writes its audit
+entries and outbox rows in the same transaction. Each action advances the deadline's
+``steps_done`` with a compare-and-set, so it happens once however many workers run, and a worker
+killed mid-batch rolls back whole: nothing is lost and nothing is done twice. A pass reads only
+rows whose ``next_action_at`` has come, so it costs O(due), not O(open deadlines).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from portal.models import (
+    AuthorKind,
+    Case,
+    CaseKeyGrant,
+    Deadline,
+    DeadlineState,
+    EventKind,
+    Note,
+    User,
+)
+from portal.services import audit, notifications
+from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.errors import InvalidInputError, ServiceError
+from portal.services.policies import ClockRule, Policy, load_policy
+
+TOP_LEVEL = 3
+OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
+LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
+
+
+class ClockError(ServiceError):
+    """A clock act (extension, pause) is not allowed."""
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    """What the clock needs from the configuration."""
+
+    calendar: BusinessCalendar
+    site_name: str
+    base_url: str
+    batch_size: int = 500
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+def apply_event(
+    session: Session, case: Case, kind: EventKind, *, now: datetime, settings: ClockSettings
+) -> None:
+    """Start, stop or re-anchor the case's deadlines for a typed event (caller commits)."""
+    policy = load_policy(case.policy)
+    existing = {
+        d.clock: d for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
+    }
+    for rule in policy.clocks:
+        deadline = existing.get(rule.key)
+        if deadline is not None and deadline.stopped_at is None:
+            if kind in rule.stop:
+                _stop(session, case, deadline, now)
+            elif kind in rule.restart_on:
+                deadline.due_at = _due(rule, now, settings.calendar)
+                _reschedule(deadline, rule, case, settings, now)
+        elif deadline is None and kind is rule.start:
+            base = now
+            if rule.anchor_clock is not None and rule.anchor_clock in existing:
+                base = existing[rule.anchor_clock].due_at
+            deadline = Deadline(
+                case_id=case.id,
+                policy=policy.name,
+                clock=rule.key,
+                state=DeadlineState.RUNNING,
+                started_at=now,
+                due_at=_due(rule, base, settings.calendar),
+                level_reached=max(rule.level, case.escalation_level),
+                steps_done=0,
+                paused_seconds=0,
+                extensions=0,
+            )
+            # Warnings whose time has already passed at the start are skipped, not sent late.
+            warn_times = _warning_times(deadline, rule, settings.calendar)
+            deadline.steps_done = sum(1 for t in warn_times if t <= now)
+            _reschedule(deadline, rule, case, settings, now)
+            session.add(deadline)
+            existing[rule.key] = deadline
+            if rule.level > case.escalation_level:
+                case.escalation_level = rule.level
+    session.flush()
+    refresh_next_due(session, case)
+
+
+def _due(rule: ClockRule, base: datetime, calendar: BusinessCalendar) -> datetime:
+    due = calendar.add(base, rule.duration)
+    return calendar.roll_to_working_day(due) if rule.roll_to_working_day else due
+
+
+def _stop(session: Session, case: Case, deadline: Deadline, now: datetime) -> None:
+    if deadline.state is DeadlineState.PAUSED and deadline.paused_at is not None:
+        deadline.paused_seconds += int((now - deadline.paused_at).total_seconds())
+        deadline.paused_at = None
+    # Met in time, or late: a late stop keeps the breach on the record.
+    deadline.state = DeadlineState.MET if now <= deadline.due_at else DeadlineState.BREACHED
+    deadline.stopped_at = now
+    deadline.next_action_at = None
+    audit.record(
+        session,
+        "deadline_stopped",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{deadline.clock}: {deadline.state.value}",
+    )
+
+
+def refresh_next_due(session: Session, case: Case) -> None:
+    """The case's inbox sort key: the earliest due time of its open deadlines."""
+    dues = session.scalars(
+        select(Deadline.due_at).where(
+            Deadline.case_id == case.id,
+            Deadline.stopped_at.is_(None),
+            Deadline.state.in_(
+                [DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED]
+            ),
+        )
+    ).all()
+    case.next_due_at = min(dues) if dues else None
+
+
+# -- schedule ----------------------------------------------------------------------------------
+
+
+def _warning_times(
+    deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar
+) -> list[datetime]:
+    return [calendar.add(deadline.due_at, -w) for w in rule.warn_before]
+
+
+def _escalation_time(
+    deadline: Deadline, step: Duration, k: int, calendar: BusinessCalendar
+) -> datetime:
+    moment = deadline.due_at
+    for _ in range(k):
+        moment = calendar.add(moment, step)
+    return moment
+
+
+def _reschedule(
+    deadline: Deadline, rule: ClockRule, case: Case, settings: ClockSettings, now: datetime
+) -> None:
+    deadline.next_action_at = _next_action(deadline, rule, case, settings.calendar)
+
+
+def _next_action(
+    deadline: Deadline, rule: ClockRule, case: Case, calendar: BusinessCalendar
+) -> datetime | None:
+    """When the worker must next act on ``deadline``, from how many steps are done.
+
+    The steps are: each warning (earliest first), the due time, then one escalation per step
+    until the top of the ladder.
+    """
+    if deadline.stopped_at is not None:
+        return None
+    if deadline.state is DeadlineState.PAUSED:
+        return _pause_ends(deadline, rule, calendar)
+    warnings = _warning_times(deadline, rule, calendar)
+    if deadline.steps_done < len(warnings):
+        return warnings[deadline.steps_done]
+    if deadline.steps_done == len(warnings):
+        return deadline.due_at
+    step = rule.escalation_step(case.tier)
+    if step is None or "escalate" not in rule.at_expiry or deadline.level_reached >= TOP_LEVEL:
+        return None
+    return _escalation_time(deadline, step, deadline.steps_done - len(warnings), calendar)
+
+
+# -- the worker pass ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TickResult:
+    claimed: int
+    acted: int
+
+
+def tick(session: Session, *, now: datetime, settings: ClockSettings) -> TickResult:
+    """One pass of the worker over the deadlines whose next action has come. Commits once."""
+    query = (
+        select(Deadline)
+        .where(Deadline.next_action_at <= now)
+        .order_by(Deadline.next_action_at)
+        .limit(settings.batch_size)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Rows another worker holds are skipped, not waited for.
+        query = query.with_for_update(skip_locked=True, of=Deadline)
+    due = list(session.scalars(query))
+    cases = {
+        c.id: c for c in session.scalars(select(Case).where(Case.id.in_({d.case_id for d in due})))
+    }
+    acted = 0
+    for deadline in due:
+        with session.begin_nested():
+            if _act(session, deadline, cases[deadline.case_id], now, settings):
+                acted += 1
+    session.commit()
+    return TickResult(claimed=len(due), acted=acted)
+
+
+def _act(
+    session: Session, deadline: Deadline, case: Case, now: datetime, settings: ClockSettings
+) -> bool:
+    rule = load_policy(deadline.policy).clock(deadline.clock)
+    step = deadline.steps_done
+    claimed = session.execute(
+        update(Deadline)
+        .where(
+            Deadline.id == deadline.id,
+            Deadline.steps_done == step,
+            Deadline.next_action_at.is_not(None),
+        )
+        .values(steps_done=step + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        # Another worker took this step first.
+        session.expire(deadline)
+        return False
+    deadline.steps_done = step + 1
+    if deadline.state is DeadlineState.PAUSED:
+        # The pause reached its cap: the clock runs again (this recomputes the steps).
+        _resume(session, deadline, rule, case, now, settings, reason="pause cap reached")
+        return True
+    warnings = len(rule.warn_before)
+    if step < warnings:
+        _warn(session, deadline, rule, case, now, settings)
+    elif step == warnings:
+        _breach(session, deadline, rule, case, now, settings)
+    else:
+        _escalate(session, deadline, rule, case, now, settings, why="no response")
+    deadline.next_action_at = _next_action(deadline, rule, case, settings.calendar)
+    refresh_next_due(session, case)
+    return True
+
+
+def _warn(
+    session: Session,
+    deadline: Deadline,
+    rule: ClockRule,
+    case: Case,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    left = deadline.due_at - now
+    audit.record(
+        session,
+        "deadline_warning",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{rule.key}: due {deadline.due_at.isoformat()}",
+    )
+    notifications.notify_users(
+        session,
+        responsible(session, case, case.escalation_level),
+        settings,
+        case=case,
+        what=f"due in {_words(left)}: {rule.label.lower()}",
+        now=now,
+    )
+
+
+def _breach(
+    session: Session,
+    deadline: Deadline,
+    rule: ClockRule,
+    case: Case,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    deadline.state = DeadlineState.BREACHED
+    audit.record(
+        session, "deadline_breached", now=now, actor_kind="clock", case_id=case.id, detail=rule.key
+    )
+    if "notify" in rule.at_expiry:
+        notifications.notify_users(
+            session,
+            responsible(session, case, case.escalation_level),
+            settings,
+            case=case,
+            what=f"overdue: {rule.label.lower()}",
+            now=now,
+        )
+    if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
+        from portal.services import sitetext
+
+        _system_message(session, case, sitetext.get_plain_text(session, rule.reporter_notice), now)
+    if "escalate" in rule.at_expiry:
+        _escalate(session, deadline, rule, case, now, settings, why="deadline passed")
+        _system_message(
+            session,
+            case,
+            f"We have not managed to {rule.promise} in the time we promised. Your report has been "
+            "passed to someone more senior, who will answer you here.",
+            now,
+        )
+
+
+def _escalate(
+    session: Session,
+    deadline: Deadline,
+    rule: ClockRule,
+    case: Case,
+    now: datetime,
+    settings: ClockSettings,
+    *,
+    why: str,
+) -> None:
+    """Move the case up the ladder to the next level with someone eligible on it.
+
+    People at higher levels already hold the case key (sealed at submission), so no keyholder
+    needs to be online. A level with nobody eligible (none, excluded or recused: they hold no
+    key) passes to the next, with the reason recorded.
+    """
+    level = case.escalation_level
+    while level < TOP_LEVEL:
+        level += 1
+        people = responsible(session, case, level, exact=True)
+        if people:
+            audit.record(
+                session,
+                "escalated",
+                now=now,
+                actor_kind="clock",
+                case_id=case.id,
+                detail=f"{rule.key}: level {case.escalation_level} -> {level} ({why})",
+            )
+            case.escalation_level = level
+            deadline.level_reached = level
+            notifications.notify_users(
+                session,
+                people,
+                settings,
+                case=case,
+                what=f"escalated to you ({LEVEL_NAMES[level]}): {rule.label.lower()} is overdue",
+                now=now,
+            )
+            return
+        audit.record(
+            session,
+            "escalation_skipped",
+            now=now,
+            actor_kind="clock",
+            case_id=case.id,
+            detail=f"{rule.key}: level {level} has nobody eligible (none, excluded or recused)",
+        )
+    deadline.level_reached = TOP_LEVEL
+    audit.record(
+        session,
+        "escalation_exhausted",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{rule.key}: no higher level to escalate to",
+    )
+
+
+def responsible(session: Session, case: Case, level: int, *, exact: bool = False) -> list[User]:
+    """Active handlers holding the case key at ``level`` (or up to it, when not ``exact``)."""
+    query = (
+        select(User)
+        .join(CaseKeyGrant, CaseKeyGrant.user_id == User.id)
+        .where(CaseKeyGrant.case_id == case.id, User.active.is_(True))
+        .order_by(User.id)
+    )
+    query = query.where(User.level == level) if exact else query.where(User.level <= level)
+    return list(session.scalars(query))
+
+
+def _system_message(session: Session, case: Case, body: str, now: datetime) -> None:
+    from portal.services import messaging
+
+    messaging.add_message(
+        session, case, body, author_kind=AuthorKind.SYSTEM, store=None, now=now, commit=False
+    )
+
+
+def _words(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    if hours >= 48:
+        return f"{hours // 24} days"
+    return f"{hours} hours" if hours >= 1 else f"{max(int(delta.total_seconds() // 60), 0)} minutes"
+
+
+# -- acts on a deadline -------------------------------------------------------------------------
+
+
+def _open_deadline(session: Session, case: Case, clock: str) -> tuple[Deadline, ClockRule]:
+    deadline = session.scalar(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.clock == clock)
+    )
+    if deadline is None or deadline.stopped_at is not None:
+        raise ClockError("That deadline is not running.")
+    return deadline, load_policy(deadline.policy).clock(clock)
+
+
+def extend(
+    session: Session,
+    case: Case,
+    clock: str,
+    reason: str,
+    *,
+    actor: User,
+    case_public_key: bytes,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """Extend a deadline to the clock's longer duration, once per its cap, with a reason.
+
+    The reason is kept as a sealed note (it may describe the case); the audit entry says only
+    what changed. Commits once.
+    """
+    deadline, rule = _open_deadline(session, case, clock)
+    if rule.extend_to is None or deadline.extensions >= rule.max_extensions:
+        raise ClockError("This deadline cannot be extended (again).")
+    if not reason.strip():
+        raise InvalidInputError("Give the reason for the extension.")
+    base = deadline.started_at
+    longer = Duration(rule.extend_to, rule.duration.unit)
+    new_due = settings.calendar.add(base, longer)
+    if rule.roll_to_working_day:
+        new_due = settings.calendar.roll_to_working_day(new_due)
+    new_due += timedelta(seconds=deadline.paused_seconds)
+    deadline.due_at = new_due
+    deadline.extensions += 1
+    if deadline.state is DeadlineState.BREACHED and now < new_due:
+        deadline.state = DeadlineState.RUNNING
+    warnings = _warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = sum(1 for t in warnings if t <= now)
+    _reschedule(deadline, rule, case, settings, now)
+    _sealed_note(
+        session,
+        case,
+        actor,
+        case_public_key,
+        f"Deadline “{rule.label}” extended to {longer}. Reason: {reason.strip()}",
+        now,
+    )
+    audit.record(
+        session,
+        "deadline_extended",
+        now=now,
+        actor_id=actor.id,
+        case_id=case.id,
+        detail=f"{clock}: {rule.duration} -> {longer}",
+    )
+    refresh_next_due(session, case)
+    session.commit()
+
+
+def pause(
+    session: Session,
+    case: Case,
+    clock: str,
+    reason: str,
+    *,
+    actor: User,
+    case_public_key: bytes,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """Pause a pausable clock (say, waiting for the reporter), within its cap. Commits once."""
+    deadline, rule = _open_deadline(session, case, clock)
+    if not rule.pausable or rule.pause_cap is None:
+        raise ClockError("This deadline cannot be paused.")
+    if deadline.state is not DeadlineState.RUNNING:
+        raise ClockError("Only a running deadline can be paused.")
+    if _pause_left(deadline, rule, settings.calendar, now) <= timedelta(0):
+        raise ClockError("This deadline has been paused for as long as its policy allows.")
+    if not reason.strip():
+        raise InvalidInputError("Give the reason for the pause.")
+    deadline.state = DeadlineState.PAUSED
+    deadline.paused_at = now
+    deadline.next_action_at = _pause_ends(deadline, rule, settings.calendar)
+    _sealed_note(
+        session,
+        case,
+        actor,
+        case_public_key,
+        f"Deadline “{rule.label}” paused. Reason: {reason.strip()}",
+        now,
+    )
+    audit.record(
+        session, "deadline_paused", now=now, actor_id=actor.id, case_id=case.id, detail=clock
+    )
+    session.commit()
+
+
+def resume(
+    session: Session, case: Case, clock: str, *, actor: User, now: datetime, settings: ClockSettings
+) -> None:
+    """Resume a paused clock; the due time moves by the time it stood still. Commits once."""
+    deadline, rule = _open_deadline(session, case, clock)
+    if deadline.state is not DeadlineState.PAUSED:
+        raise ClockError("That deadline is not paused.")
+    _resume(session, deadline, rule, case, now, settings, reason="resumed", actor=actor)
+    session.commit()
+
+
+def _resume(
+    session: Session,
+    deadline: Deadline,
+    rule: ClockRule,
+    case: Case,
+    now: datetime,
+    settings: ClockSettings,
+    *,
+    reason: str,
+    actor: User | None = None,
+) -> None:
+    if deadline.paused_at is None:
+        raise ClockError("That deadline is not paused.")
+    allowed = _pause_left(deadline, rule, settings.calendar, deadline.paused_at)
+    stood = min(now - deadline.paused_at, allowed)
+    deadline.paused_seconds += int(stood.total_seconds())
+    deadline.due_at += stood
+    deadline.paused_at = None
+    deadline.state = DeadlineState.RUNNING
+    warnings = _warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = sum(1 for t in warnings if t <= now)
+    _reschedule(deadline, rule, case, settings, now)
+    refresh_next_due(session, case)
+    audit.record(
+        session,
+        "deadline_resumed",
+        now=now,
+        actor_id=actor.id if actor else None,
+        actor_kind="staff" if actor else "clock",
+        case_id=case.id,
+        detail=f"{deadline.clock}: {reason}",
+    )
+
+
+def _pause_left(
+    deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar, at: datetime
+) -> timedelta:
+    if rule.pause_cap is None:
+        return timedelta(0)
+    cap = calendar.add(at, rule.pause_cap) - at
+    return cap - timedelta(seconds=deadline.paused_seconds)
+
+
+def _pause_ends(deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar) -> datetime | None:
+    if deadline.paused_at is None:
+        return None
+    return deadline.paused_at + _pause_left(deadline, rule, calendar, deadline.paused_at)
+
+
+def _sealed_note(
+    session: Session, case: Case, actor: User, case_public_key: bytes, body: str, now: datetime
+) -> None:
+    import secrets
+
+    import crypto
+    from portal.services import contexts
+
+    uid = secrets.token_hex(16)
+    session.add(
+        Note(
+            uid=uid,
+            case_id=case.id,
+            author_id=actor.id,
+            sealed_body=crypto.seal(case_public_key, body.encode(), contexts.note(case.uid, uid)),
+            created_at=now,
+        )
+    )
+
+
+# -- what people see -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    clock: str
+    label: str
+    promise: str
+    state: DeadlineState
+    due_at: datetime
+    stopped_at: datetime | None
+    level_reached: int
+    can_extend: bool
+    can_pause: bool
+    paused: bool
+
+
+def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
+    """Each clock of the case on its own, in the policy's order."""
+    policy: Policy = load_policy(case.policy)
+    rows = {
+        d.clock: d for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
+    }
+    views = []
+    for rule in policy.clocks:
+        d = rows.get(rule.key)
+        if d is None:
+            continue
+        running = d.stopped_at is None
+        views.append(
+            DeadlineView(
+                clock=rule.key,
+                label=rule.label,
+                promise=rule.promise,
+                state=d.state,
+                due_at=d.due_at,
+                stopped_at=d.stopped_at,
+                level_reached=d.level_reached,
+                can_extend=running
+                and rule.extend_to is not None
+                and d.extensions < rule.max_extensions,
+                can_pause=running and rule.pausable and d.state is DeadlineState.RUNNING,
+                paused=d.state is DeadlineState.PAUSED,
+            )
+        )
+    return views
+
+
+def promises(policy_name: str) -> Sequence[tuple[str, str]]:
+    """(what, within how long) for each clock that starts on receipt: the landing page's words."""
+    policy = load_policy(policy_name)
+    return [
+        (rule.promise, str(rule.duration))
+        for rule in policy.clocks
+        if rule.start is EventKind.RECEIVED
+    ]

@@ -1,0 +1,192 @@
+"""Notifications through an outbox: written with the event, sent by the worker over SMTP.
+
+A notification holds a case reference and a link, never case content. Anything that reaches a
+mail header is refused if it carries a line break (header injection).
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.config import SmtpConfig
+from portal.models import Case, OutboxMessage, OutboxState, User
+from portal.services.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from portal.services.clock import ClockSettings
+
+# Retries back off exponentially from one minute, and never wait more than six hours.
+FIRST_RETRY = timedelta(minutes=1)
+LONGEST_RETRY = timedelta(hours=6)
+SMTP_TIMEOUT = 20
+
+
+def header_safe(value: str, what: str) -> str:
+    if "\r" in value or "\n" in value:
+        raise InvalidInputError(f"{what} may not contain a line break.")
+    return value
+
+
+def case_reference(case: Case) -> str:
+    """A short reference that says nothing about the case."""
+    return f"C-{case.uid[:8].upper()}"
+
+
+def enqueue(
+    session: Session, *, to: str, subject: str, body: str, recipient_id: int | None, now: datetime
+) -> OutboxMessage:
+    """Add a message to the outbox in the caller's transaction."""
+    message = OutboxMessage(
+        recipient_id=recipient_id,
+        to_address=header_safe(to, "An address"),
+        subject=header_safe(subject, "A subject"),
+        body=body,
+        state=OutboxState.PENDING,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
+    )
+    session.add(message)
+    return message
+
+
+def notify_users(
+    session: Session,
+    users: Iterable[User],
+    settings: ClockSettings,
+    *,
+    case: Case,
+    what: str,
+    now: datetime,
+) -> int:
+    """Tell each user (who has an address) that something happened on a case. Content-free."""
+    reference = case_reference(case)
+    link = f"{settings.base_url}/staff/cases/{case.uid}"
+    count = 0
+    for user in users:
+        if not user.email:
+            continue
+        enqueue(
+            session,
+            to=user.email,
+            subject=f"[{settings.site_name}] Case {reference}: {what}",
+            body=(
+                f"Case {reference}: {what}.\n\n"
+                f"Open the case (you will be asked to sign in):\n{link}\n\n"
+                "This message holds no case content by design.\n"
+            ),
+            recipient_id=user.id,
+            now=now,
+        )
+        count += 1
+    return count
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    sent: int
+    retried: int
+    failed: int
+
+
+def deliver_due(
+    session: Session, smtp: SmtpConfig, *, now: datetime, batch: int = 50
+) -> DeliveryResult:
+    """Send what is due in the outbox; a failure is retried later, then given up and shown.
+
+    On PostgreSQL the rows being sent are locked (SKIP LOCKED), so several workers never send
+    the same message. Commits once.
+    """
+    if not smtp.host:
+        return DeliveryResult(0, 0, 0)
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(batch)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    due = list(session.scalars(query))
+    sent = retried = failed = 0
+    if due:
+        try:
+            with _connect(smtp) as connection:
+                for message in due:
+                    outcome = _send_one(connection, smtp, message, now)
+                    sent += outcome == "sent"
+                    retried += outcome == "retry"
+                    failed += outcome == "failed"
+        except (OSError, smtplib.SMTPException) as exc:
+            # The server could not be reached at all: every message waits for the next try.
+            for message in due:
+                if message.state is OutboxState.PENDING and message.sent_at is None:
+                    outcome = _failed_attempt(message, smtp, now, exc)
+                    retried += outcome == "retry"
+                    failed += outcome == "failed"
+    session.commit()
+    return DeliveryResult(sent, retried, failed)
+
+
+def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
+    if smtp.security == "tls":
+        connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=SMTP_TIMEOUT, context=ssl.create_default_context()
+        )
+    else:
+        connection = smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT)
+        if smtp.security == "starttls":
+            connection.starttls(context=ssl.create_default_context())
+    if smtp.username:
+        connection.login(smtp.username, smtp.password)
+    return connection
+
+
+def _send_one(
+    connection: smtplib.SMTP, smtp: SmtpConfig, message: OutboxMessage, now: datetime
+) -> str:
+    email = EmailMessage()
+    email["From"] = header_safe(smtp.from_address, "The sender")
+    email["To"] = header_safe(message.to_address, "An address")
+    email["Subject"] = header_safe(message.subject, "A subject")
+    email.set_content(message.body)
+    try:
+        connection.send_message(email)
+    except (smtplib.SMTPException, OSError) as exc:
+        return _failed_attempt(message, smtp, now, exc)
+    message.state = OutboxState.SENT
+    message.sent_at = now
+    message.attempts += 1
+    return "sent"
+
+
+def _failed_attempt(message: OutboxMessage, smtp: SmtpConfig, now: datetime, exc: Exception) -> str:
+    message.attempts += 1
+    message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+    if message.attempts >= smtp.max_attempts:
+        message.state = OutboxState.FAILED
+        return "failed"
+    delay = min(FIRST_RETRY * (2 ** (message.attempts - 1)), LONGEST_RETRY)
+    message.next_attempt_at = now + delay
+    return "retry"
+
+
+def failed_messages(session: Session) -> list[OutboxMessage]:
+    """Messages given up on, for the admins' page."""
+    return list(
+        session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.state == OutboxState.FAILED)
+            .order_by(OutboxMessage.created_at.desc())
+        )
+    )

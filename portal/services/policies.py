@@ -1,0 +1,141 @@
+"""Policies as data: presets shipped as TOML in the package, each a list of clocks."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from portal.models import EventKind
+from portal.services.calendar import Duration, Unit
+
+ACTIONS = frozenset({"notify", "escalate", "reporter_notice"})
+PRESETS = ("eu-directive", "seed-complaints", "seed-membership")
+
+
+class PolicyError(Exception):
+    """A policy file is malformed; the message names the policy, the clock and the key."""
+
+
+@dataclass(frozen=True)
+class ClockRule:
+    key: str
+    label: str
+    promise: str
+    start: EventKind
+    stop: frozenset[EventKind]
+    duration: Duration
+    roll_to_working_day: bool
+    warn_before: tuple[Duration, ...]
+    escalate_every: Duration | None
+    escalate_every_by_tier: dict[int, Duration]
+    at_expiry: frozenset[str]
+    anchor_clock: str | None
+    restart_on: frozenset[EventKind]
+    level: int
+    pausable: bool
+    pause_cap: Duration | None
+    extend_to: int | None
+    max_extensions: int
+    reporter_notice: str | None
+    names_investigator: bool
+
+    def escalation_step(self, tier: int) -> Duration | None:
+        return self.escalate_every_by_tier.get(tier, self.escalate_every)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    title: str
+    clocks: tuple[ClockRule, ...]
+
+    def clock(self, key: str) -> ClockRule:
+        for rule in self.clocks:
+            if rule.key == key:
+                return rule
+        raise KeyError(key)
+
+
+@cache
+def load_policy(name: str) -> Policy:
+    """The preset named ``name``, validated; PolicyError names what is wrong."""
+    if name not in PRESETS:
+        raise PolicyError(f"unknown policy {name!r}")
+    text = resources.files("portal.policies").joinpath(f"{name}.toml").read_text("utf-8")
+    return parse_policy(tomllib.loads(text))
+
+
+def parse_policy(raw: dict[str, Any]) -> Policy:
+    name = str(raw.get("name", "?"))
+    clocks = []
+    for index, item in enumerate(raw.get("clocks", [])):
+        where = f"policy {name}, clock {item.get('key', index)}"
+        try:
+            clocks.append(_clock(item))
+        except (KeyError, ValueError, TypeError) as exc:
+            raise PolicyError(f"{where}: {exc}") from None
+    if not clocks:
+        raise PolicyError(f"policy {name}: no clocks")
+    keys = {c.key for c in clocks}
+    for clock in clocks:
+        if clock.anchor_clock is not None and clock.anchor_clock not in keys:
+            raise PolicyError(f"policy {name}, clock {clock.key}: anchor_clock is not a clock")
+    return Policy(name=name, title=str(raw["title"]), clocks=tuple(clocks))
+
+
+def _clock(item: dict[str, Any]) -> ClockRule:
+    at_expiry = frozenset(item.get("at_expiry", []))
+    if not at_expiry <= ACTIONS:
+        raise ValueError(f"at_expiry: unknown action in {sorted(at_expiry - ACTIONS)}")
+    if "reporter_notice" in at_expiry and not item.get("reporter_notice"):
+        raise ValueError("reporter_notice: name the site text to send")
+    escalate_every = item.get("escalate_every")
+    pause_cap = item.get("pause_cap")
+    return ClockRule(
+        key=str(item["key"]),
+        label=str(item["label"]),
+        promise=str(item["promise"]),
+        start=EventKind(item["start"]),
+        stop=frozenset(EventKind(e) for e in item["stop"]),
+        duration=Duration(int(item["duration"]), Unit(item["unit"])),
+        roll_to_working_day=bool(item.get("roll_to_working_day", False)),
+        warn_before=tuple(
+            sorted(
+                (Duration.parse(w) for w in item.get("warn_before", [])),
+                key=_rough_seconds,
+                reverse=True,
+            )
+        ),
+        escalate_every=Duration.parse(escalate_every) if escalate_every else None,
+        escalate_every_by_tier={
+            int(tier): Duration.parse(step)
+            for tier, step in item.get("escalate_every_by_tier", {}).items()
+        },
+        at_expiry=at_expiry,
+        anchor_clock=item.get("anchor_clock"),
+        restart_on=frozenset(EventKind(e) for e in item.get("restart_on", [])),
+        level=int(item.get("level", 1)),
+        pausable=bool(item.get("pausable", False)),
+        pause_cap=Duration.parse(pause_cap) if pause_cap else None,
+        extend_to=int(item["extend_to"]) if "extend_to" in item else None,
+        max_extensions=int(item.get("max_extensions", 0)),
+        reporter_notice=item.get("reporter_notice"),
+        names_investigator=bool(item.get("names_investigator", False)),
+    )
+
+
+_SECONDS = {
+    Unit.MINUTES: 60,
+    Unit.HOURS: 3600,
+    Unit.CALENDAR_DAYS: 86400,
+    Unit.WORKING_DAYS: 86400 * 7 // 5,
+    Unit.CALENDAR_MONTHS: 86400 * 30,
+}
+
+
+def _rough_seconds(duration: Duration) -> int:
+    # Only for ordering warnings, earliest first.
+    return duration.amount * _SECONDS[duration.unit]
