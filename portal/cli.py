@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 
 import click
 from flask import Flask, current_app
@@ -13,7 +15,7 @@ import crypto
 from portal import migrate
 from portal.config import Config
 from portal.models import Role
-from portal.services import accounts, audit
+from portal.services import accounts, audit, clock, notifications
 from portal.services.errors import ServiceError
 from portal.timeutil import utcnow
 
@@ -94,3 +96,51 @@ def audit_verify_command() -> None:
     if not result.ok:
         raise click.ClickException(f"audit trail broken: {result.problem}")
     click.echo(f"Audit trail intact: {result.checked} entries.")
+
+
+@candor.group("clock")
+def clock_group() -> None:
+    """The escalation clock worker."""
+
+
+def _clock_pass() -> str:
+    config = _config()
+    factory = current_app.extensions["candor.sessionmaker"]
+    with factory() as session:
+        result = clock.tick(session, now=utcnow(), settings=current_app.extensions["candor.clock"])
+    with factory() as session:
+        sent = notifications.deliver_due(session, config.smtp, now=utcnow())
+    return (
+        f"deadlines acted on: {result.acted} of {result.claimed} due; "
+        f"notifications sent: {sent.sent}, to retry: {sent.retried}, failed: {sent.failed}"
+    )
+
+
+@clock_group.command("tick")
+def clock_tick_command() -> None:
+    """One pass: act on due deadlines, then send due notifications (for cron or a timer)."""
+    click.echo(_clock_pass())
+
+
+@clock_group.command("run")
+@click.option("--passes", type=int, default=0, help="Stop after this many passes (0: never).")
+def clock_run_command(passes: int) -> None:
+    """Run passes forever, every clock.interval_seconds; stops cleanly on SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    interval = _config().clock.interval_seconds
+    done = 0
+    try:
+        while not stop.is_set():
+            try:
+                report = _clock_pass()
+                if not report.startswith("deadlines acted on: 0 of 0; notifications sent: 0,"):
+                    click.echo(report)
+            except Exception:  # a database outage must not end the worker
+                current_app.logger.exception("clock pass failed; trying again next interval")
+            done += 1
+            if passes and done >= passes:
+                break
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass

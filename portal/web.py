@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 import crypto
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
+from portal.services import clock
 from portal.services.attachments import AttachmentStore
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
 
@@ -47,6 +48,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.engine"] = engine
     app.extensions["candor.sessionmaker"] = make_session_factory(engine)
     app.extensions["candor.attachments"] = AttachmentStore(config.storage.attachments_dir)
+    app.extensions["candor.clock"] = clock.settings_for(config)
     app.request_class = EncryptingRequest
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
     csrf.init_app(app)
@@ -77,6 +79,11 @@ def db_session() -> Session:
 def app_config() -> Config:
     config: Config = current_app.extensions["candor.config"]
     return config
+
+
+def clock_settings() -> clock.ClockSettings:
+    settings: clock.ClockSettings = current_app.extensions["candor.clock"]
+    return settings
 
 
 def argon2_profile() -> crypto.Argon2Profile:

@@ -8,10 +8,11 @@ from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
 from portal.admin.forms import AccountFormBase, ConfirmForm, SiteTextForm, account_form
+from portal.handler.forms import PlainForm
 from portal.models import User
-from portal.services import accounts, intake, sitetext
+from portal.services import accounts, clock, intake, notifications, sitetext
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
-from portal.services.timeline import promise_words
+from portal.services.policies import PRESETS, load_policy
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, db_session
@@ -169,32 +170,57 @@ def reset_without_recovery(user_id: int) -> ResponseReturnValue:
 @bp.route("/texts", methods=["GET", "POST"])
 @admin_required
 def texts() -> ResponseReturnValue:
+    key = request.args.get("key", OTHER_WAYS)
+    if key not in sitetext.LABELS:
+        abort(404)
     form = SiteTextForm()
     if request.method == "GET":
-        form.html.data = sitetext.get_source(db_session(), OTHER_WAYS)
+        form.html.data = sitetext.get_source(db_session(), key)
     if not form.validate_on_submit():
-        return _texts_page(form, _form_problems(form)), _status()
+        return _texts_page(form, key, _form_problems(form)), _status()
     if request.form.get("action") == "preview":
-        return _texts_page(form, previewing=True)
-    sitetext.set_text(
-        db_session(), OTHER_WAYS, form.html.data or "", utcnow(), actor_id=staff().user.id
-    )
-    flash("The text is saved and shows on the start page.", "info")
-    return redirect(url_for("admin.texts"))
+        return _texts_page(form, key, previewing=True)
+    sitetext.set_text(db_session(), key, form.html.data or "", utcnow(), actor_id=staff().user.id)
+    flash("The text is saved.", "info")
+    return redirect(url_for("admin.texts", key=key))
 
 
-@bp.get("/categories")
+@bp.route("/categories", methods=["GET", "POST"])
 @admin_required
-def categories() -> str:
+def categories() -> ResponseReturnValue:
+    db = db_session()
+    config = app_config()
+    if request.method == "POST":
+        form = PlainForm()
+        category = request.form.get("category", "")
+        policy = request.form.get("policy", "")
+        if not form.validate() or config.intake.category(category) is None or policy not in PRESETS:
+            abort(400)
+        clock.choose_policy(db, category, policy, actor=staff().user, now=utcnow())
+        flash("The policy is saved. It applies to reports filed from now on.", "info")
+        return redirect(url_for("admin.categories"))
     rows = [
         (
             category,
-            promise_words(category.policy),
-            intake.list_recipients(db_session(), category.key),
+            load_policy(clock.policy_for(db, config.intake, category.key)),
+            intake.list_recipients(db, category.key),
         )
-        for category in app_config().intake.categories
+        for category in config.intake.categories
     ]
-    return render_template("admin/categories.html", rows=rows)
+    return render_template(
+        "admin/categories.html",
+        rows=rows,
+        presets=[load_policy(name) for name in PRESETS],
+        form=PlainForm(),
+    )
+
+
+@bp.get("/notifications")
+@admin_required
+def failed_notifications() -> str:
+    return render_template(
+        "admin/notifications.html", messages=notifications.failed_messages(db_session())
+    )
 
 
 def _user_or_404(user_id: int) -> User:
@@ -252,10 +278,12 @@ def _confirm_page(act: Act, form: ConfirmForm, user: User, problem: str = "") ->
 
 
 def _texts_page(
-    form: SiteTextForm, problems: list[str] | None = None, previewing: bool = False
+    form: SiteTextForm, key: str, problems: list[str] | None = None, previewing: bool = False
 ) -> str:
     return render_template(
         "admin/texts.html",
+        key=key,
+        labels=sitetext.LABELS,
         form=form,
         problems=problems or [],
         previewing=previewing,

@@ -10,12 +10,13 @@ from portal.handler import bp
 from portal.handler.forms import PlainForm
 from portal.models import CaseStatus, User
 from portal.services import casework, messaging
+from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import handler_required, staff
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads
-from portal.web import app_config, db_session
+from portal.web import app_config, clock_settings, db_session
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
 
@@ -109,7 +110,7 @@ def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseRetu
     access = _access(uid)
     try:
         done = action(access)
-    except InvalidInputError as exc:
+    except (InvalidInputError, clock_service.ClockError) as exc:
         return _render_case(access, None, problem=str(exc), status=400)
     flash(done, "info")
     return redirect(url_for("handler.case_page", uid=uid))
@@ -141,6 +142,7 @@ def send_message(uid: str) -> ResponseReturnValue:
             body,
             uploads=uploads,
             store=attachment_store(),
+            settings=clock_settings(),
             now=utcnow(),
         )
         return "The message has been sent to the reporter."
@@ -177,6 +179,7 @@ def update_case(uid: str) -> ResponseReturnValue:
             status=CaseStatus(status),
             outcome=request.form.get("outcome") or None,
             intake=app_config().intake,
+            settings=clock_settings(),
             now=utcnow(),
         )
         return "The case has been updated."
@@ -207,6 +210,65 @@ def grant(uid: str) -> ResponseReturnValue:
     def action(access: casework.CaseAccess) -> str:
         casework.grant(db_session(), access, int(value), now=utcnow())
         return "Access granted. They can now open the case."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/deadlines/<clock>/extend")
+@handler_required
+def extend_deadline(uid: str, clock: str) -> ResponseReturnValue:
+    reason = request.form.get("reason", "")
+
+    def action(access: casework.CaseAccess) -> str:
+        clock_service.extend(
+            db_session(),
+            access.case,
+            clock,
+            reason,
+            actor=access.handler,
+            case_public_key=access.case.public_key,
+            now=utcnow(),
+            settings=clock_settings(),
+        )
+        return "The deadline has been extended."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/deadlines/<clock>/pause")
+@handler_required
+def pause_deadline(uid: str, clock: str) -> ResponseReturnValue:
+    reason = request.form.get("reason", "")
+
+    def action(access: casework.CaseAccess) -> str:
+        clock_service.pause(
+            db_session(),
+            access.case,
+            clock,
+            reason,
+            actor=access.handler,
+            case_public_key=access.case.public_key,
+            now=utcnow(),
+            settings=clock_settings(),
+        )
+        return "The deadline is paused."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/deadlines/<clock>/resume")
+@handler_required
+def resume_deadline(uid: str, clock: str) -> ResponseReturnValue:
+    def action(access: casework.CaseAccess) -> str:
+        clock_service.resume(
+            db_session(),
+            access.case,
+            clock,
+            actor=access.handler,
+            now=utcnow(),
+            settings=clock_settings(),
+        )
+        return "The deadline runs again."
 
     return _act(uid, action)
 

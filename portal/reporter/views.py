@@ -11,12 +11,11 @@ from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
 from portal.reporter.forms import CheckForm, MessageForm, ReceiptForm, SignOutForm, intake_form
-from portal.services import intake, messaging, reporter_access, sitetext
+from portal.services import clock, intake, messaging, reporter_access, sitetext
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.services.timeline import promise_for, promise_words
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, total_budget_exceeded
-from portal.web import app_config, argon2_profile, db_session, limiter
+from portal.web import app_config, argon2_profile, clock_settings, db_session, limiter
 
 STATUS_WORDS = {
     "new": "Received. It is waiting to be acknowledged.",
@@ -31,11 +30,10 @@ SESSION_KEY = "reporter"
 @bp.get("/")
 def landing() -> str:
     config = app_config()
-    ack_words, feedback_words = promise_words(config.intake.categories[0].policy)
+    policy = clock.policy_for(db_session(), config.intake, config.intake.categories[0].key)
     return render_template(
         "reporter/landing.html",
-        ack_words=ack_words,
-        feedback_words=feedback_words,
+        promises=clock.promises(policy),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
     )
 
@@ -84,6 +82,7 @@ def file_report() -> ResponseReturnValue:
             pepper=config.security.receipt_pepper,
             profile=argon2_profile(),
             store=attachment_store(),
+            clock_settings=clock_settings(),
             now=utcnow(),
         )
     except InvalidInputError as exc:
@@ -226,7 +225,7 @@ def _case_page(
         "reporter/case.html",
         case=case,
         status=STATUS_WORDS[case.status.value],
-        promise=promise_for(case.policy, case.received_at, messaging.acknowledged_at(db, case)),
+        expectations=clock.expectations(db, case),
         report=messaging.read_report(db, case, context.case_private_key),
         thread=thread,
         form=MessageForm(formdata=None, body=draft),

@@ -31,16 +31,16 @@ from portal.models import (
     Note,
     User,
 )
-from portal.services import audit, contexts, messaging
+from portal.services import audit, clock, contexts, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
-from portal.services.timeline import promise_for
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
 MESSAGE_KINDS = {
     "reply": None,
     "acknowledge": EventKind.ACKNOWLEDGED,
     "feedback": EventKind.FEEDBACK_SENT,
+    "decision": EventKind.DECISION_SENT,
     "request_info": None,
 }
 
@@ -91,18 +91,11 @@ class NoteView:
 
 
 @dataclass(frozen=True)
-class Deadline:
-    label: str
-    due_at: datetime
-    met_at: datetime | None
-
-
-@dataclass(frozen=True)
 class CaseDetail:
     report: messaging.ReportView
     thread: list[messaging.MessageView]
     notes: list[NoteView]
-    deadlines: list[Deadline]
+    deadlines: list[clock.DeadlineView]
     keyholders: list[User]
     can_grant: list[User]
     trail: list[AuditEntry]
@@ -148,39 +141,12 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
         report=report,
         thread=thread,
         notes=notes,
-        deadlines=deadlines(session, case),
+        deadlines=clock.deadlines_of(session, case),
         keyholders=keyholders,
         can_grant=grantable(session, case),
         trail=trail,
         assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
     )
-
-
-def deadlines(session: Session, case: Case) -> list[Deadline]:
-    """The case's promises to the reporter, each with whether and when it was met."""
-    events = {
-        kind: at
-        for kind, at in session.execute(
-            select(CaseEvent.kind, CaseEvent.occurred_at)
-            .where(CaseEvent.case_id == case.id)
-            .order_by(CaseEvent.occurred_at.desc())
-        ).tuples()
-    }
-    acknowledged = events.get(EventKind.ACKNOWLEDGED)
-    promise = promise_for(case.policy, case.received_at, acknowledged)
-    return [
-        Deadline("Acknowledge the report", promise.acknowledge_by, acknowledged),
-        Deadline("Give feedback", promise.feedback_by, events.get(EventKind.FEEDBACK_SENT)),
-    ]
-
-
-def refresh_next_due(session: Session, case: Case) -> None:
-    """Keep the inbox's sort key: the earliest deadline not yet met."""
-    if case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        case.next_due_at = None
-        return
-    open_ = [d.due_at for d in deadlines(session, case) if d.met_at is None]
-    case.next_due_at = min(open_) if open_ else None
 
 
 def grantable(session: Session, case: Case) -> list[User]:
@@ -212,9 +178,10 @@ def send_message(
     *,
     uploads: Sequence[EncryptedUpload] = (),
     store: AttachmentStore,
+    settings: clock.ClockSettings,
     now: datetime,
 ) -> None:
-    """Reply, acknowledge, give feedback or ask for more information, in the reporter's thread.
+    """Reply, acknowledge, give feedback, send a decision or ask for more information.
 
     Acknowledgement and feedback are typed events for the clock; the first acknowledgement also
     moves a new case to "acknowledged". Commits once.
@@ -236,12 +203,11 @@ def send_message(
         now=now,
         commit=False,
     )
-    if event is not None:
-        session.add(CaseEvent(case_id=case.id, kind=event, occurred_at=now))
-        session.flush()
     if kind == "acknowledge" and case.status is CaseStatus.NEW:
         case.status = CaseStatus.ACKNOWLEDGED
-    refresh_next_due(session, case)
+    if event is not None:
+        session.add(CaseEvent(case_id=case.id, kind=event, occurred_at=now))
+        clock.apply_event(session, case, event, now=now, settings=settings)
     audit.record(session, f"message_{kind}", now=now, actor_id=access.handler.id, case_id=case.id)
     session.commit()
     for upload in uploads:
@@ -351,6 +317,7 @@ def update_case(
     status: CaseStatus,
     outcome: str | None,
     intake: IntakeConfig,
+    settings: clock.ClockSettings,
     now: datetime,
 ) -> None:
     """Set tier, category and status (closing needs an outcome). Each change is audited."""
@@ -371,16 +338,19 @@ def update_case(
     if case.status is not status:
         changes.append(f"status {case.status.value} -> {status.value}")
         case.status = status
-        if status is CaseStatus.RESOLVED:
+        if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             session.add(CaseEvent(case_id=case.id, kind=EventKind.RESOLVED, occurred_at=now))
+            clock.apply_event(session, case, EventKind.RESOLVED, now=now, settings=settings)
     new_outcome = outcome if status is CaseStatus.CLOSED else None
     if case.outcome != new_outcome:
         changes.append(f"outcome {new_outcome or 'none'}")
         case.outcome = new_outcome
     if not changes:
         return
+    if status is CaseStatus.CLOSED:
+        clock.stop_all(session, case, now=now)
     session.flush()
-    refresh_next_due(session, case)
+    clock.refresh_next_due(session, case)
     audit.record(
         session,
         "case_updated",

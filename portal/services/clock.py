@@ -16,10 +16,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from portal.config import Config, IntakeConfig
 from portal.models import (
     AuthorKind,
     Case,
     CaseKeyGrant,
+    CategoryPolicy,
     Deadline,
     DeadlineState,
     EventKind,
@@ -48,6 +50,46 @@ class ClockSettings:
     site_name: str
     base_url: str
     batch_size: int = 500
+
+
+def settings_for(config: Config) -> ClockSettings:
+    return ClockSettings(
+        calendar=BusinessCalendar(
+            timezone=config.site.timezone,
+            country=config.clock.country,
+            subdivision=config.clock.subdivision,
+        ),
+        site_name=config.site.name,
+        base_url=config.site.base_url,
+        batch_size=config.clock.batch_size,
+    )
+
+
+def policy_for(session: Session, intake: IntakeConfig, category: str) -> str:
+    """The policy of a category: an admin's choice, else the configuration's."""
+    chosen = session.get(CategoryPolicy, category)
+    if chosen is not None:
+        return chosen.policy
+    configured = intake.category(category)
+    if configured is None:
+        raise InvalidInputError("Unknown category.")
+    return configured.policy
+
+
+def choose_policy(
+    session: Session, category: str, policy: str, *, actor: User, now: datetime
+) -> None:
+    """An admin sets the policy of a category; cases already open keep theirs. Commits once."""
+    load_policy(policy)
+    row = session.get(CategoryPolicy, category)
+    if row is None:
+        session.add(CategoryPolicy(category=category, policy=policy, updated_at=now))
+    else:
+        row.policy, row.updated_at = policy, now
+    audit.record(
+        session, "policy_chosen", now=now, actor_id=actor.id, detail=f"{category}: {policy}"
+    )
+    session.commit()
 
 
 # -- events -------------------------------------------------------------------------------------
@@ -118,6 +160,16 @@ def _stop(session: Session, case: Case, deadline: Deadline, now: datetime) -> No
         case_id=case.id,
         detail=f"{deadline.clock}: {deadline.state.value}",
     )
+
+
+def stop_all(session: Session, case: Case, *, now: datetime) -> None:
+    """A closed case keeps no clock running (caller commits)."""
+    for deadline in session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
+    ):
+        _stop(session, case, deadline, now)
+    session.flush()
+    refresh_next_due(session, case)
 
 
 def refresh_next_due(session: Session, case: Case) -> None:
@@ -629,6 +681,15 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
             )
         )
     return views
+
+
+def expectations(session: Session, case: Case) -> list[tuple[str, datetime]]:
+    """(what we will do, by when) for the reporter: the case's open deadlines."""
+    return [
+        (view.promise, view.due_at)
+        for view in deadlines_of(session, case)
+        if view.stopped_at is None
+    ]
 
 
 def promises(policy_name: str) -> Sequence[tuple[str, str]]:

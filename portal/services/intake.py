@@ -27,10 +27,9 @@ from portal.models import (
     User,
     UserCategory,
 )
-from portal.services import contexts
+from portal.services import clock, contexts
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, ServiceError
-from portal.services.timeline import Promise, promise_for
 
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
@@ -72,7 +71,8 @@ class Receipt:
 
     receipt_code: str
     passphrase: str
-    promise: Promise
+    # (what will be done, by when), from the case's deadlines.
+    expectations: tuple[tuple[str, datetime], ...]
 
 
 def new_form_token() -> str:
@@ -142,6 +142,7 @@ def submit_report(
     pepper: bytes,
     profile: crypto.Argon2Profile,
     store: AttachmentStore,
+    clock_settings: clock.ClockSettings,
     now: datetime,
 ) -> Receipt:
     """Open a case for the report and return its receipt.
@@ -179,7 +180,7 @@ def submit_report(
         public_key=keypair.public_key,
         reporter_wrapped_key=b"",
         category=category.key,
-        policy=category.policy,
+        policy=clock.policy_for(session, intake, category.key),
         tier=submission.tier,
         status=CaseStatus.NEW,
         confidential=submission.confidential,
@@ -210,7 +211,6 @@ def submit_report(
     case.sealed_preview = crypto.seal(
         keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
     )
-    case.next_due_at = promise_for(case.policy, now).acknowledge_by
     if submission.confidential:
         identity = {"name": submission.name.strip(), "contact": submission.contact.strip()}
         case.sealed_identity = crypto.seal(
@@ -237,8 +237,9 @@ def submit_report(
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
     session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
+    clock.apply_event(session, case, EventKind.RECEIVED, now=now, settings=clock_settings)
 
-    receipt = Receipt(receipt_code, passphrase, promise_for(case.policy, now))
+    receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)))
     session.add(
         PendingReceipt(
             submission_lookup=submission_lookup,
@@ -329,7 +330,7 @@ def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) 
             pending.wrapped_receipt, form_token.encode(), contexts.pending_receipt(case.uid)
         )
     )
-    return Receipt(code, passphrase, promise_for(case.policy, case.received_at))
+    return Receipt(code, passphrase, tuple(clock.expectations(session, case)))
 
 
 def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:

@@ -83,7 +83,8 @@ def test_filing_opens_an_encrypted_case_with_a_receipt(
     assert re.fullmatch(r"\d{4} \d{4} \d{4} \d{4}", code)
     assert len(passphrase.split()) == 7
     assert "Nobody, not even the staff, can recover them" in html
-    assert "An acknowledgement by" in html
+    assert "We will acknowledge your report by" in html
+    assert "We will give you feedback by" in html
     case = db.scalars(select(Case)).one()
     assert case.tier == 2 and case.category == "fraud" and case.policy == "eu-directive"
     assert REPORT_TEXT.encode() not in case.sealed_report
