@@ -35,6 +35,7 @@ def inbox() -> ResponseReturnValue:
         tier=_int_arg("tier", range(1, 4)),
         category=request.args.get("category") or None,
         overdue=request.args.get("overdue") == "1",
+        due_soon=request.args.get("due_soon") == "1",
         mine=request.args.get("mine") == "1",
         level=_int_arg("level", range(1, 4)),
     )

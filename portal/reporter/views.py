@@ -226,6 +226,7 @@ def _case_page(
         case=case,
         status=STATUS_WORDS[case.status.value],
         expectations=clock.expectations(db, case),
+        can_appeal=clock.can_appeal(db, case),
         report=messaging.read_report(db, case, context.case_private_key),
         thread=thread,
         form=MessageForm(formdata=None, body=draft),
@@ -276,6 +277,26 @@ def send_message() -> ResponseReturnValue:
         return _case_page(login, draft=body, problem=str(exc))
     flash("Your message has been sent.", "info")
     return redirect(url_for("reporter.case") + "#thread")
+
+
+@bp.post("/case/appeal")
+def appeal() -> ResponseReturnValue:
+    form = SignOutForm()  # a form with only its CSRF token
+    login = _login()
+    if login is None:
+        return redirect(url_for("reporter.check"))
+    try:
+        context = _resume(login)
+    except reporter_access.SessionExpiredError as exc:
+        return _signed_out(str(exc))
+    if not form.validate():
+        return _case_page(login, problem="The form expired; press the button again.")
+    try:
+        clock.file_appeal(db_session(), context.case, now=utcnow(), settings=clock_settings())
+    except clock.ClockError as exc:
+        return _case_page(login, problem=str(exc))
+    flash("Your appeal has been sent to the committee.", "info")
+    return redirect(url_for("reporter.case"))
 
 
 @bp.get("/case/attachments/<uid>")

@@ -34,6 +34,7 @@ from portal.models import (
 from portal.services import audit, clock, contexts, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
+from portal.services.policies import load_policy
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
 MESSAGE_KINDS = {
@@ -192,6 +193,14 @@ def send_message(
         raise InvalidInputError("Write the message to the reporter.")
     case = access.case
     event = MESSAGE_KINDS[kind]
+    if kind == "acknowledge" and any(r.names_investigator for r in load_policy(case.policy).clocks):
+        # seeds/002: the acknowledgement names who investigates.
+        investigator = session.get(User, case.assignee_id) if case.assignee_id else None
+        if investigator is None:
+            raise InvalidInputError(
+                "Assign the case first: under this policy the acknowledgement names who investigates."
+            )
+        body = f"{body.strip()}\n\nYour complaint is investigated by {investigator.display_name} ({investigator.title})."
     messaging.add_message(
         session,
         case,

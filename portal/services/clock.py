@@ -20,6 +20,7 @@ from portal.config import Config, IntakeConfig
 from portal.models import (
     AuthorKind,
     Case,
+    CaseEvent,
     CaseKeyGrant,
     CategoryPolicy,
     Deadline,
@@ -681,6 +682,33 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
             )
         )
     return views
+
+
+def can_appeal(session: Session, case: Case) -> bool:
+    """After a decision, under a policy with an appeal clock that has not started yet."""
+    policy = load_policy(case.policy)
+    if not any(rule.start is EventKind.APPEAL_FILED for rule in policy.clocks):
+        return False
+    kinds = set(session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
+    return EventKind.DECISION_SENT in kinds and EventKind.APPEAL_FILED not in kinds
+
+
+def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockSettings) -> None:
+    """The reporter appeals the decision to the committee (level 3); its clock starts. Commits."""
+    if not can_appeal(session, case):
+        raise ClockError("There is no decision to appeal, or it has been appealed already.")
+    session.add(CaseEvent(case_id=case.id, kind=EventKind.APPEAL_FILED, occurred_at=now))
+    apply_event(session, case, EventKind.APPEAL_FILED, now=now, settings=settings)
+    audit.record(session, "appeal_filed", now=now, actor_kind="reporter", case_id=case.id)
+    notifications.notify_users(
+        session,
+        responsible(session, case, TOP_LEVEL, exact=True),
+        settings,
+        case=case,
+        what="the reporter appealed the decision to the committee",
+        now=now,
+    )
+    session.commit()
 
 
 def expectations(session: Session, case: Case) -> list[tuple[str, datetime]]:

@@ -7,7 +7,7 @@ opened, with each case's key from the handler's own grant.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from math import ceil
 
 from sqlalchemy import Select, func, select
@@ -18,6 +18,7 @@ from portal.models import Case, CaseKeyGrant, CaseStatus, User
 from portal.services import contexts
 
 PAGE_SIZE = 50
+DUE_SOON = timedelta(hours=48)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class InboxFilters:
     tier: int | None = None
     category: str | None = None
     overdue: bool = False
+    due_soon: bool = False
     mine: bool = False
     level: int | None = None
 
@@ -70,6 +72,8 @@ def _filtered(
         query = query.where(Case.category == filters.category)
     if filters.overdue:
         query = query.where(Case.next_due_at < now)
+    if filters.due_soon:
+        query = query.where(Case.next_due_at >= now, Case.next_due_at < now + DUE_SOON)
     if filters.mine:
         query = query.where(Case.assignee_id == handler.id)
     if filters.level is not None:
