@@ -194,13 +194,7 @@ def send_message(
     case = access.case
     event = MESSAGE_KINDS[kind]
     if kind == "acknowledge" and any(r.names_investigator for r in load_policy(case.policy).clocks):
-        # seeds/002: the acknowledgement names who investigates.
-        investigator = session.get(User, case.assignee_id) if case.assignee_id else None
-        if investigator is None:
-            raise InvalidInputError(
-                "Assign the case first: under this policy the acknowledgement names who investigates."
-            )
-        body = f"{body.strip()}\n\nYour complaint is investigated by {investigator.display_name} ({investigator.title})."
+        body = _name_investigator(session, case, body)
     messaging.add_message(
         session,
         case,
@@ -221,6 +215,17 @@ def send_message(
     session.commit()
     for upload in uploads:
         store.commit(upload.uid)
+
+
+def _name_investigator(session: Session, case: Case, body: str) -> str:
+    """seeds/002: the acknowledgement names who investigates (the assigned handler)."""
+    investigator = session.get(User, case.assignee_id) if case.assignee_id else None
+    if investigator is None:
+        raise InvalidInputError(
+            "Assign the case first: under this policy the acknowledgement names who investigates."
+        )
+    who = f"{investigator.display_name} ({investigator.title})"
+    return f"{body.strip()}\n\nYour complaint is investigated by {who}."
 
 
 def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) -> None:
