@@ -260,38 +260,53 @@ def tick(session: Session, *, now: datetime, settings: ClockSettings) -> TickRes
     }
     acted = 0
     for deadline in due:
-        with session.begin_nested():
-            if _act(session, deadline, cases[deadline.case_id], now, settings):
-                acted += 1
+        # Catch up on every step that has come (a worker that was down acts late, not never),
+        # each in a savepoint of its own.
+        while deadline.next_action_at is not None and deadline.next_action_at <= now:
+            with session.begin_nested():
+                if not _act(session, deadline, cases[deadline.case_id], now, settings):
+                    break
+            acted += 1
     session.commit()
     return TickResult(claimed=len(due), acted=acted)
+
+
+def _claim(session: Session, deadline: Deadline, steps_done: int) -> bool:
+    """Compare-and-set: take the step only if nobody else has taken it since we read the row."""
+    claimed = session.execute(
+        update(Deadline)
+        .where(
+            Deadline.id == deadline.id,
+            Deadline.steps_done == deadline.steps_done,
+            Deadline.next_action_at == deadline.next_action_at,
+        )
+        .values(steps_done=steps_done, next_action_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(claimed, "rowcount", 0) == 1)
 
 
 def _act(
     session: Session, deadline: Deadline, case: Case, now: datetime, settings: ClockSettings
 ) -> bool:
     rule = load_policy(deadline.policy).clock(deadline.clock)
+    warnings = len(rule.warn_before)
     step = deadline.steps_done
-    claimed = session.execute(
-        update(Deadline)
-        .where(
-            Deadline.id == deadline.id,
-            Deadline.steps_done == step,
-            Deadline.next_action_at.is_not(None),
-        )
-        .values(steps_done=step + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if deadline.state is DeadlineState.PAUSED:
+        if not _claim(session, deadline, step):
+            session.expire(deadline)
+            return False
+        # The pause reached its cap: the clock runs again (this recomputes the steps).
+        _resume(session, deadline, rule, case, now, settings, reason="pause cap reached")
+        return True
+    # Warnings for a deadline that has already passed are stale: go straight to the breach.
+    if step < warnings and deadline.due_at <= now:
+        step = warnings
+    if not _claim(session, deadline, step + 1):
         # Another worker took this step first.
         session.expire(deadline)
         return False
     deadline.steps_done = step + 1
-    if deadline.state is DeadlineState.PAUSED:
-        # The pause reached its cap: the clock runs again (this recomputes the steps).
-        _resume(session, deadline, rule, case, now, settings, reason="pause cap reached")
-        return True
-    warnings = len(rule.warn_before)
     if step < warnings:
         _warn(session, deadline, rule, case, now, settings)
     elif step == warnings:

@@ -155,11 +155,17 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
 def _send_one(
     connection: smtplib.SMTP, smtp: SmtpConfig, message: OutboxMessage, now: datetime
 ) -> str:
-    email = EmailMessage()
-    email["From"] = header_safe(smtp.from_address, "The sender")
-    email["To"] = header_safe(message.to_address, "An address")
-    email["Subject"] = header_safe(message.subject, "A subject")
-    email.set_content(message.body)
+    try:
+        email = _email(smtp, message)
+    except Exception as exc:  # building a message touches no network: this is never transient
+        # A row that cannot be made into a safe e-mail (a line break in a header, say, written
+        # around enqueue) will never be sendable: give it up now, shown to the admins, and let
+        # the batch go on. Raising here would undo the batch's commit, so the messages already
+        # sent in it would go out again on every pass.
+        message.attempts += 1
+        message.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        message.state = OutboxState.FAILED
+        return "failed"
     try:
         connection.send_message(email)
     except (smtplib.SMTPException, OSError) as exc:
@@ -168,6 +174,15 @@ def _send_one(
     message.sent_at = now
     message.attempts += 1
     return "sent"
+
+
+def _email(smtp: SmtpConfig, message: OutboxMessage) -> EmailMessage:
+    email = EmailMessage()
+    email["From"] = header_safe(smtp.from_address, "The sender")
+    email["To"] = header_safe(message.to_address, "An address")
+    email["Subject"] = header_safe(message.subject, "A subject")
+    email.set_content(message.body)
+    return email
 
 
 def _failed_attempt(message: OutboxMessage, smtp: SmtpConfig, now: datetime, exc: Exception) -> str:
