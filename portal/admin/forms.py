@@ -39,6 +39,10 @@ class AccountFormBase(FlaskForm):
         "Title (the role shown to reporters, e.g. Compliance officer)",
         validators=[Length(max=MAX_NAME_LENGTH)],
     )
+    email = StringField(
+        "E-mail for notifications (optional; they name a case reference, never its content)",
+        validators=[Length(max=320)],
+    )
     level = RadioField("Escalation level", choices=LEVEL_CHOICES, coerce=int, default=1)
     is_handler = BooleanField("Handler: receives and works on cases", default=True)
     is_admin = BooleanField("Admin: manages accounts and site texts")

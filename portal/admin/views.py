@@ -250,6 +250,7 @@ def _form_problems(form: object) -> list[str]:
 class AccountFields(TypedDict):
     display_name: str
     title: str
+    email: str
     level: int
     is_handler: bool
     is_admin: bool
@@ -260,6 +261,7 @@ def _account_fields(form: AccountFormBase) -> AccountFields:
     return {
         "display_name": form.display_name.data or "",
         "title": form.title.data or "",
+        "email": form.email.data or "",
         "level": int(form.level.data or 0),
         "is_handler": bool(form.is_handler.data),
         "is_admin": bool(form.is_admin.data),

@@ -54,6 +54,21 @@ def totp_context(username: str) -> bytes:
     return f"candor:user:{username}:totp-secret".encode()
 
 
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def clean_email(email: str) -> str | None:
+    """An address for notifications, or None; one line only (it reaches a mail header)."""
+    email = email.strip()
+    if not email:
+        return None
+    if not EMAIL_PATTERN.fullmatch(email) or len(email) > 320:
+        raise InvalidInputError(
+            "E-mail: enter an address like name@example.org, or leave it empty."
+        )
+    return email
+
+
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
@@ -176,6 +191,7 @@ def invite_user(
     is_admin: bool,
     categories: Iterable[str],
     now: datetime,
+    email: str = "",
 ) -> tuple[User, str]:
     """Create an account that waits for its holder to follow a one-time activation link.
 
@@ -188,6 +204,7 @@ def invite_user(
     _ensure_free(session, username)
     token = secrets.token_urlsafe(32)
     user = User(
+        email=clean_email(email),
         username=username,
         display_name=display_name,
         title=title,
@@ -284,6 +301,7 @@ def update_user(
     is_admin: bool,
     categories: Iterable[str],
     now: datetime,
+    email: str = "",
 ) -> None:
     """Change what an admin may change about an account; the username and keys stay.
 
@@ -302,6 +320,7 @@ def update_user(
         for name, old, new in (
             ("display name", user.display_name, display_name),
             ("title", user.title, title),
+            ("e-mail", user.email, clean_email(email)),
             ("level", user.level, level),
             ("handler", user.is_handler, is_handler),
             ("admin", user.is_admin, is_admin),
@@ -310,6 +329,7 @@ def update_user(
         if old != new
     ]
     user.display_name, user.title, user.level = display_name, title, level
+    user.email = clean_email(email)
     user.is_handler, user.is_admin = is_handler, is_admin
     set_categories(session, user, new_categories)
     audit.record(
