@@ -74,7 +74,9 @@ def notify_users(
     link = f"{settings.base_url}/staff/cases/{case.uid}"
     count = 0
     for user in users:
-        if not user.email:
+        # An address that could break a header is never used; one bad account must not stop
+        # the clock for every case.
+        if not user.email or "\r" in user.email or "\n" in user.email:
             continue
         enqueue(
             session,
@@ -145,10 +147,14 @@ def _connect(smtp: SmtpConfig) -> smtplib.SMTP:
         )
     else:
         connection = smtplib.SMTP(smtp.host, smtp.port, timeout=SMTP_TIMEOUT)
+    try:
         if smtp.security == "starttls":
             connection.starttls(context=ssl.create_default_context())
-    if smtp.username:
-        connection.login(smtp.username, smtp.password)
+        if smtp.username:
+            connection.login(smtp.username, smtp.password)
+    except BaseException:
+        connection.close()
+        raise
     return connection
 
 
