@@ -42,6 +42,10 @@ def init_command() -> None:
     config.storage.attachments_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     engine: Engine = current_app.extensions["candor.engine"]
     migrate.upgrade(engine)
+    if engine.dialect.name == "sqlite":
+        # Statistics let SQLite's planner pick the inbox index (PostgreSQL gathers its own).
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ANALYZE")
     click.echo("Database is at the newest schema.")
 
 
@@ -108,6 +112,11 @@ def _clock_pass() -> str:
     factory = current_app.extensions["candor.sessionmaker"]
     with factory() as session:
         result = clock.tick(session, now=utcnow(), settings=current_app.extensions["candor.clock"])
+    if config.smtp.daily_digest:
+        with factory() as session:
+            notifications.queue_daily_digests(
+                session, current_app.extensions["candor.clock"], now=utcnow()
+            )
     with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
     return (

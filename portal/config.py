@@ -89,6 +89,7 @@ class SmtpConfig:
     password: str
     from_address: str
     max_attempts: int
+    daily_digest: bool
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,7 @@ def config_from_mapping(
             password=reader.get("smtp.password", str),
             from_address=reader.get("smtp.from_address", str, _header_safe),
             max_attempts=reader.get("smtp.max_attempts", int, _positive),
+            daily_digest=reader.get("smtp.daily_digest", bool),
         ),
     )
 

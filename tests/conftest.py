@@ -150,6 +150,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
             "password": "",
             "from_address": "candor@example.org",
             "max_attempts": 3,
+            "daily_digest": False,
         },
         "intake": {
             "categories": [

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from portal.config import SmtpConfig
@@ -92,6 +92,64 @@ def notify_users(
         )
         count += 1
     return count
+
+
+DIGEST_SUBJECT = "Daily summary of your cases"
+
+
+def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datetime) -> int:
+    """Once a local day, tell each handler with an address how many of their cases are overdue
+    or due within 48 hours: counts and a link, no case named. Commits once."""
+    from portal.models import Case, CaseKeyGrant
+
+    zone = settings.calendar.zone
+    midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    subject = f"[{settings.site_name}] {DIGEST_SUBJECT}"
+    already = set(
+        session.scalars(
+            select(OutboxMessage.recipient_id).where(
+                OutboxMessage.subject == subject, OutboxMessage.created_at >= midnight
+            )
+        )
+    )
+    queued = 0
+    handlers = session.scalars(
+        select(User).where(
+            User.is_handler.is_(True), User.active.is_(True), User.email.is_not(None)
+        )
+    )
+    for user in handlers:
+        if user.id in already or not user.email or "\r" in user.email or "\n" in user.email:
+            continue
+        mine = (
+            select(func.count())
+            .select_from(Case)
+            .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
+            .where(CaseKeyGrant.user_id == user.id)
+        )
+        overdue = session.scalar(mine.where(Case.next_due_at < now)) or 0
+        soon = (
+            session.scalar(
+                mine.where(Case.next_due_at >= now, Case.next_due_at < now + timedelta(hours=48))
+            )
+            or 0
+        )
+        if not overdue and not soon:
+            continue
+        enqueue(
+            session,
+            to=user.email,
+            subject=subject,
+            body=(
+                f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n"
+                f"Your inbox (you will be asked to sign in):\n{settings.base_url}/staff/inbox\n"
+            ),
+            recipient_id=user.id,
+            now=now,
+        )
+        queued += 1
+    session.commit()
+    return queued
 
 
 @dataclass(frozen=True)

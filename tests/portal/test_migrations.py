@@ -58,3 +58,16 @@ def test_sqlite_enforces_foreign_keys_and_wal(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_the_inbox_index_exists_at_head(empty_engine: Engine) -> None:
+    # Expression indexes are not reflected, so the models-match-head comparison cannot see it.
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+        else:
+            query = "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        names = set(conn.exec_driver_sql(query).scalars())
+    assert {"ix_cases_inbox", "ix_case_key_grants_user_case"} <= names
+    assert "ix_case_key_grants_user_id" not in names

@@ -477,3 +477,22 @@ def test_notifications_go_to_the_outbox_without_content(
         assert "Something happened" not in message.body + message.subject
         assert case.uid in message.body
     _ = EventKind
+
+
+def test_daily_digest_once_a_day_with_counts_only(
+    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
+) -> None:
+    from portal.models import OutboxMessage
+    from portal.services import notifications
+
+    file_case(db, app, settings)
+    later = T0 + timedelta(days=8)  # the acknowledgement is overdue
+    assert notifications.queue_daily_digests(db, settings, now=later) == 3
+    assert notifications.queue_daily_digests(db, settings, now=later + timedelta(hours=1)) == 0
+    digests = db.scalars(
+        select(OutboxMessage).where(OutboxMessage.subject.like("%Daily summary%"))
+    ).all()
+    assert len(digests) == 3
+    assert all("Overdue: 1." in d.body and "Something happened" not in d.body for d in digests)
+    # The next local day brings the next summary.
+    assert notifications.queue_daily_digests(db, settings, now=later + timedelta(days=1)) == 3
