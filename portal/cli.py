@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 
 import click
 from flask import Flask, current_app
@@ -19,6 +20,7 @@ from portal.services import accounts, audit, clock, notifications
 from portal.services.errors import ServiceError
 from portal.timeutil import utcnow
 
+STATISTICS_EVERY_SECONDS = 3600
 candor = AppGroup("candor", help="Candor administration commands.")
 
 
@@ -131,6 +133,14 @@ def clock_tick_command() -> None:
     click.echo(_clock_pass())
 
 
+def _refresh_sqlite_statistics(engine: Engine) -> None:
+    """SQLite gathers no statistics by itself; without them its planner may skip the inbox index.
+    PRAGMA optimize is cheap and only analyses what changed enough."""
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA optimize")
+
+
 @clock_group.command("run")
 @click.option("--passes", type=int, default=0, help="Stop after this many passes (0: never).")
 def clock_run_command(passes: int) -> None:
@@ -138,10 +148,15 @@ def clock_run_command(passes: int) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     interval = _config().clock.interval_seconds
+    engine: Engine = current_app.extensions["candor.engine"]
+    optimized_at = 0.0
     done = 0
     try:
         while not stop.is_set():
             try:
+                if time.monotonic() - optimized_at > STATISTICS_EVERY_SECONDS:
+                    _refresh_sqlite_statistics(engine)
+                    optimized_at = time.monotonic()
                 report = _clock_pass()
                 if not report.startswith("deadlines acted on: 0 of 0; notifications sent: 0,"):
                     click.echo(report)

@@ -78,3 +78,12 @@ def test_init_upgrades_and_creates_the_attachment_folder(app: Flask) -> None:
     assert result.exit_code == 0, result.output
     assert "newest schema" in result.output
     assert app.extensions["candor.config"].storage.attachments_dir.is_dir()
+
+
+def test_clock_tick_and_a_bounded_run(app: Flask, db: Session) -> None:
+    runner = app.test_cli_runner()
+    tick = runner.invoke(args=["candor", "clock", "tick"])
+    assert tick.exit_code == 0, tick.output
+    assert "deadlines acted on: 0 of 0 due" in tick.output
+    run = runner.invoke(args=["candor", "clock", "run", "--passes", "2"])
+    assert run.exit_code == 0, run.output
