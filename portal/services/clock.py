@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.config import Config, IntakeConfig
 from portal.models import (
@@ -243,32 +244,55 @@ class TickResult:
     acted: int
 
 
+# Deadlines handled per transaction. A transaction holds the audit trail's head while it runs,
+# so short ones let other workers, and every audited act on the site, go on in between.
+CHUNK = 50
+
+
 def tick(session: Session, *, now: datetime, settings: ClockSettings) -> TickResult:
-    """One pass of the worker over the deadlines whose next action has come. Commits once."""
+    """One pass of the worker over the deadlines whose next action has come.
+
+    Works in transactions of CHUNK deadlines, up to the batch size; each commits its actions,
+    audit entries and outbox rows together.
+    """
+    claimed = acted = 0
+    while claimed < settings.batch_size:
+        chunk_claimed, chunk_acted = _tick_chunk(
+            session, now=now, settings=settings, limit=min(CHUNK, settings.batch_size - claimed)
+        )
+        claimed += chunk_claimed
+        acted += chunk_acted
+        if chunk_claimed == 0 or chunk_acted == 0:
+            break
+    return TickResult(claimed=claimed, acted=acted)
+
+
+def _tick_chunk(
+    session: Session, *, now: datetime, settings: ClockSettings, limit: int
+) -> tuple[int, int]:
     query = (
-        select(Deadline)
+        select(Deadline, Case)
+        .join(Case, Case.id == Deadline.case_id)
         .where(Deadline.next_action_at <= now)
         .order_by(Deadline.next_action_at)
-        .limit(settings.batch_size)
+        .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
-        # Rows another worker holds are skipped, not waited for.
-        query = query.with_for_update(skip_locked=True, of=Deadline)
-    due = list(session.scalars(query))
-    cases = {
-        c.id: c for c in session.scalars(select(Case).where(Case.id.in_({d.case_id for d in due})))
-    }
+        # Rows another worker holds are skipped, not waited for. The case is locked with its
+        # deadline, so two deadlines of one case are never acted on from two stale copies of it.
+        query = query.with_for_update(skip_locked=True, of=[Deadline, Case])
+    due = list(session.execute(query).tuples())
     acted = 0
-    for deadline in due:
+    for deadline, case in due:
         # Catch up on every step that has come (a worker that was down acts late, not never),
         # each in a savepoint of its own.
         while deadline.next_action_at is not None and deadline.next_action_at <= now:
             with session.begin_nested():
-                if not _act(session, deadline, cases[deadline.case_id], now, settings):
+                if not _act(session, deadline, case, now, settings):
                     break
             acted += 1
     session.commit()
-    return TickResult(claimed=len(due), acted=acted)
+    return len(due), acted
 
 
 def _claim(session: Session, deadline: Deadline, steps_done: int) -> bool:
@@ -283,7 +307,12 @@ def _claim(session: Session, deadline: Deadline, steps_done: int) -> bool:
         .values(steps_done=steps_done, next_action_at=None)
         .execution_options(synchronize_session=False)
     )
-    return bool(getattr(claimed, "rowcount", 0) == 1)
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    # Tell the session what the UPDATE wrote, so that recomputing the same time is still saved.
+    set_committed_value(deadline, "next_action_at", None)
+    set_committed_value(deadline, "steps_done", steps_done)
+    return True
 
 
 def _act(
@@ -306,7 +335,6 @@ def _act(
         # Another worker took this step first.
         session.expire(deadline)
         return False
-    deadline.steps_done = step + 1
     if step < warnings:
         _warn(session, deadline, rule, case, now, settings)
     elif step == warnings:
