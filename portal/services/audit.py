@@ -7,13 +7,21 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import AuditEntry, AuditHead
 
 GENESIS = bytes(32)
 HEAD_ID = 1
+_HEAD = "candor.audit_head"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_head(session: Session, transaction: SessionTransaction) -> None:
+    # The row lock ends with the outermost transaction; the next one must take it again.
+    if transaction.parent is None:
+        session.info.pop(_HEAD, None)
 
 
 def record(
@@ -32,10 +40,14 @@ def record(
     The chain head is locked (FOR UPDATE where the database has it) so that two writers never
     chain to the same predecessor. ``detail`` must never hold report content or an IP address.
     """
-    head = session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+    head = session.info.get(_HEAD)
     if head is None:
-        head = AuditHead(id=HEAD_ID, last_hash=GENESIS)
-        session.add(head)
+        head = session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
+        if head is None:
+            head = AuditHead(id=HEAD_ID, last_hash=GENESIS)
+            session.add(head)
+        # Held (and locked) until this transaction ends; later entries in it need no query.
+        session.info[_HEAD] = head
     entry = AuditEntry(
         at=now,
         actor_id=actor_id,

@@ -174,17 +174,22 @@ def stop_all(session: Session, case: Case, *, now: datetime) -> None:
     refresh_next_due(session, case)
 
 
-def refresh_next_due(session: Session, case: Case) -> None:
-    """The case's inbox sort key: the earliest due time of its open deadlines."""
-    dues = session.scalars(
-        select(Deadline.due_at).where(
-            Deadline.case_id == case.id,
-            Deadline.stopped_at.is_(None),
-            Deadline.state.in_(
-                [DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED]
-            ),
-        )
-    ).all()
+def refresh_next_due(session: Session, case: Case, acting_on: Deadline | None = None) -> None:
+    """The case's inbox sort key: the earliest due time of its open deadlines.
+
+    ``acting_on`` is a deadline changed in memory and not yet flushed: it is counted as it is
+    now, and the others are read from the database.
+    """
+    query = select(Deadline.due_at).where(
+        Deadline.case_id == case.id,
+        Deadline.stopped_at.is_(None),
+        Deadline.state.in_(OPEN_STATES),
+    )
+    if acting_on is not None:
+        query = query.where(Deadline.id != acting_on.id)
+    dues = list(session.scalars(query))
+    if acting_on is not None and acting_on.stopped_at is None and acting_on.state in OPEN_STATES:
+        dues.append(acting_on.due_at)
     case.next_due_at = min(dues) if dues else None
 
 
@@ -287,9 +292,11 @@ def _tick_chunk(
         # Catch up on every step that has come (a worker that was down acts late, not never),
         # each in a savepoint of its own.
         while deadline.next_action_at is not None and deadline.next_action_at <= now:
-            with session.begin_nested():
+            # One flush per step, at its end: the queries inside read nothing it changes.
+            with session.begin_nested(), session.no_autoflush:
                 if not _act(session, deadline, case, now, settings):
                     break
+                session.flush()
             acted += 1
     session.commit()
     return len(due), acted
@@ -342,7 +349,7 @@ def _act(
     else:
         _escalate(session, deadline, rule, case, now, settings, why="no response")
     deadline.next_action_at = _next_action(deadline, rule, case, settings.calendar)
-    refresh_next_due(session, case)
+    refresh_next_due(session, case, acting_on=deadline)
     return True
 
 

@@ -82,8 +82,9 @@ def add_message(
         created_at=now,
     )
     session.add(message)
-    session.flush()
-    add_attachments(session, case, uploads, author_kind, message.id, now)
+    if uploads:
+        session.flush()  # the attachments need the message's id
+        add_attachments(session, case, uploads, author_kind, message.id, now)
     if author_kind is AuthorKind.REPORTER:
         session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
     if not commit:
