@@ -9,6 +9,7 @@ rows whose ``next_action_at`` has come, so it costs O(due), not O(open deadlines
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -36,6 +37,7 @@ from portal.services.errors import InvalidInputError, ServiceError
 from portal.services.policies import ClockRule, Policy, load_policy
 
 TOP_LEVEL = 3
+logger = logging.getLogger(__name__)
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
 LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
 
@@ -272,9 +274,7 @@ def tick(session: Session, *, now: datetime, settings: ClockSettings) -> TickRes
     return TickResult(claimed=claimed, acted=acted)
 
 
-def _tick_chunk(
-    session: Session, *, now: datetime, settings: ClockSettings, limit: int
-) -> tuple[int, int]:
+def _claim_chunk(session: Session, *, now: datetime, limit: int) -> list[tuple[Deadline, Case]]:
     query = (
         select(Deadline, Case)
         .join(Case, Case.id == Deadline.case_id)
@@ -287,19 +287,54 @@ def _tick_chunk(
         # deadline, so two deadlines of one case are never acted on from two stale copies of it.
         query = query.with_for_update(skip_locked=True, of=[Deadline, Case])
     due = list(session.execute(query).tuples())
+    session.info[_HOLDERS] = _holders(session, sorted({case.id for _, case in due}))
+    return due
+
+
+def _tick_chunk(
+    session: Session, *, now: datetime, settings: ClockSettings, limit: int
+) -> tuple[int, int]:
+    """Act on one chunk in one transaction, flushing once so that inserts go out together.
+
+    Should any deadline's action fail, the chunk is rolled back and done again one deadline at
+    a time, each in a savepoint, so that one bad row cannot hold up the others.
+    """
+    try:
+        due = _claim_chunk(session, now=now, limit=limit)
+        try:
+            with session.no_autoflush:
+                acted = sum(_catch_up(session, d, c, now, settings) for d, c in due)
+            session.commit()
+            return len(due), acted
+        except Exception:
+            session.rollback()
+            logger.exception("a clock action failed; acting on this chunk one deadline at a time")
+        due = _claim_chunk(session, now=now, limit=limit)
+        acted = 0
+        for deadline, case in due:
+            try:
+                with session.begin_nested(), session.no_autoflush:
+                    acted += _catch_up(session, deadline, case, now, settings)
+                    session.flush()
+            except Exception:
+                logger.exception("a clock action failed; it is tried again on the next pass")
+        session.commit()
+        return len(due), acted
+    finally:
+        # The keyholders were read under this transaction's locks; they go with it.
+        session.info.pop(_HOLDERS, None)
+
+
+def _catch_up(
+    session: Session, deadline: Deadline, case: Case, now: datetime, settings: ClockSettings
+) -> int:
+    """Every step of ``deadline`` that has come (a worker that was down acts late, not never)."""
     acted = 0
-    for deadline, case in due:
-        # Catch up on every step that has come (a worker that was down acts late, not never),
-        # each in a savepoint of its own.
-        while deadline.next_action_at is not None and deadline.next_action_at <= now:
-            # One flush per step, at its end: the queries inside read nothing it changes.
-            with session.begin_nested(), session.no_autoflush:
-                if not _act(session, deadline, case, now, settings):
-                    break
-                session.flush()
-            acted += 1
-    session.commit()
-    return len(due), acted
+    while deadline.next_action_at is not None and deadline.next_action_at <= now:
+        if not _act(session, deadline, case, now, settings):
+            break
+        acted += 1
+    return acted
 
 
 def _claim(session: Session, deadline: Deadline, steps_done: int) -> bool:
@@ -477,14 +512,27 @@ def _escalate(
 
 def responsible(session: Session, case: Case, level: int, *, exact: bool = False) -> list[User]:
     """Active handlers holding the case key at ``level`` (or up to it, when not ``exact``)."""
-    query = (
-        select(User)
-        .join(CaseKeyGrant, CaseKeyGrant.user_id == User.id)
-        .where(CaseKeyGrant.case_id == case.id, User.active.is_(True))
+    holders = session.info.get(_HOLDERS, {}).get(case.id)
+    if holders is None:
+        holders = _holders(session, [case.id])[case.id]
+    return [u for u in holders if (u.level == level if exact else u.level <= level)]
+
+
+_HOLDERS = "candor.clock_holders"
+
+
+def _holders(session: Session, case_ids: Sequence[int]) -> dict[int, list[User]]:
+    """Active keyholders of each case, in one query for a whole chunk."""
+    found: dict[int, list[User]] = {case_id: [] for case_id in case_ids}
+    rows = session.execute(
+        select(CaseKeyGrant.case_id, User)
+        .join(User, User.id == CaseKeyGrant.user_id)
+        .where(CaseKeyGrant.case_id.in_(case_ids), User.active.is_(True))
         .order_by(User.id)
-    )
-    query = query.where(User.level == level) if exact else query.where(User.level <= level)
-    return list(session.scalars(query))
+    ).tuples()
+    for case_id, user in rows:
+        found[case_id].append(user)
+    return found
 
 
 def _system_message(session: Session, case: Case, body: str, now: datetime) -> None:

@@ -496,3 +496,20 @@ def test_daily_digest_once_a_day_with_counts_only(
     assert all("Overdue: 1." in d.body and "Something happened" not in d.body for d in digests)
     # The next local day brings the next summary.
     assert notifications.queue_daily_digests(db, settings, now=later + timedelta(days=1)) == 3
+
+
+def test_one_failing_deadline_does_not_hold_up_the_others(
+    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
+) -> None:
+    good = file_case(db, app, settings)
+    bad = file_case(db, app, settings, now=T0 + SECOND)
+    broken = deadline(db, bad, "acknowledge")
+    broken.clock = "no-such-clock"  # its policy has no such clock: acting on it raises
+    db.commit()
+    result = clock.tick(db, now=T0 + timedelta(days=8), settings=settings)
+    assert deadline(db, good, "acknowledge").state is DeadlineState.BREACHED
+    assert result.acted >= 1
+    db.refresh(bad)
+    assert bad.escalation_level == 1
+    still_due = db.scalars(select(Deadline).where(Deadline.clock == "no-such-clock")).one()
+    assert still_due.next_action_at is not None and still_due.steps_done == 0
