@@ -21,6 +21,7 @@ from portal.services.errors import ServiceError
 from portal.timeutil import utcnow
 
 STATISTICS_EVERY_SECONDS = 3600
+IDLE_REPORT = "deadlines acted on: 0 of 0 due; notifications sent: 0, to retry: 0, failed: 0"
 candor = AppGroup("candor", help="Candor administration commands.")
 
 
@@ -158,7 +159,7 @@ def clock_run_command(passes: int) -> None:
                     _refresh_sqlite_statistics(engine)
                     optimized_at = time.monotonic()
                 report = _clock_pass()
-                if not report.startswith("deadlines acted on: 0 of 0; notifications sent: 0,"):
+                if report != IDLE_REPORT:  # a quiet pass says nothing
                     click.echo(report)
             except Exception:  # a database outage must not end the worker
                 current_app.logger.exception("clock pass failed; trying again next interval")

@@ -87,3 +87,4 @@ def test_clock_tick_and_a_bounded_run(app: Flask, db: Session) -> None:
     assert "deadlines acted on: 0 of 0 due" in tick.output
     run = runner.invoke(args=["candor", "clock", "run", "--passes", "2"])
     assert run.exit_code == 0, run.output
+    assert run.output == ""  # quiet passes print nothing
