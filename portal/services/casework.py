@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
@@ -57,11 +57,6 @@ class CaseAccess:
     case: Case
     case_private_key: bytes
     handler: User
-
-
-def visible_to(user_id: int) -> object:
-    """SQL condition: cases this handler holds a key for (never excluded, never recused)."""
-    return exists().where(CaseKeyGrant.case_id == Case.id, CaseKeyGrant.user_id == user_id)
 
 
 def open_case(session: Session, handler: User, private_key: bytes, case_uid: str) -> CaseAccess:

@@ -96,16 +96,6 @@ def add_message(
     return message
 
 
-def acknowledged_at(session: Session, case: Case) -> datetime | None:
-    """When the acknowledgement was sent, from the typed event (never from a status)."""
-    return session.scalar(
-        select(CaseEvent.occurred_at)
-        .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.ACKNOWLEDGED)
-        .order_by(CaseEvent.occurred_at)
-        .limit(1)
-    )
-
-
 def read_report(session: Session, case: Case, case_private_key: bytes) -> ReportView:
     """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown."""
     report = json.loads(
