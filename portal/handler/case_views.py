@@ -227,7 +227,6 @@ def extend_deadline(uid: str, clock: str) -> ResponseReturnValue:
             clock,
             reason,
             actor=access.handler,
-            case_public_key=access.case.public_key,
             now=utcnow(),
             settings=clock_settings(),
         )
@@ -248,7 +247,6 @@ def pause_deadline(uid: str, clock: str) -> ResponseReturnValue:
             clock,
             reason,
             actor=access.handler,
-            case_public_key=access.case.public_key,
             now=utcnow(),
             settings=clock_settings(),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from collections.abc import Iterable
@@ -15,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
-from portal.services import audit
+from portal.services import audit, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -211,7 +210,7 @@ def invite_user(
         is_handler=is_handler,
         is_admin=is_admin,
         level=level,
-        activation_lookup=_token_hash(token),
+        activation_lookup=tokens.token_hash(token),
         activation_expires_at=now + ACTIVATION_LIFETIME,
         created_at=now,
     )
@@ -224,7 +223,7 @@ def invite_user(
 
 
 def find_invited(session: Session, token: str, now: datetime) -> User | None:
-    user = session.scalar(select(User).where(User.activation_lookup == _token_hash(token)))
+    user = session.scalar(select(User).where(User.activation_lookup == tokens.token_hash(token)))
     if user is None or user.activation_expires_at is None or user.activation_expires_at < now:
         return None
     return user
@@ -378,7 +377,7 @@ def reset_without_recovery(session: Session, admin: User, user: User, now: datet
     user.recovery_wrapped_key = None
     user.totp_wrapped_secret = None
     user.totp_last_step = None
-    user.activation_lookup = _token_hash(token)
+    user.activation_lookup = tokens.token_hash(token)
     user.activation_expires_at = now + ACTIVATION_LIFETIME
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     session.execute(delete(CaseKeyGrant).where(CaseKeyGrant.user_id == user.id))
@@ -392,7 +391,3 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFoundError("No such account.")
     return user
-
-
-def _token_hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()

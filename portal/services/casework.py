@@ -8,7 +8,6 @@ server alone cannot grant.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -228,18 +227,7 @@ def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) 
     body = body.strip()
     if not body:
         raise InvalidInputError("Write the note.")
-    uid = secrets.token_hex(16)
-    session.add(
-        Note(
-            uid=uid,
-            case_id=access.case.id,
-            author_id=access.handler.id,
-            sealed_body=crypto.seal(
-                access.case.public_key, body.encode(), contexts.note(access.case.uid, uid)
-            ),
-            created_at=now,
-        )
-    )
+    messaging.seal_note(session, access.case, access.handler, body, now=now)
     audit.record(session, "note_added", now=now, actor_id=access.handler.id, case_id=access.case.id)
     session.commit()
 

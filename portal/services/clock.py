@@ -28,7 +28,6 @@ from portal.models import (
     Deadline,
     DeadlineState,
     EventKind,
-    Note,
     User,
 )
 from portal.services import audit, notifications
@@ -569,7 +568,6 @@ def extend(
     reason: str,
     *,
     actor: User,
-    case_public_key: bytes,
     now: datetime,
     settings: ClockSettings,
 ) -> None:
@@ -596,11 +594,10 @@ def extend(
     warnings = _warning_times(deadline, rule, settings.calendar)
     deadline.steps_done = sum(1 for t in warnings if t <= now)
     _reschedule(deadline, rule, case, settings, now)
-    _sealed_note(
+    _note(
         session,
         case,
         actor,
-        case_public_key,
         f"Deadline “{rule.label}” extended to {longer}. Reason: {reason.strip()}",
         now,
     )
@@ -623,7 +620,6 @@ def pause(
     reason: str,
     *,
     actor: User,
-    case_public_key: bytes,
     now: datetime,
     settings: ClockSettings,
 ) -> None:
@@ -640,11 +636,10 @@ def pause(
     deadline.state = DeadlineState.PAUSED
     deadline.paused_at = now
     deadline.next_action_at = _pause_ends(deadline, rule, settings.calendar)
-    _sealed_note(
+    _note(
         session,
         case,
         actor,
-        case_public_key,
         f"Deadline “{rule.label}” paused. Reason: {reason.strip()}",
         now,
     )
@@ -714,24 +709,11 @@ def _pause_ends(deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar)
     return deadline.paused_at + _pause_left(deadline, rule, calendar, deadline.paused_at)
 
 
-def _sealed_note(
-    session: Session, case: Case, actor: User, case_public_key: bytes, body: str, now: datetime
-) -> None:
-    import secrets
+def _note(session: Session, case: Case, actor: User, body: str, now: datetime) -> None:
+    # The reason may describe the case, so it is sealed like any note, never put in the audit.
+    from portal.services import messaging
 
-    import crypto
-    from portal.services import contexts
-
-    uid = secrets.token_hex(16)
-    session.add(
-        Note(
-            uid=uid,
-            case_id=case.id,
-            author_id=actor.id,
-            sealed_body=crypto.seal(case_public_key, body.encode(), contexts.note(case.uid, uid)),
-            created_at=now,
-        )
-    )
+    messaging.seal_note(session, case, actor, body, now=now)
 
 
 # -- what people see -----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import crypto
-from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, User
+from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
 from portal.services import contexts
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError
@@ -94,6 +94,20 @@ def add_message(
         if store is not None:
             store.commit(upload.uid)
     return message
+
+
+def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:
+    """Add an internal note, sealed to the case public key, in the caller's transaction."""
+    uid = secrets.token_hex(16)
+    note = Note(
+        uid=uid,
+        case_id=case.id,
+        author_id=author.id,
+        sealed_body=crypto.seal(case.public_key, body.encode(), contexts.note(case.uid, uid)),
+        created_at=now,
+    )
+    session.add(note)
+    return note
 
 
 def read_report(session: Session, case: Case, case_private_key: bytes) -> ReportView:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.config import SmtpConfig
 from portal.models import Case, OutboxMessage, OutboxState, User
+from portal.services import inbox
 from portal.services.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -34,11 +35,6 @@ def header_safe(value: str, what: str) -> str:
     if "\r" in value or "\n" in value:
         raise InvalidInputError(f"{what} may not contain a line break.")
     return value
-
-
-def case_reference(case: Case) -> str:
-    """A short reference that says nothing about the case."""
-    return f"C-{case.uid[:8].upper()}"
 
 
 def enqueue(
@@ -70,7 +66,7 @@ def notify_users(
     now: datetime,
 ) -> int:
     """Tell each user (who has an address) that something happened on a case. Content-free."""
-    reference = case_reference(case)
+    reference = inbox.reference(case)
     link = f"{settings.base_url}/staff/cases/{case.uid}"
     count = 0
     for user in users:

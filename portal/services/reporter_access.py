@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Case, ReporterSession
-from portal.services import contexts
+from portal.services import contexts, tokens
 from portal.services.errors import ServiceError
 
 COOKIE_KEY_SIZE = 32
@@ -44,12 +42,6 @@ class ReporterContext:
     case_private_key: bytes
 
 
-@cache
-def _decoy_blob(profile: crypto.Argon2Profile) -> bytes:
-    blob, _ = crypto.wrap_with_secret(secrets.token_bytes(32), "decoy", b"decoy", profile)
-    return blob
-
-
 def sign_in(
     session: Session,
     receipt_code: str,
@@ -77,7 +69,7 @@ def sign_in(
     normalized = crypto.normalize_passphrase(passphrase)
     if case is None:
         with contextlib.suppress(crypto.DecryptionError):
-            crypto.unwrap_with_secret(_decoy_blob(profile), normalized, b"decoy")
+            crypto.unwrap_with_secret(tokens.decoy_blob(profile), normalized, b"decoy")
         raise AccessDeniedError("That receipt code and passphrase do not match a report.")
     try:
         case_private_key = crypto.unwrap_with_secret(
@@ -91,7 +83,7 @@ def sign_in(
     cookie_key = secrets.token_bytes(COOKIE_KEY_SIZE)
     session.add(
         ReporterSession(
-            id_hash=_hash(token),
+            id_hash=tokens.token_hash(token),
             case_id=case.id,
             wrapped_case_key=crypto.wrap_with_key(
                 case_private_key, cookie_key, contexts.reporter_session(case.uid)
@@ -110,7 +102,7 @@ def resume(
 
     Commits the new last-seen time.
     """
-    row = session.get(ReporterSession, _hash(login.token))
+    row = session.get(ReporterSession, tokens.token_hash(login.token))
     if row is None:
         raise SessionExpiredError("Your session has ended.")
     if now - row.last_seen_at > idle:
@@ -131,10 +123,7 @@ def resume(
 
 def sign_out(session: Session, token: str) -> None:
     """End the session; the wrapped case key is deleted with it. Commits once."""
-    session.execute(delete(ReporterSession).where(ReporterSession.id_hash == _hash(token)))
+    session.execute(
+        delete(ReporterSession).where(ReporterSession.id_hash == tokens.token_hash(token))
+    )
     session.commit()
-
-
-def _hash(token: str) -> bytes:
-    # The database keeps only a hash, so a copy of it cannot be replayed as a cookie.
-    return hashlib.sha256(token.encode()).digest()

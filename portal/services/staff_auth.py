@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
 
 import pyotp
 from sqlalchemy import delete, select
@@ -15,7 +13,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import StaffSession, User
-from portal.services import accounts, audit
+from portal.services import accounts, audit, tokens
 from portal.services.errors import ServiceError
 
 TOTP_PERIOD = 30
@@ -50,12 +48,6 @@ class StaffContext:
     token: str
 
 
-@cache
-def _decoy_blob(profile: crypto.Argon2Profile) -> bytes:
-    blob, _ = crypto.wrap_with_secret(secrets.token_bytes(32), "decoy", b"decoy", profile)
-    return blob
-
-
 def _accept_totp(user: User, secret: str, code: str, now: datetime) -> bool:
     """Check ``code`` against the current steps; a step already used is refused (replay)."""
     code = "".join(code.split())
@@ -88,7 +80,7 @@ def sign_in(
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     usable = user is not None and user.active and user.password_wrapped_key is not None
     blob = user.password_wrapped_key if usable and user is not None else None
-    keys = crypto.derive_for_blob(blob or _decoy_blob(profile), password)
+    keys = crypto.derive_for_blob(blob or tokens.decoy_blob(profile), password)
     if user is None or blob is None or user.password_verifier is None:
         audit.record(
             session,
@@ -136,7 +128,7 @@ def _open_session(
     context = _session_context(user)
     session.add(
         StaffSession(
-            id_hash=_hash(token),
+            id_hash=tokens.token_hash(token),
             user_id=user.id,
             wrapped_private_key=crypto.wrap_with_key(private_key, cookie_key, context),
             second_factor_done=pending_totp is None,
@@ -162,7 +154,7 @@ def open_session_after_activation(
 
 
 def pending_totp_secret(session: Session, login: StaffLogin) -> str | None:
-    row = session.get(StaffSession, _hash(login.token))
+    row = session.get(StaffSession, tokens.token_hash(login.token))
     if row is None or row.pending_totp_wrapped is None:
         return None
     user = session.get_one(User, row.user_id)
@@ -172,13 +164,13 @@ def pending_totp_secret(session: Session, login: StaffLogin) -> str | None:
 
 
 def session_username(session: Session, login: StaffLogin) -> str:
-    row = session.get(StaffSession, _hash(login.token))
+    row = session.get(StaffSession, tokens.token_hash(login.token))
     return session.get_one(User, row.user_id).username if row is not None else ""
 
 
 def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now: datetime) -> bool:
     """Finish enrolment when ``code`` matches the new secret. Commits once."""
-    row = session.get(StaffSession, _hash(login.token))
+    row = session.get(StaffSession, tokens.token_hash(login.token))
     secret = pending_totp_secret(session, login)
     if row is None or secret is None:
         return False
@@ -194,7 +186,7 @@ def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now
 
 def resume(session: Session, login: StaffLogin, *, now: datetime, idle: timedelta) -> StaffContext:
     """The signed-in staff member; raises StaffSessionExpiredError after ``idle``. Commits."""
-    row = session.get(StaffSession, _hash(login.token))
+    row = session.get(StaffSession, tokens.token_hash(login.token))
     if row is None:
         raise StaffSessionExpiredError("Your session has ended. Sign in again.")
     user = session.get_one(User, row.user_id)
@@ -216,7 +208,7 @@ def resume(session: Session, login: StaffLogin, *, now: datetime, idle: timedelt
 
 
 def sign_out(session: Session, token: str, now: datetime) -> None:
-    row = session.get(StaffSession, _hash(token))
+    row = session.get(StaffSession, tokens.token_hash(token))
     if row is not None:
         audit.record(session, "sign_out", now=now, actor_id=row.user_id, subject_id=row.user_id)
         session.delete(row)
@@ -250,7 +242,8 @@ def change_password(
     # Other sessions of this account end; this one stays.
     session.execute(
         delete(StaffSession).where(
-            StaffSession.user_id == user.id, StaffSession.id_hash != _hash(context.token)
+            StaffSession.user_id == user.id,
+            StaffSession.id_hash != tokens.token_hash(context.token),
         )
     )
     audit.record(session, "password_changed", now=now, actor_id=user.id, subject_id=user.id)
@@ -295,7 +288,3 @@ def recover(
 
 def _session_context(user: User) -> bytes:
     return f"candor:user:{user.username}:staff-session".encode()
-
-
-def _hash(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()

@@ -317,7 +317,6 @@ def test_membership_extension_once_with_a_reason(
             "investigate",
             " ",
             actor=ladder[1],
-            case_public_key=case.public_key,
             now=T0,
             settings=settings,
         )
@@ -327,7 +326,6 @@ def test_membership_extension_once_with_a_reason(
         "investigate",
         "Waiting for the auditor's report",
         actor=ladder[1],
-        case_public_key=case.public_key,
         now=T0,
         settings=settings,
     )
@@ -343,7 +341,6 @@ def test_membership_extension_once_with_a_reason(
             "investigate",
             "again",
             actor=ladder[1],
-            case_public_key=case.public_key,
             now=T0,
             settings=settings,
         )
@@ -368,7 +365,6 @@ def test_pause_moves_the_due_time_and_is_capped(
             "acknowledge",
             "x",
             actor=ladder[1],
-            case_public_key=eu_case.public_key,
             now=T0,
             settings=settings,
         )
@@ -378,7 +374,6 @@ def test_pause_moves_the_due_time_and_is_capped(
         "investigate",
         "Waiting for the reporter",
         actor=ladder[1],
-        case_public_key=case.public_key,
         now=T0 + timedelta(days=1),
         settings=settings,
     )
@@ -394,7 +389,6 @@ def test_pause_moves_the_due_time_and_is_capped(
         "investigate",
         "Still waiting",
         actor=ladder[1],
-        case_public_key=case.public_key,
         now=T0 + timedelta(days=4),
         settings=settings,
     )
@@ -415,7 +409,6 @@ def test_pause_moves_the_due_time_and_is_capped(
             "investigate",
             "Once more",
             actor=ladder[1],
-            case_public_key=case.public_key,
             now=pause_ends + SECOND,
             settings=settings,
         )

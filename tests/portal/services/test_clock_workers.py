@@ -47,7 +47,7 @@ from portal.models import (
     OutboxState,
     Role,
 )
-from portal.services import accounts, audit, clock, contexts, notifications
+from portal.services import accounts, audit, clock, contexts, inbox
 from portal.services.calendar import BusinessCalendar
 from portal.services.policies import load_policy
 from tests.conftest import POSTGRES_URL, drop_postgres_schema, postgres_schema_engine
@@ -300,7 +300,7 @@ def assert_exactly_once(db: Session, pop: Population) -> None:
     assert {state for _, _, state in outbox} == {OutboxState.PENDING}
     expected_outbox = set()
     for uid in pop.uids.values():
-        reference = notifications.case_reference(Case(uid=uid))
+        reference = inbox.reference(Case(uid=uid))
         expected_outbox.add(
             (pop.emails[1], f"[{SITE}] Case {reference}: overdue: acknowledge the report")
         )
