@@ -3,7 +3,7 @@
 1. One inbox page (50 rows) for a handler holding keys to 100,000 cases, on a migrated SQLite
    file and, when it answers at 127.0.0.1:5432, on PostgreSQL in a schema of its own: server time
    of ``inbox.list_cases`` (no filter, status=new, overdue, mine, tier 1 & safety, page 1000),
-   then a whole GET /staff/inbox through Flask's test client on SQLite (the issue's target: p95
+   then a whole GET /staff/inbox through Flask's test client on SQLite (the target: p95
    under 50 ms server time on both databases).
 2. Staff sign-in with the production Argon2 profile, for a real account and for an unknown
    username, beside one production Argon2id derivation alone.
@@ -48,6 +48,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pyotp  # noqa: E402
+from _common import drop_postgres_schema, postgres_answers, postgres_schema_engine  # noqa: E402
 from sqlalchemy import Engine, Table, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -73,7 +74,6 @@ SIGN_INS = 20
 ARGON2_RUNS = 10
 TARGET_MS = 50
 PASSWORD = "correct horse battery staple"  # noqa: S105  # throwaway bench accounts
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 HANDLERS = ("alice", "bob", "carol")  # A: every case, B: half of them, C: none
 NOW = utcnow().replace(microsecond=0)
 SEED = 20261123
@@ -473,35 +473,6 @@ def build_database(engine: Engine, plan: Plan | None) -> Plan:
         flush=True,
     )
     return plan
-
-
-def postgres_answers() -> bool:
-    try:
-        engine = make_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as exc:  # any failure means: skip PostgreSQL
-        print(f"PostgreSQL at 127.0.0.1:5432 does not answer ({type(exc).__name__}): skipped")
-        return False
-    return True
-
-
-def postgres_schema_engine(schema: str) -> Engine:
-    """As tests/conftest.py: an engine whose connections see only ``schema``."""
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    admin.dispose()
-    url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-    return make_engine(url.render_as_string(hide_password=False))
-
-
-def drop_postgres_schema(schema: str) -> None:
-    admin = make_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-    admin.dispose()
 
 
 def bench_inbox() -> None:

@@ -2,10 +2,10 @@
 
 1. Submitting a 2 KB report without attachments, via Flask's test client against a migrated
    SQLite file with the production Argon2 profile: p50, p95 and max of the POST alone, compared
-   with the cost of one production Argon2id derivation (the issue's target: p95 within 50 ms of it).
+   with the cost of one production Argon2id derivation (the target: p95 within 50 ms of it).
 2. A 500 MiB attachment streamed over HTTP to the app running in a subprocess (werkzeug's server),
    so that peak RSS (VmHWM) is the server's alone: throughput and the growth of peak RSS across
-   the upload (the issue's target: under 64 MiB).
+   the upload (the target: under 64 MiB).
 
 Prints figures; asserts correctness only (receipt shown, encrypted file of the right size),
 never a speed target. Run: .venv/bin/python bench/bench_reporter.py

@@ -113,9 +113,20 @@ def _seal_with(
 
     Only for known-answer tests: reusing either value across messages breaks confidentiality.
     """
+    return _seal_with_key(
+        _load_private(ephemeral_private), nonce, public_key, plaintext, associated_data
+    )
+
+
+def _seal_with_key(
+    ephemeral: X25519PrivateKey,
+    nonce: bytes,
+    public_key: bytes,
+    plaintext: bytes,
+    associated_data: bytes,
+) -> bytes:
     if len(nonce) != NONCE_SIZE:
         raise CryptoError("invalid nonce")
-    ephemeral = _load_private(ephemeral_private)
     recipient = _load_public(public_key)
     ephemeral_pub = _public_bytes(ephemeral)
     try:
@@ -137,9 +148,12 @@ def seal(public_key: bytes, plaintext: bytes, associated_data: bytes) -> bytes:
     ``associated_data`` is authenticated, so the blob opens only in the context it was sealed for.
     Raises ``CryptoError`` for a malformed or low-order public key.
     """
-    ephemeral = _private_bytes(X25519PrivateKey.generate())
-    return _seal_with(
-        ephemeral, secrets.token_bytes(NONCE_SIZE), public_key, plaintext, associated_data
+    return _seal_with_key(
+        X25519PrivateKey.generate(),
+        secrets.token_bytes(NONCE_SIZE),
+        public_key,
+        plaintext,
+        associated_data,
     )
 
 

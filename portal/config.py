@@ -96,7 +96,9 @@ class SmtpConfig:
 class Category:
     key: str
     label: str
-    policy: str
+    # The policies whose clocks run on the category's cases, side by side (say, a statutory one
+    # and the organisation's own).
+    policies: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -250,10 +252,14 @@ def _intake(reader: _Reader) -> IntakeConfig:
         key = _table_str(item, where, "key")
         if not KEY_PATTERN.fullmatch(key):
             raise ConfigError(f"{where}.key: use lower-case letters, digits and underscores")
-        policy = _table_str(item, where, "policy")
-        if policy not in POLICIES:
-            raise ConfigError(f"{where}.policy: must be one of {', '.join(POLICIES)}")
-        categories.append(Category(key=key, label=_table_str(item, where, "label"), policy=policy))
+        policies = _non_empty_list(f"{where}.policies", _table_value(item, where, "policies", list))
+        if any(p not in POLICIES for p in policies) or len(set(policies)) != len(policies):
+            raise ConfigError(
+                f"{where}.policies: each must be one of {', '.join(POLICIES)}, named once"
+            )
+        categories.append(
+            Category(key=key, label=_table_str(item, where, "label"), policies=tuple(policies))
+        )
     questions = []
     for index, item in enumerate(reader.get("intake.questions", list, _non_empty_list)):
         where = f"intake.questions[{index}]"

@@ -154,8 +154,8 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
         },
         "intake": {
             "categories": [
-                {"key": "fraud", "label": "Fraud", "policy": "eu-directive"},
-                {"key": "safety", "label": "Safety", "policy": "eu-directive"},
+                {"key": "fraud", "label": "Fraud", "policies": ["eu-directive"]},
+                {"key": "safety", "label": "Safety", "policies": ["eu-directive"]},
             ],
             "questions": [
                 {"key": "what_happened", "label": "What happened?", "required": True},

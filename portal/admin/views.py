@@ -193,16 +193,28 @@ def categories() -> ResponseReturnValue:
     if request.method == "POST":
         form = PlainForm()
         category = request.form.get("category", "")
-        policy = request.form.get("policy", "")
-        if not form.validate() or config.intake.category(category) is None or policy not in PRESETS:
+        # Kept in the order the presets are listed, whatever order the browser sent them in.
+        chosen = set(request.form.getlist("policies"))
+        if not form.validate() or config.intake.category(category) is None or chosen - set(PRESETS):
             abort(400)
-        clock.choose_policy(db, category, policy, actor=staff().user, now=utcnow())
-        flash("The policy is saved. It applies to reports filed from now on.", "info")
+        try:
+            clock.choose_policies(
+                db,
+                category,
+                [name for name in PRESETS if name in chosen],
+                actor=staff().user,
+                now=utcnow(),
+            )
+        except InvalidInputError as exc:
+            flash(str(exc), "error")
+        else:
+            flash("The policies are saved. They apply to reports filed from now on.", "info")
         return redirect(url_for("admin.categories"))
+    by_category = clock.policies_by_category(db, config.intake)
     rows = [
         (
             category,
-            load_policy(clock.policy_for(db, config.intake, category.key)),
+            [load_policy(name) for name in by_category[category.key]],
             intake.list_recipients(db, category.key),
         )
         for category in config.intake.categories

@@ -215,59 +215,37 @@ def grant(uid: str) -> ResponseReturnValue:
     return _act(uid, action)
 
 
-@bp.post("/cases/<uid>/deadlines/<clock>/extend")
+DEADLINE_ACTS = {
+    "extend": "The deadline has been extended.",
+    "pause": "The deadline is paused.",
+    "resume": "The deadline runs again.",
+}
+
+
+@bp.post("/cases/<uid>/deadlines/<policy>/<clock>/<act>")
 @handler_required
-def extend_deadline(uid: str, clock: str) -> ResponseReturnValue:
+def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnValue:
+    """Extend, pause or resume one deadline; extending and pausing take a reason."""
+    if act not in DEADLINE_ACTS:
+        abort(404)
     reason = request.form.get("reason", "")
 
     def action(access: casework.CaseAccess) -> str:
-        clock_service.extend(
-            db_session(),
-            access.case,
-            clock,
-            reason,
-            actor=access.handler,
-            now=utcnow(),
-            settings=clock_settings(),
-        )
-        return "The deadline has been extended."
-
-    return _act(uid, action)
-
-
-@bp.post("/cases/<uid>/deadlines/<clock>/pause")
-@handler_required
-def pause_deadline(uid: str, clock: str) -> ResponseReturnValue:
-    reason = request.form.get("reason", "")
-
-    def action(access: casework.CaseAccess) -> str:
-        clock_service.pause(
-            db_session(),
-            access.case,
-            clock,
-            reason,
-            actor=access.handler,
-            now=utcnow(),
-            settings=clock_settings(),
-        )
-        return "The deadline is paused."
-
-    return _act(uid, action)
-
-
-@bp.post("/cases/<uid>/deadlines/<clock>/resume")
-@handler_required
-def resume_deadline(uid: str, clock: str) -> ResponseReturnValue:
-    def action(access: casework.CaseAccess) -> str:
-        clock_service.resume(
-            db_session(),
-            access.case,
-            clock,
-            actor=access.handler,
-            now=utcnow(),
-            settings=clock_settings(),
-        )
-        return "The deadline runs again."
+        session, case, actor = db_session(), access.case, access.handler
+        now, settings = utcnow(), clock_settings()
+        if act == "extend":
+            clock_service.extend(
+                session, case, policy, clock, reason, actor=actor, now=now, settings=settings
+            )
+        elif act == "pause":
+            clock_service.pause(
+                session, case, policy, clock, reason, actor=actor, now=now, settings=settings
+            )
+        else:
+            clock_service.resume(
+                session, case, policy, clock, actor=actor, now=now, settings=settings
+            )
+        return DEADLINE_ACTS[act]
 
     return _act(uid, action)
 

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -18,6 +20,21 @@ NAMING_CONVENTION = {
 }
 
 
+class SQLiteDateTime(sqlite.DATETIME):
+    """SQLite's DATETIME, written by ``datetime.isoformat``.
+
+    The text is exactly SQLAlchemy's default storage format ("2026-11-23 09:00:00.000000"), so
+    rows compare and sort as before; it is only made in C rather than by %-formatting a dict,
+    which counts when the clock writes thousands of rows at once.
+    """
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], str | None]:
+        def process(value: datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every database (SQLite has no time zones)."""
 
@@ -25,7 +42,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
-        return dialect.type_descriptor(DateTime(timezone=dialect.name != "sqlite"))
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(SQLiteDateTime())  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -3,7 +3,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, LargeBinary, String, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
@@ -81,7 +90,8 @@ class Case(Base):
     # The case private key wrapped under Argon2id(passphrase, per-case salt kept in the blob).
     reporter_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
     category: Mapped[str] = mapped_column(String(64))
-    policy: Mapped[str] = mapped_column(String(64))
+    # The names of the policies whose clocks run on this case, fixed when it is filed.
+    policies: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     tier: Mapped[int]
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
     confidential: Mapped[bool]

@@ -28,7 +28,7 @@ class Deadline(Base):
 
     __tablename__ = "deadlines"
     __table_args__ = (
-        UniqueConstraint("case_id", "clock", name="uq_deadlines_case_clock"),
+        UniqueConstraint("case_id", "policy", "clock", name="uq_deadlines_case_policy_clock"),
         Index("ix_deadlines_next_action_at", "next_action_at"),
     )
 
@@ -48,6 +48,11 @@ class Deadline(Base):
     level_reached: Mapped[int] = mapped_column(default=1)
     steps_done: Mapped[int] = mapped_column(default=0)
     next_action_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    @property
+    def name(self) -> str:
+        """How the audit trail names it: the policy and the clock ("eu-directive/acknowledge")."""
+        return f"{self.policy}/{self.clock}"
 
 
 class OutboxState(enum.Enum):
@@ -79,10 +84,15 @@ class OutboxMessage(Base):
 
 
 class CategoryPolicy(Base):
-    """An admin's choice of policy for a category, over the configuration's default."""
+    """One of the policies an admin chose for a category, over the configuration's default.
+
+    A category with rows here runs all of them on its new cases; ``position`` keeps the order
+    they are shown in.
+    """
 
     __tablename__ = "category_policies"
 
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
-    policy: Mapped[str] = mapped_column(String(64))
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]

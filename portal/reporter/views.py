@@ -29,11 +29,9 @@ SESSION_KEY = "reporter"
 
 @bp.get("/")
 def landing() -> str:
-    config = app_config()
-    policy = clock.policy_for(db_session(), config.intake, config.intake.categories[0].key)
     return render_template(
         "reporter/landing.html",
-        promises=clock.promises(policy),
+        promises=clock.site_promises(db_session(), app_config().intake),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
     )
 

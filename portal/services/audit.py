@@ -6,11 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import AuditEntry, AuditHead
+from portal.services import batch
 
 GENESIS = bytes(32)
 HEAD_ID = 1
@@ -34,7 +36,7 @@ def record(
     case_id: int | None = None,
     subject_id: int | None = None,
     detail: str = "",
-) -> AuditEntry:
+) -> None:
     """Append an entry in the caller's transaction (the caller commits).
 
     The chain head is locked (FOR UPDATE where the database has it) so that two writers never
@@ -48,36 +50,57 @@ def record(
             session.add(head)
         # Held (and locked) until this transaction ends; later entries in it need no query.
         session.info[_HEAD] = head
-    entry = AuditEntry(
-        at=now,
-        actor_id=actor_id,
-        actor_kind=actor_kind,
-        action=action,
-        case_id=case_id,
-        subject_id=subject_id,
-        detail=detail,
-        prev_hash=head.last_hash,
-        entry_hash=b"",
-    )
-    entry.entry_hash = entry_hash(entry)
-    head.last_hash = entry.entry_hash
-    session.add(entry)
-    return entry
+    fields: dict[str, Any] = {
+        "at": now,
+        "actor_id": actor_id,
+        "actor_kind": actor_kind,
+        "action": action,
+        "case_id": case_id,
+        "subject_id": subject_id,
+        "detail": detail,
+        "prev_hash": head.last_hash,
+    }
+    fields["entry_hash"] = _chain_hash(**fields)
+    head.last_hash = fields["entry_hash"]
+    batch.add(session, AuditEntry, fields)
 
 
 def entry_hash(entry: AuditEntry) -> bytes:
     """SHA-256 over the previous hash and every field of the entry, in a fixed encoding."""
+    return _chain_hash(
+        at=entry.at,
+        actor_id=entry.actor_id,
+        actor_kind=entry.actor_kind,
+        action=entry.action,
+        case_id=entry.case_id,
+        subject_id=entry.subject_id,
+        detail=entry.detail,
+        prev_hash=entry.prev_hash,
+    )
+
+
+def _chain_hash(
+    *,
+    at: datetime,
+    actor_id: int | None,
+    actor_kind: str,
+    action: str,
+    case_id: int | None,
+    subject_id: int | None,
+    detail: str,
+    prev_hash: bytes,
+) -> bytes:
     fields = [
-        entry.at.isoformat(timespec="microseconds"),
-        entry.actor_id,
-        entry.actor_kind,
-        entry.action,
-        entry.case_id,
-        entry.subject_id,
-        entry.detail,
+        at.isoformat(timespec="microseconds"),
+        actor_id,
+        actor_kind,
+        action,
+        case_id,
+        subject_id,
+        detail,
     ]
     canonical = json.dumps(fields, separators=(",", ":"), ensure_ascii=True).encode()
-    return hashlib.sha256(entry.prev_hash + canonical).digest()
+    return hashlib.sha256(prev_hash + canonical).digest()
 
 
 @dataclass(frozen=True)

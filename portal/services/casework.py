@@ -187,7 +187,9 @@ def send_message(
         raise InvalidInputError("Write the message to the reporter.")
     case = access.case
     event = MESSAGE_KINDS[kind]
-    if kind == "acknowledge" and any(r.names_investigator for r in load_policy(case.policy).clocks):
+    if kind == "acknowledge" and any(
+        rule.names_investigator for name in case.policies for rule in load_policy(name).clocks
+    ):
         body = _name_investigator(session, case, body)
     messaging.add_message(
         session,

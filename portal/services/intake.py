@@ -180,7 +180,7 @@ def submit_report(
         public_key=keypair.public_key,
         reporter_wrapped_key=b"",
         category=category.key,
-        policy=clock.policy_for(session, intake, category.key),
+        policies=list(clock.policies_for(session, intake, category.key)),
         tier=submission.tier,
         status=CaseStatus.NEW,
         confidential=submission.confidential,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
-from portal.services import contexts
+from portal.services import batch, contexts
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_FILES, add_attachments
@@ -56,7 +56,7 @@ def add_message(
     store: AttachmentStore | None,
     now: datetime,
     commit: bool = True,
-) -> Message:
+) -> None:
     """Add a message to the thread, sealed to the case public key.
 
     The server can add to a case without being able to read it. Commits once, unless the
@@ -73,27 +73,29 @@ def add_message(
     if too_large:
         raise InvalidInputError(f"The file “{too_large[0]}” is larger than the limit.")
     uid = secrets.token_hex(16)
-    message = Message(
-        uid=uid,
-        case_id=case.id,
-        author_kind=author_kind,
-        author_id=author.id if author is not None else None,
-        sealed_body=crypto.seal(case.public_key, body.encode(), contexts.message(case.uid, uid)),
-        created_at=now,
-    )
-    session.add(message)
+    fields = {
+        "uid": uid,
+        "case_id": case.id,
+        "author_kind": author_kind,
+        "author_id": author.id if author is not None else None,
+        "sealed_body": crypto.seal(case.public_key, body.encode(), contexts.message(case.uid, uid)),
+        "created_at": now,
+    }
     if uploads:
+        message = Message(**fields)
+        session.add(message)
         session.flush()  # the attachments need the message's id
         add_attachments(session, case, uploads, author_kind, message.id, now)
+    else:
+        batch.add(session, Message, fields)
     if author_kind is AuthorKind.REPORTER:
         session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
     if not commit:
-        return message
+        return
     session.commit()
     for upload in uploads:
         if store is not None:
             store.commit(upload.uid)
-    return message
 
 
 def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.config import SmtpConfig
 from portal.models import Case, OutboxMessage, OutboxState, User
-from portal.services import inbox
+from portal.services import batch, inbox
 from portal.services.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -39,21 +39,21 @@ def header_safe(value: str, what: str) -> str:
 
 def enqueue(
     session: Session, *, to: str, subject: str, body: str, recipient_id: int | None, now: datetime
-) -> OutboxMessage:
+) -> None:
     """Add a message to the outbox in the caller's transaction."""
-    message = OutboxMessage(
-        recipient_id=recipient_id,
-        to_address=header_safe(to, "An address"),
-        subject=header_safe(subject, "A subject"),
-        body=body,
-        state=OutboxState.PENDING,
-        attempts=0,
-        next_attempt_at=now,
-        last_error="",
-        created_at=now,
-    )
-    session.add(message)
-    return message
+    fields = {
+        "recipient_id": recipient_id,
+        "to_address": header_safe(to, "An address"),
+        "subject": header_safe(subject, "A subject"),
+        "body": body,
+        "state": OutboxState.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+        "sent_at": None,
+    }
+    batch.add(session, OutboxMessage, fields)
 
 
 def notify_users(

@@ -137,7 +137,24 @@ def test_intake_category_with_unknown_policy_is_named(tmp_path: Path) -> None:
     text = (
         (ROOT / "config.example.toml")
         .read_text()
-        .replace('policy = "eu-directive"', 'policy = "whenever"', 1)
+        .replace('policies = ["eu-directive"]', 'policies = ["eu-directive", "whenever"]', 1)
     )
-    with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policy: must be one of"):
+    with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policies: each must be one"):
+        load_config(_write(tmp_path, text))
+
+
+def test_intake_category_runs_several_policies() -> None:
+    config = load_config(ROOT / "config.example.toml")
+    workplace = config.intake.category("workplace")
+    assert workplace is not None
+    assert workplace.policies == ("eu-directive", "seed-complaints")
+
+
+def test_intake_category_without_a_policy_is_named(tmp_path: Path) -> None:
+    text = (
+        (ROOT / "config.example.toml")
+        .read_text()
+        .replace('policies = ["eu-directive"]', "policies = []", 1)
+    )
+    with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policies: must not be empty"):
         load_config(_write(tmp_path, text))

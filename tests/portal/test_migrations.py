@@ -2,16 +2,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Column, Engine, MetaData, Table, insert, inspect, select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import OperationalError
 
 from portal import migrate
 from portal.db import make_engine
 from portal.models import Base
+from portal.models.base import UTCDateTime
 from tests.conftest import drop_postgres_schema, postgres_schema_engine, require_postgres
 
 
@@ -60,6 +65,33 @@ def test_sqlite_enforces_foreign_keys_and_wal(tmp_path: Path) -> None:
     engine.dispose()
 
 
+def test_sqlite_write_lock_option_holds_other_writers_off_from_the_start(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'l.sqlite3'}"
+    first = make_engine(url)
+    second = make_engine(url, connect_args={"timeout": 0.05})
+    with first.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    locked = {"candor_write_lock": True}
+    with first.connect() as holder:
+        holder = holder.execution_options(**locked)
+        with holder.begin():
+            holder.exec_driver_sql("SELECT count(*) FROM t").scalar()  # a read, no write yet
+            with second.connect() as other:
+                # A plain read goes on beside it (WAL) ...
+                assert other.exec_driver_sql("SELECT count(*) FROM t").scalar() == 0
+                other.rollback()
+                # ... but a second writer cannot begin until the first commits.
+                with (
+                    pytest.raises(OperationalError, match="database is locked"),
+                    other.execution_options(**locked).begin(),
+                ):
+                    pass
+    with second.connect() as other, other.execution_options(**locked).begin():
+        other.exec_driver_sql("INSERT INTO t VALUES (1)")
+    first.dispose()
+    second.dispose()
+
+
 def test_the_inbox_index_exists_at_head(empty_engine: Engine) -> None:
     # Expression indexes are not reflected, so the models-match-head comparison cannot see it.
     migrate.upgrade(empty_engine)
@@ -71,3 +103,80 @@ def test_the_inbox_index_exists_at_head(empty_engine: Engine) -> None:
         names = set(conn.exec_driver_sql(query).scalars())
     assert {"ix_cases_inbox", "ix_case_key_grants_user_case"} <= names
     assert "ix_case_key_grants_user_id" not in names
+
+
+def test_0004_carries_each_case_and_category_policy_over_and_back(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0003")
+    when = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        cases = Table("cases", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(cases),
+            {
+                "uid": "a" * 32,
+                "receipt_lookup": b"r" * 32,
+                "submission_lookup": b"s" * 32,
+                "public_key": b"p" * 32,
+                "reporter_wrapped_key": b"",
+                "category": "workplace",
+                "policy": "seed-complaints",
+                "tier": 2,
+                "status": "new",
+                "confidential": False,
+                "escalation_level": 1,
+                "sealed_report": b"",
+                "received_at": when,
+                "sealed_preview": b"",
+            },
+        )
+        chosen = Table("category_policies", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(chosen),
+            {"category": "workplace", "policy": "seed-membership", "updated_at": when},
+        )
+
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT policies FROM cases")).scalar_one() in (
+            ["seed-complaints"],
+            '["seed-complaints"]',  # SQLite hands JSON back as text to a raw query
+        )
+        rows = conn.execute(text("SELECT category, policy, position FROM category_policies"))
+        assert rows.all() == [("workplace", "seed-membership", 0)]
+
+    migrate.downgrade(empty_engine, "0003")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT policy FROM cases")).scalar_one() == "seed-complaints"
+        rows = conn.execute(text("SELECT category, policy FROM category_policies"))
+        assert rows.all() == [("workplace", "seed-membership")]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        datetime(2027, 2, 28, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+    ],
+)
+def test_sqlite_datetimes_are_written_in_sqlalchemys_own_format(moment: datetime) -> None:
+    dialect = sqlite.dialect()
+    ours = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+    default = sqlite.DATETIME().bind_processor(dialect)
+    assert ours is not None and default is not None
+    assert ours(moment) == default(moment.replace(tzinfo=None))
+    assert ours(None) is None
+
+
+def test_sqlite_datetimes_round_trip_as_aware_utc(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'd.sqlite3'}")
+    table = Table("t", MetaData(), Column("at", UTCDateTime()))
+    table.metadata.create_all(engine)
+    berlin = datetime(2026, 3, 29, 3, 30, 0, 250, tzinfo=ZoneInfo("Europe/Berlin"))
+    with engine.begin() as conn:
+        conn.execute(insert(table), [{"at": berlin}])
+        stored = conn.exec_driver_sql("SELECT at FROM t").scalar_one()
+        loaded = conn.execute(select(table.c.at)).scalar_one()
+    assert stored == "2026-03-29 01:30:00.000250"
+    assert loaded == berlin and loaded.tzinfo is UTC
+    engine.dispose()

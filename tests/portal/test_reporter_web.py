@@ -86,7 +86,7 @@ def test_filing_opens_an_encrypted_case_with_a_receipt(
     assert "We will acknowledge your report by" in html
     assert "We will give you feedback by" in html
     case = db.scalars(select(Case)).one()
-    assert case.tier == 2 and case.category == "fraud" and case.policy == "eu-directive"
+    assert case.tier == 2 and case.category == "fraud" and case.policies == ["eu-directive"]
     assert REPORT_TEXT.encode() not in case.sealed_report
     assert {g.user_id for g in db.scalars(select(CaseKeyGrant))} == set(handlers)
     events = db.scalars(select(CaseEvent)).all()

@@ -3,26 +3,48 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry
-from portal.services import audit
+from portal.services import audit, batch
 from tests.factories import NOW
 
 
 def _trail(db: Session, count: int = 5) -> list[AuditEntry]:
-    entries = [
+    for i in range(count):
         audit.record(db, "sign_in", now=NOW + timedelta(minutes=i), detail=f"attempt {i}")
-        for i in range(count)
-    ]
     db.commit()
-    return entries
+    return list(db.scalars(select(AuditEntry).order_by(AuditEntry.id)))
 
 
 def test_intact_trail_verifies(db: Session) -> None:
     _trail(db)
     assert audit.verify(db) == audit.VerifyResult(True, 5)
+
+
+def test_entries_written_as_a_batch_chain_like_single_ones(db: Session) -> None:
+    _trail(db, 2)
+    with batch.batched(db):
+        for i in range(3):
+            audit.record(db, "deadline_warning", now=NOW, actor_kind="clock", detail=f"w{i}")
+        assert db.scalar(select(func.count()).select_from(AuditEntry)) == 2  # not yet written
+    audit.record(db, "sign_out", now=NOW)
+    db.commit()
+    assert audit.verify(db) == audit.VerifyResult(True, 6)
+    details = list(db.scalars(select(AuditEntry.detail).order_by(AuditEntry.id)))
+    assert details == ["attempt 0", "attempt 1", "w0", "w1", "w2", ""]
+
+
+def test_a_batch_that_raises_writes_nothing(db: Session) -> None:
+    try:
+        with batch.batched(db):
+            audit.record(db, "deadline_warning", now=NOW, actor_kind="clock")
+            raise RuntimeError("an action failed")
+    except RuntimeError:
+        db.rollback()
+    assert db.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    assert batch.current(db) is None
 
 
 def test_changed_entry_is_reported(db: Session) -> None:

@@ -57,18 +57,20 @@ def file_case(
     app: Flask,
     settings: clock.ClockSettings,
     *,
-    policy: str = "eu-directive",
+    policies: tuple[str, ...] = ("eu-directive",),
     tier: int = 3,
     excluded: frozenset[int] = frozenset(),
     now: datetime = T0,
 ) -> Case:
     config: Config = app.extensions["candor.config"]
-    categories = tuple(replace(c, policy=policy) for c in config.intake.categories)
+    categories = tuple(replace(c, policies=policies) for c in config.intake.categories)
     intake_config = replace(config.intake, categories=categories)
     intake.submit_report(
         db,
         intake.Submission(
-            form_token=crypto.lookup_hmac(b"x" * 32, str(now)).hex() + str(len(excluded)) + policy,
+            form_token=crypto.lookup_hmac(b"x" * 32, str(now)).hex()
+            + str(len(excluded))
+            + "".join(policies),
             category="fraud",
             tier=tier,
             answers={"what_happened": "Something happened."},
@@ -84,11 +86,12 @@ def file_case(
     return db.scalars(select(Case).order_by(Case.id.desc())).first()  # type: ignore[return-value]
 
 
-def deadline(db: Session, case: Case, key: str) -> Deadline:
+def deadline(db: Session, case: Case, key: str, policy: str | None = None) -> Deadline:
     db.expire_all()
-    return db.scalars(
-        select(Deadline).where(Deadline.case_id == case.id, Deadline.clock == key)
-    ).one()
+    query = select(Deadline).where(Deadline.case_id == case.id, Deadline.clock == key)
+    if policy is not None:
+        query = query.where(Deadline.policy == policy)
+    return db.scalars(query).one()
 
 
 def audit_actions(db: Session, case: Case) -> list[str]:
@@ -131,6 +134,62 @@ def test_eu_directive_deadlines_start_on_receipt(
     assert feedback.due_at == datetime.fromisoformat("2027-02-28T09:00:00+00:00")  # clamped
     assert case.next_due_at == ack.due_at
     assert (ack.state, feedback.state) == (DeadlineState.RUNNING, DeadlineState.RUNNING)
+
+
+def test_a_statutory_and_an_internal_policy_run_side_by_side(
+    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
+) -> None:
+    case = file_case(db, app, settings, policies=("eu-directive", "seed-complaints"))
+    views = clock.deadlines_of(db, case)
+    assert [(v.policy, v.clock) for v in views] == [
+        ("eu-directive", "acknowledge"),
+        ("eu-directive", "feedback"),
+        ("seed-complaints", "review"),
+        ("seed-complaints", "resolve"),
+    ]
+    assert views[2].policy_title.startswith("Complaints")
+    assert case.next_due_at == T0 + timedelta(hours=48)  # the earliest of the four
+
+    # The internal 48-hour review passes first; the statutory seven days still run.
+    assert clock.tick(db, now=T0 + timedelta(hours=48), settings=settings).acted == 1
+    assert deadline(db, case, "review").state is DeadlineState.BREACHED
+    assert deadline(db, case, "acknowledge").state is DeadlineState.RUNNING
+    breaches = db.scalars(
+        select(AuditEntry.detail).where(AuditEntry.action == "deadline_breached")
+    ).all()
+    assert breaches == ["seed-complaints/review"]  # the audit trail names the policy too
+
+    # One typed event stops the clocks of both policies that wait for it.
+    act(db, ladder[1], case, "acknowledge", T0 + timedelta(days=3), settings, app)
+    assert deadline(db, case, "acknowledge").state is DeadlineState.MET
+    review = deadline(db, case, "review")
+    assert review.state is DeadlineState.BREACHED and review.stopped_at == T0 + timedelta(days=3)
+    assert deadline(db, case, "feedback").due_at == datetime.fromisoformat(
+        "2027-02-26T09:00:00+00:00"
+    )
+    resolve = deadline(db, case, "resolve", policy="seed-complaints")
+    assert resolve.stopped_at is None and resolve.due_at == T0 + timedelta(days=45)
+    db.refresh(case)
+    assert case.next_due_at == resolve.due_at
+    assert [promise for promise, _ in clock.expectations(db, case)] == [
+        "give you feedback",
+        "resolve your complaint",
+    ]
+
+
+def test_two_policies_with_a_clock_of_the_same_name_keep_them_apart(
+    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
+) -> None:
+    case = file_case(db, app, settings, policies=("eu-directive", "seed-membership"))
+    statutory = deadline(db, case, "acknowledge", policy="eu-directive")
+    internal = deadline(db, case, "acknowledge", policy="seed-membership")
+    assert statutory.due_at == T0 + timedelta(days=7)
+    assert internal.due_at == T0 + timedelta(hours=48)
+    assert clock.can_appeal(db, case) is False  # no decision yet; the appeal clock is there
+    with pytest.raises(clock.ClockError, match="not running"):
+        clock.pause(
+            db, case, "eu-directive", "investigate", "x", actor=ladder[1], now=T0, settings=settings
+        )
 
 
 def test_boundaries_one_second_before_at_and_after_the_due_time(
@@ -239,7 +298,7 @@ def test_escalation_skips_an_excluded_level_and_records_why(
 def test_complaints_tier_one_climbs_in_fifteen_minute_steps(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-complaints", tier=1)
+    case = file_case(db, app, settings, policies=("seed-complaints",), tier=1)
     review = deadline(db, case, "review")
     assert review.due_at == T0 + timedelta(hours=48)
     clock.tick(db, now=review.due_at, settings=settings)
@@ -263,7 +322,7 @@ def test_complaints_lower_tiers_climb_more_slowly(
     tier: int,
     step: timedelta,
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-complaints", tier=tier)
+    case = file_case(db, app, settings, policies=("seed-complaints",), tier=tier)
     due = deadline(db, case, "review").due_at
     clock.tick(db, now=due, settings=settings)
     assert clock.tick(db, now=due + step - SECOND, settings=settings).acted == 0
@@ -273,7 +332,7 @@ def test_complaints_lower_tiers_climb_more_slowly(
 def test_complaint_unresolved_after_45_days_gets_the_mediator_notice(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-complaints")
+    case = file_case(db, app, settings, policies=("seed-complaints",))
     act(db, ladder[1], case, "acknowledge", T0 + timedelta(hours=1), settings, app)
     resolve = deadline(db, case, "resolve")
     assert resolve.due_at == T0 + timedelta(days=45)
@@ -290,7 +349,7 @@ def test_complaint_unresolved_after_45_days_gets_the_mediator_notice(
 def test_membership_acknowledgement_names_the_investigator(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-membership")
+    case = file_case(db, app, settings, policies=("seed-membership",))
     with pytest.raises(casework.InvalidInputError, match="Assign the case first"):
         act(db, ladder[1], case, "acknowledge", T0, settings, app)
     access = casework.open_case(db, ladder[1], handler_private_key(ladder[1]), case.uid)
@@ -306,7 +365,7 @@ def test_membership_acknowledgement_names_the_investigator(
 def test_membership_extension_once_with_a_reason(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-membership")
+    case = file_case(db, app, settings, policies=("seed-membership",))
     access = casework.open_case(db, ladder[1], handler_private_key(ladder[1]), case.uid)
     casework.assign(db, access, ladder[1].id, now=T0)
     act(db, ladder[1], case, "acknowledge", T0, settings, app)
@@ -314,6 +373,7 @@ def test_membership_extension_once_with_a_reason(
         clock.extend(
             db,
             case,
+            "seed-membership",
             "investigate",
             " ",
             actor=ladder[1],
@@ -323,6 +383,7 @@ def test_membership_extension_once_with_a_reason(
     clock.extend(
         db,
         case,
+        "seed-membership",
         "investigate",
         "Waiting for the auditor's report",
         actor=ladder[1],
@@ -338,6 +399,7 @@ def test_membership_extension_once_with_a_reason(
         clock.extend(
             db,
             case,
+            "seed-membership",
             "investigate",
             "again",
             actor=ladder[1],
@@ -352,7 +414,7 @@ def test_membership_extension_once_with_a_reason(
 def test_pause_moves_the_due_time_and_is_capped(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-membership")
+    case = file_case(db, app, settings, policies=("seed-membership",))
     access = casework.open_case(db, ladder[1], handler_private_key(ladder[1]), case.uid)
     casework.assign(db, access, ladder[1].id, now=T0)
     act(db, ladder[1], case, "acknowledge", T0, settings, app)
@@ -362,6 +424,7 @@ def test_pause_moves_the_due_time_and_is_capped(
         clock.pause(
             db,
             eu_case,
+            "eu-directive",
             "acknowledge",
             "x",
             actor=ladder[1],
@@ -371,6 +434,7 @@ def test_pause_moves_the_due_time_and_is_capped(
     clock.pause(
         db,
         case,
+        "seed-membership",
         "investigate",
         "Waiting for the reporter",
         actor=ladder[1],
@@ -379,13 +443,20 @@ def test_pause_moves_the_due_time_and_is_capped(
     )
     assert deadline(db, case, "investigate").state is DeadlineState.PAUSED
     clock.resume(
-        db, case, "investigate", actor=ladder[1], now=T0 + timedelta(days=3), settings=settings
+        db,
+        case,
+        "seed-membership",
+        "investigate",
+        actor=ladder[1],
+        now=T0 + timedelta(days=3),
+        settings=settings,
     )
     assert deadline(db, case, "investigate").due_at == due + timedelta(days=2)
     # A second pause runs into the cap (10 working days in all) and resumes by itself.
     clock.pause(
         db,
         case,
+        "seed-membership",
         "investigate",
         "Still waiting",
         actor=ladder[1],
@@ -406,6 +477,7 @@ def test_pause_moves_the_due_time_and_is_capped(
         clock.pause(
             db,
             case,
+            "seed-membership",
             "investigate",
             "Once more",
             actor=ladder[1],
@@ -418,7 +490,7 @@ def test_pause_moves_the_due_time_and_is_capped(
 def test_appeal_starts_the_committee_clock(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
-    case = file_case(db, app, settings, policy="seed-membership")
+    case = file_case(db, app, settings, policies=("seed-membership",))
     access = casework.open_case(db, ladder[1], handler_private_key(ladder[1]), case.uid)
     casework.assign(db, access, ladder[1].id, now=T0)
     act(db, ladder[1], case, "acknowledge", T0, settings, app)

@@ -18,7 +18,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal import create_app
@@ -126,11 +126,17 @@ def body_of(message: EmailMessage) -> str:
 
 
 def queue_one(db: Session, *, to: str = ADDRESS, subject: str = "[Test] Case C-0000: x") -> int:
-    message = notifications.enqueue(
+    notifications.enqueue(
         db, to=to, subject=subject, body="Open the case.\n", recipient_id=None, now=NOW
     )
     db.commit()
-    return message.id
+    return latest_outbox_id(db)
+
+
+def latest_outbox_id(db: Session) -> int:
+    latest = db.scalar(select(func.max(OutboxMessage.id)))
+    assert latest is not None
+    return latest
 
 
 def outbox_row(db: Session, message_id: int) -> OutboxMessage:
@@ -421,14 +427,15 @@ def test_clock_tick_command_survives_an_smtp_outage(
     mail_app: Flask, db: Session, mail: MailServer
 ) -> None:
     mail.stop()
-    message = notifications.enqueue(
+    notifications.enqueue(
         db, to=ADDRESS, subject="[Test] x", body="y\n", recipient_id=None, now=utcnow()
     )
     db.commit()
+    message_id = latest_outbox_id(db)
 
     result = mail_app.test_cli_runner().invoke(args=["candor", "clock", "tick"])
 
     assert result.exit_code == 0, result.output
     assert "notifications sent: 0, to retry: 1, failed: 0" in result.output
-    row = outbox_row(db, message.id)
+    row = outbox_row(db, message_id)
     assert row.state is OutboxState.PENDING and row.attempts == 1 and row.last_error

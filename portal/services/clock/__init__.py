@@ -1,0 +1,79 @@
+"""The escalation clock: policies' deadlines on each case, and the worker that keeps them.
+
+- ``schedule``: the policies of a category; deadlines that start, stop and re-anchor on typed
+  events; when each is due and when the worker must next act on it.
+- ``worker``: the pass that claims due deadlines and warns, breaches and escalates.
+- ``acts``: extending, pausing and resuming a deadline; the reporter's appeal.
+- ``views``: each deadline as people see it, and the promises in plain words.
+- ``chunk``: what a worker's chunk reads once for all its cases.
+"""
+
+from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume
+from portal.services.clock.chunk import responsible
+from portal.services.clock.schedule import (
+    LEVEL_NAMES,
+    OPEN_STATES,
+    TOP_LEVEL,
+    ClockError,
+    ClockSettings,
+    apply_event,
+    choose_policies,
+    due_time,
+    escalation_time,
+    next_action,
+    policies_by_category,
+    policies_for,
+    refresh_next_due,
+    settings_for,
+    stop_all,
+)
+from portal.services.clock.views import (
+    DeadlineView,
+    SitePromises,
+    deadlines_of,
+    expectations,
+    promises,
+    site_promises,
+)
+from portal.services.clock.worker import (
+    CHUNK,
+    SEALED_CASE_COLUMNS,
+    WRITE_LOCK,
+    TickResult,
+    tick,
+)
+
+__all__ = [
+    "CHUNK",
+    "LEVEL_NAMES",
+    "OPEN_STATES",
+    "SEALED_CASE_COLUMNS",
+    "TOP_LEVEL",
+    "WRITE_LOCK",
+    "ClockError",
+    "ClockSettings",
+    "DeadlineView",
+    "SitePromises",
+    "TickResult",
+    "apply_event",
+    "can_appeal",
+    "choose_policies",
+    "deadlines_of",
+    "due_time",
+    "escalation_time",
+    "expectations",
+    "extend",
+    "file_appeal",
+    "next_action",
+    "pause",
+    "policies_by_category",
+    "policies_for",
+    "promises",
+    "refresh_next_due",
+    "responsible",
+    "resume",
+    "settings_for",
+    "site_promises",
+    "stop_all",
+    "tick",
+]

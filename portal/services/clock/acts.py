@@ -1,0 +1,220 @@
+"""What handlers and reporters do to a deadline: extend, pause and resume it, and appeal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.models import Case, CaseEvent, Deadline, DeadlineState, EventKind, User
+from portal.services import audit, notifications
+from portal.services.calendar import Duration
+from portal.services.clock.chunk import responsible
+from portal.services.clock.schedule import (
+    TOP_LEVEL,
+    ClockError,
+    ClockSettings,
+    apply_event,
+    pause_ends,
+    pause_left,
+    refresh_next_due,
+    reschedule,
+    rules_of,
+    warning_times,
+)
+from portal.services.errors import InvalidInputError
+from portal.services.policies import ClockRule, load_policy
+
+
+def _open_deadline(
+    session: Session, case: Case, policy: str, clock: str
+) -> tuple[Deadline, ClockRule]:
+    deadline = session.scalar(
+        select(Deadline).where(
+            Deadline.case_id == case.id, Deadline.policy == policy, Deadline.clock == clock
+        )
+    )
+    if deadline is None or deadline.stopped_at is not None:
+        raise ClockError("That deadline is not running.")
+    return deadline, load_policy(deadline.policy).clock(clock)
+
+
+def extend(
+    session: Session,
+    case: Case,
+    policy: str,
+    clock: str,
+    reason: str,
+    *,
+    actor: User,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """Extend a deadline to the clock's longer duration, once per its cap, with a reason.
+
+    The reason is kept as a sealed note (it may describe the case); the audit entry says only
+    what changed. Commits once.
+    """
+    deadline, rule = _open_deadline(session, case, policy, clock)
+    if rule.extend_to is None or deadline.extensions >= rule.max_extensions:
+        raise ClockError("This deadline cannot be extended (again).")
+    if not reason.strip():
+        raise InvalidInputError("Give the reason for the extension.")
+    base = deadline.started_at
+    longer = Duration(rule.extend_to, rule.duration.unit)
+    new_due = settings.calendar.add(base, longer)
+    if rule.roll_to_working_day:
+        new_due = settings.calendar.roll_to_working_day(new_due)
+    new_due += timedelta(seconds=deadline.paused_seconds)
+    deadline.due_at = new_due
+    deadline.extensions += 1
+    if deadline.state is DeadlineState.BREACHED and now < new_due:
+        deadline.state = DeadlineState.RUNNING
+    warnings = warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = sum(1 for t in warnings if t <= now)
+    reschedule(deadline, rule, case, settings, now)
+    _note(
+        session,
+        case,
+        actor,
+        f"Deadline “{rule.label}” extended to {longer}. Reason: {reason.strip()}",
+        now,
+    )
+    audit.record(
+        session,
+        "deadline_extended",
+        now=now,
+        actor_id=actor.id,
+        case_id=case.id,
+        detail=f"{deadline.name}: {rule.duration} -> {longer}",
+    )
+    refresh_next_due(session, case)
+    session.commit()
+
+
+def pause(
+    session: Session,
+    case: Case,
+    policy: str,
+    clock: str,
+    reason: str,
+    *,
+    actor: User,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """Pause a pausable clock (say, waiting for the reporter), within its cap. Commits once."""
+    deadline, rule = _open_deadline(session, case, policy, clock)
+    if not rule.pausable or rule.pause_cap is None:
+        raise ClockError("This deadline cannot be paused.")
+    if deadline.state is not DeadlineState.RUNNING:
+        raise ClockError("Only a running deadline can be paused.")
+    if pause_left(deadline, rule, settings.calendar, now) <= timedelta(0):
+        raise ClockError("This deadline has been paused for as long as its policy allows.")
+    if not reason.strip():
+        raise InvalidInputError("Give the reason for the pause.")
+    deadline.state = DeadlineState.PAUSED
+    deadline.paused_at = now
+    deadline.next_action_at = pause_ends(deadline, rule, settings.calendar)
+    _note(
+        session,
+        case,
+        actor,
+        f"Deadline “{rule.label}” paused. Reason: {reason.strip()}",
+        now,
+    )
+    audit.record(
+        session,
+        "deadline_paused",
+        now=now,
+        actor_id=actor.id,
+        case_id=case.id,
+        detail=deadline.name,
+    )
+    session.commit()
+
+
+def resume(
+    session: Session,
+    case: Case,
+    policy: str,
+    clock: str,
+    *,
+    actor: User,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """Resume a paused clock; the due time moves by the time it stood still. Commits once."""
+    deadline, rule = _open_deadline(session, case, policy, clock)
+    if deadline.state is not DeadlineState.PAUSED:
+        raise ClockError("That deadline is not paused.")
+    resume_deadline(session, deadline, rule, case, now, settings, reason="resumed", actor=actor)
+    session.commit()
+
+
+def resume_deadline(
+    session: Session,
+    deadline: Deadline,
+    rule: ClockRule,
+    case: Case,
+    now: datetime,
+    settings: ClockSettings,
+    *,
+    reason: str,
+    actor: User | None = None,
+) -> None:
+    if deadline.paused_at is None:
+        raise ClockError("That deadline is not paused.")
+    allowed = pause_left(deadline, rule, settings.calendar, deadline.paused_at)
+    stood = min(now - deadline.paused_at, allowed)
+    deadline.paused_seconds += int(stood.total_seconds())
+    deadline.due_at += stood
+    deadline.paused_at = None
+    deadline.state = DeadlineState.RUNNING
+    warnings = warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = sum(1 for t in warnings if t <= now)
+    reschedule(deadline, rule, case, settings, now)
+    refresh_next_due(session, case)
+    audit.record(
+        session,
+        "deadline_resumed",
+        now=now,
+        actor_id=actor.id if actor else None,
+        actor_kind="staff" if actor else "clock",
+        case_id=case.id,
+        detail=f"{deadline.name}: {reason}",
+    )
+
+
+def _note(session: Session, case: Case, actor: User, body: str, now: datetime) -> None:
+    # The reason may describe the case, so it is sealed like any note, never put in the audit.
+    from portal.services import messaging
+
+    messaging.seal_note(session, case, actor, body, now=now)
+
+
+def can_appeal(session: Session, case: Case) -> bool:
+    """After a decision, under a policy with an appeal clock that has not started yet."""
+    if not any(rule.start is EventKind.APPEAL_FILED for _, rule in rules_of(case)):
+        return False
+    kinds = set(session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
+    return EventKind.DECISION_SENT in kinds and EventKind.APPEAL_FILED not in kinds
+
+
+def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockSettings) -> None:
+    """The reporter appeals the decision to the committee (level 3); its clock starts. Commits."""
+    if not can_appeal(session, case):
+        raise ClockError("There is no decision to appeal, or it has been appealed already.")
+    session.add(CaseEvent(case_id=case.id, kind=EventKind.APPEAL_FILED, occurred_at=now))
+    apply_event(session, case, EventKind.APPEAL_FILED, now=now, settings=settings)
+    audit.record(session, "appeal_filed", now=now, actor_kind="reporter", case_id=case.id)
+    notifications.notify_users(
+        session,
+        responsible(session, case, TOP_LEVEL, exact=True),
+        settings,
+        case=case,
+        what="the reporter appealed the decision to the committee",
+        now=now,
+    )
+    session.commit()

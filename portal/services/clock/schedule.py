@@ -1,0 +1,276 @@
+"""Deadlines: the policies of a category, and clocks that start, stop and re-anchor on typed
+events; when each deadline is due and when the worker must next act on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from portal.config import Config, IntakeConfig
+from portal.models import Case, CategoryPolicy, Deadline, DeadlineState, EventKind, User
+from portal.services import audit
+from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.clock import chunk
+from portal.services.errors import InvalidInputError, ServiceError
+from portal.services.policies import ClockRule, Policy, load_policy
+
+TOP_LEVEL = 3
+OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
+LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
+
+
+class ClockError(ServiceError):
+    """A clock act (extension, pause) is not allowed."""
+
+
+@dataclass(frozen=True)
+class ClockSettings:
+    """What the clock needs from the configuration."""
+
+    calendar: BusinessCalendar
+    site_name: str
+    base_url: str
+    batch_size: int = 500
+
+
+def settings_for(config: Config) -> ClockSettings:
+    return ClockSettings(
+        calendar=BusinessCalendar(
+            timezone=config.site.timezone,
+            country=config.clock.country,
+            subdivision=config.clock.subdivision,
+        ),
+        site_name=config.site.name,
+        base_url=config.site.base_url,
+        batch_size=config.clock.batch_size,
+    )
+
+
+def policies_for(session: Session, intake: IntakeConfig, category: str) -> tuple[str, ...]:
+    """The policies of a category, in order: an admin's choice, else the configuration's."""
+    chosen = session.scalars(
+        select(CategoryPolicy.policy)
+        .where(CategoryPolicy.category == category)
+        .order_by(CategoryPolicy.position)
+    ).all()
+    if chosen:
+        return tuple(chosen)
+    configured = intake.category(category)
+    if configured is None:
+        raise InvalidInputError("Unknown category.")
+    return configured.policies
+
+
+def policies_by_category(session: Session, intake: IntakeConfig) -> dict[str, tuple[str, ...]]:
+    """``policies_for`` of every configured category, in one query."""
+    chosen: dict[str, list[str]] = {}
+    for category, policy in session.execute(
+        select(CategoryPolicy.category, CategoryPolicy.policy).order_by(
+            CategoryPolicy.category, CategoryPolicy.position
+        )
+    ):
+        chosen.setdefault(category, []).append(policy)
+    return {c.key: tuple(chosen.get(c.key, c.policies)) for c in intake.categories}
+
+
+def choose_policies(
+    session: Session, category: str, policies: Sequence[str], *, actor: User, now: datetime
+) -> None:
+    """An admin sets the policies of a category; cases already open keep theirs. Commits once."""
+    if not policies:
+        raise InvalidInputError("Choose at least one policy.")
+    if len(set(policies)) != len(policies):
+        raise InvalidInputError("Choose each policy once.")
+    for name in policies:
+        load_policy(name)
+    session.execute(delete(CategoryPolicy).where(CategoryPolicy.category == category))
+    session.add_all(
+        CategoryPolicy(category=category, policy=name, position=position, updated_at=now)
+        for position, name in enumerate(policies)
+    )
+    audit.record(
+        session,
+        "policy_chosen",
+        now=now,
+        actor_id=actor.id,
+        detail=f"{category}: {', '.join(policies)}",
+    )
+    session.commit()
+
+
+def apply_event(
+    session: Session, case: Case, kind: EventKind, *, now: datetime, settings: ClockSettings
+) -> None:
+    """Start, stop or re-anchor the case's deadlines, of each of its policies, for a typed event.
+
+    The caller commits.
+    """
+    existing = {
+        (d.policy, d.clock): d
+        for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
+    }
+    for policy, rule in rules_of(case):
+        deadline = existing.get((policy.name, rule.key))
+        if deadline is not None and deadline.stopped_at is None:
+            if kind in rule.stop:
+                stop_deadline(session, case, deadline, now)
+            elif kind in rule.restart_on:
+                deadline.due_at = due_time(rule, now, settings.calendar)
+                reschedule(deadline, rule, case, settings, now)
+        elif deadline is None and kind is rule.start:
+            base = now
+            anchor = existing.get((policy.name, rule.anchor_clock or ""))
+            if anchor is not None:
+                base = anchor.due_at
+            deadline = Deadline(
+                case_id=case.id,
+                policy=policy.name,
+                clock=rule.key,
+                state=DeadlineState.RUNNING,
+                started_at=now,
+                due_at=due_time(rule, base, settings.calendar),
+                level_reached=max(rule.level, case.escalation_level),
+                steps_done=0,
+                paused_seconds=0,
+                extensions=0,
+            )
+            # Warnings whose time has already passed at the start are skipped, not sent late.
+            warn_times = warning_times(deadline, rule, settings.calendar)
+            deadline.steps_done = sum(1 for t in warn_times if t <= now)
+            reschedule(deadline, rule, case, settings, now)
+            session.add(deadline)
+            existing[(policy.name, rule.key)] = deadline
+            if rule.level > case.escalation_level:
+                case.escalation_level = rule.level
+    session.flush()
+    refresh_next_due(session, case)
+
+
+def rules_of(case: Case) -> Iterator[tuple[Policy, ClockRule]]:
+    """Every clock of every policy of the case, in the order they are shown."""
+    for name in case.policies:
+        policy = load_policy(name)
+        for rule in policy.clocks:
+            yield policy, rule
+
+
+def due_time(rule: ClockRule, base: datetime, calendar: BusinessCalendar) -> datetime:
+    due = calendar.add(base, rule.duration)
+    return calendar.roll_to_working_day(due) if rule.roll_to_working_day else due
+
+
+def stop_deadline(session: Session, case: Case, deadline: Deadline, now: datetime) -> None:
+    if deadline.state is DeadlineState.PAUSED and deadline.paused_at is not None:
+        deadline.paused_seconds += int((now - deadline.paused_at).total_seconds())
+        deadline.paused_at = None
+    # Met in time, or late: a late stop keeps the breach on the record.
+    deadline.state = DeadlineState.MET if now <= deadline.due_at else DeadlineState.BREACHED
+    deadline.stopped_at = now
+    deadline.next_action_at = None
+    audit.record(
+        session,
+        "deadline_stopped",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{deadline.name}: {deadline.state.value}",
+    )
+
+
+def stop_all(session: Session, case: Case, *, now: datetime) -> None:
+    """A closed case keeps no clock running (caller commits)."""
+    for deadline in session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
+    ):
+        stop_deadline(session, case, deadline, now)
+    session.flush()
+    refresh_next_due(session, case)
+
+
+def refresh_next_due(session: Session, case: Case) -> None:
+    """The case's inbox sort key: the earliest due time of its open deadlines.
+
+    In a worker's chunk the case's open deadlines are already loaded (and maybe changed in
+    memory, not yet flushed); elsewhere they are read from the database.
+    """
+    reads = chunk.current(session)
+    if reads is not None and case.id in reads.open_deadlines:
+        dues = [
+            d.due_at
+            for d in reads.open_deadlines[case.id]
+            if d.stopped_at is None and d.state in OPEN_STATES
+        ]
+    else:
+        dues = list(
+            session.scalars(
+                select(Deadline.due_at).where(
+                    Deadline.case_id == case.id,
+                    Deadline.stopped_at.is_(None),
+                    Deadline.state.in_(OPEN_STATES),
+                )
+            )
+        )
+    case.next_due_at = min(dues) if dues else None
+
+
+def warning_times(
+    deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar
+) -> list[datetime]:
+    return [calendar.add(deadline.due_at, -w) for w in rule.warn_before]
+
+
+def escalation_time(
+    deadline: Deadline, step: Duration, k: int, calendar: BusinessCalendar
+) -> datetime:
+    moment = deadline.due_at
+    for _ in range(k):
+        moment = calendar.add(moment, step)
+    return moment
+
+
+def reschedule(
+    deadline: Deadline, rule: ClockRule, case: Case, settings: ClockSettings, now: datetime
+) -> None:
+    deadline.next_action_at = next_action(deadline, rule, case, settings.calendar)
+
+
+def next_action(
+    deadline: Deadline, rule: ClockRule, case: Case, calendar: BusinessCalendar
+) -> datetime | None:
+    """When the worker must next act on ``deadline``, from how many steps are done.
+
+    The steps are: each warning (earliest first), the due time, then one escalation per step
+    until the top of the ladder.
+    """
+    if deadline.stopped_at is not None:
+        return None
+    if deadline.state is DeadlineState.PAUSED:
+        return pause_ends(deadline, rule, calendar)
+    warnings = warning_times(deadline, rule, calendar)
+    if deadline.steps_done < len(warnings):
+        return warnings[deadline.steps_done]
+    if deadline.steps_done == len(warnings):
+        return deadline.due_at
+    step = rule.escalation_step(case.tier)
+    if step is None or "escalate" not in rule.at_expiry or deadline.level_reached >= TOP_LEVEL:
+        return None
+    return escalation_time(deadline, step, deadline.steps_done - len(warnings), calendar)
+
+
+def pause_left(
+    deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar, at: datetime
+) -> timedelta:
+    if rule.pause_cap is None:
+        return timedelta(0)
+    cap = calendar.add(at, rule.pause_cap) - at
+    return cap - timedelta(seconds=deadline.paused_seconds)
+
+
+def pause_ends(deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar) -> datetime | None:
+    if deadline.paused_at is None:
+        return None
+    return deadline.paused_at + pause_left(deadline, rule, calendar, deadline.paused_at)

@@ -1,0 +1,113 @@
+"""What people see of the clock: each deadline of a case, and the promises in plain words."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from portal.config import IntakeConfig
+from portal.models import Case, Deadline, DeadlineState, EventKind
+from portal.services.clock.schedule import policies_by_category, rules_of
+from portal.services.policies import load_policy
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    policy: str
+    policy_title: str
+    clock: str
+    label: str
+    promise: str
+    state: DeadlineState
+    due_at: datetime
+    stopped_at: datetime | None
+    level_reached: int
+    can_extend: bool
+    can_pause: bool
+    paused: bool
+
+
+def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
+    """Each clock of the case on its own, policy by policy in the order they were chosen."""
+    rows = {
+        (d.policy, d.clock): d
+        for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
+    }
+    views = []
+    for policy, rule in rules_of(case):
+        d = rows.get((policy.name, rule.key))
+        if d is None:
+            continue
+        running = d.stopped_at is None
+        views.append(
+            DeadlineView(
+                policy=policy.name,
+                policy_title=policy.title,
+                clock=rule.key,
+                label=rule.label,
+                promise=rule.promise,
+                state=d.state,
+                due_at=d.due_at,
+                stopped_at=d.stopped_at,
+                level_reached=d.level_reached,
+                can_extend=running
+                and rule.extend_to is not None
+                and d.extensions < rule.max_extensions,
+                can_pause=running and rule.pausable and d.state is DeadlineState.RUNNING,
+                paused=d.state is DeadlineState.PAUSED,
+            )
+        )
+    return views
+
+
+def expectations(session: Session, case: Case) -> list[tuple[str, datetime]]:
+    """(what we will do, by when) for the reporter: the case's open deadlines."""
+    return [
+        (view.promise, view.due_at)
+        for view in deadlines_of(session, case)
+        if view.stopped_at is None
+    ]
+
+
+def promises(policy_names: Sequence[str]) -> Sequence[tuple[str, str]]:
+    """(what, within how long) for each clock that starts on receipt: the landing page's words.
+
+    Every policy's promises are listed; one made twice in the same words is said once.
+    """
+    found = (
+        (rule.promise, str(rule.duration))
+        for name in policy_names
+        for rule in load_policy(name).clocks
+        if rule.start is EventKind.RECEIVED
+    )
+    return list(dict.fromkeys(found))
+
+
+@dataclass(frozen=True)
+class SitePromises:
+    """The landing page's timeline: what every report is promised, and what reports in some
+    categories are promised besides (their category runs a policy the others do not)."""
+
+    common: Sequence[tuple[str, str]]
+    besides: Sequence[tuple[str, Sequence[tuple[str, str]]]]  # (category label, promises)
+
+
+def site_promises(session: Session, intake: IntakeConfig) -> SitePromises:
+    by_category = policies_by_category(session, intake)
+    chosen = [(c.label, by_category[c.key]) for c in intake.categories]
+    shared = set.intersection(*(set(policies) for _, policies in chosen))
+    common = promises([name for name in chosen[0][1] if name in shared])
+    besides = []
+    for label, policies in chosen:
+        extra = [
+            promise
+            for promise in promises([name for name in policies if name not in shared])
+            if promise not in common
+        ]
+        if extra:
+            besides.append((label, extra))
+    return SitePromises(common=common, besides=besides)
