@@ -96,6 +96,8 @@ def _claim_chunk(session: Session, *, now: datetime, limit: int) -> list[tuple[D
     if session.get_bind().dialect.name == "postgresql":
         # Rows another worker holds are skipped, not waited for. The case is locked with its
         # deadline, so two deadlines of one case are never acted on from two stale copies of it.
+        # A deadline skipped because its case was held stays locked by this transaction until
+        # it ends, unacted: it waits for the next pass, which is the worst it comes to.
         query = query.with_for_update(skip_locked=True, of=[Deadline, Case])
     due = list(session.execute(query).tuples())
     session.info[chunk.KEY] = chunk.load(

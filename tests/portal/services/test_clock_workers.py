@@ -71,6 +71,8 @@ CASES = int(os.environ.get("CANDOR_CLOCK_WORKER_CASES", "10000"))
 KILLED_CASES = 500
 WORKERS = 4
 INSERT_BATCH = 5_000
+# Empty passes (0.05 s apart) a worker makes while rows stay due but held by others.
+IDLE_PASSES = 400
 # Received one second apart from here: far from a daylight-saving change, so every "acknowledge"
 # deadline falls exactly seven days later and its first escalation two days after that.
 T0 = datetime(2026, 2, 2, 8, 0, tzinfo=UTC)
@@ -94,7 +96,12 @@ def clock_settings(batch_size: int) -> clock.ClockSettings:
 def run_worker(
     url: str, now: datetime, batch_size: int, name: str, results: Any, go: Any = None
 ) -> None:
-    """A clock worker in a process of its own: passes until one claims nothing.
+    """A clock worker in a process of its own: passes until nothing is due any more.
+
+    A pass that claims nothing is not the end: every due row may be held by another worker's
+    transaction. PostgreSQL also keeps the lock on a deadline whose case was skipped as locked
+    until that transaction ends, so a row can be held by a worker that is not acting on it. The
+    worker then looks again after a short wait, as ``candor clock run`` does after its interval.
 
     With ``go`` (a barrier shared by the workers), it waits until every worker is ready, so that
     workers started one after another begin their passes together.
@@ -107,7 +114,7 @@ def run_worker(
     )
     factory = make_session_factory(engine)
     settings = clock_settings(batch_size)
-    passes = claimed = acted = 0
+    passes = claimed = acted = idle = 0
     if go is not None:
         go.wait(60)
     try:
@@ -118,7 +125,12 @@ def run_worker(
             claimed += result.claimed
             acted += result.acted
             if result.claimed == 0:
-                break
+                if not _still_due(factory, now):
+                    break
+                idle += 1
+                if idle > IDLE_PASSES:
+                    raise RuntimeError(f"deadlines stay due after {idle} empty passes")
+                time.sleep(0.05)
     except Exception as exc:
         # Reported to the test at once, rather than left for it to time out on.
         results.put((name, -1, 0, 0, repr(exc)))
@@ -126,6 +138,14 @@ def run_worker(
     finally:
         engine.dispose()
     results.put((name, passes, claimed, acted, ""))
+
+
+def _still_due(factory: Any, now: datetime) -> bool:
+    with factory() as session:
+        due = session.scalar(
+            select(func.count()).select_from(Deadline).where(Deadline.next_action_at <= now)
+        )
+    return bool(due)
 
 
 # --- the data -------------------------------------------------------------------------------
