@@ -52,9 +52,11 @@ class TickResult:
     acted: int
 
 
-# Deadlines handled per transaction. A transaction holds the audit trail's head while it runs,
-# so short ones let other workers, and every audited act on the site, go on in between.
-CHUNK = 50
+# Deadlines handled per transaction. A transaction holds the audit trail's head (on SQLite, the
+# write lock) while it runs, about a fifth of a second for 200: other workers, and every audited
+# act on the site, wait no longer than that. Per-chunk costs (the claim, the reads, one statement
+# per table) make smaller chunks slower; larger ones gain little.
+CHUNK = 200
 
 
 def tick(session: Session, *, now: datetime, settings: ClockSettings) -> TickResult:
@@ -119,6 +121,9 @@ def _tick_chunk(
         try:
             with session.no_autoflush, batch.batched(session):
                 acted = sum(_catch_up(session, d, c, now, settings) for d, c in due)
+                # PostgreSQL: the changed deadlines and cases in a statement each, not a row each.
+                batch.update_changed(session, Deadline)
+                batch.update_changed(session, Case)
             session.commit()
             return len(due), acted
         except Exception:
