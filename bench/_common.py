@@ -1,10 +1,16 @@
 """What the benchmarks share: PostgreSQL at 127.0.0.1:5432, when it answers, in a schema of
-each run's own (made and dropped as the tests do, by tests/conftest.py)."""
+each run's own (made and dropped as the tests do, by tests/conftest.py); the web benchmarks' app
+configuration, percentiles and Argon2id timing."""
 
 from __future__ import annotations
 
+import math
+import secrets
 import sys
+import time
+import tomllib
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, text
 
@@ -12,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import crypto  # noqa: E402
+import crypto.wrapping as crypto_wrapping  # noqa: E402
 from portal.db import make_engine  # noqa: E402
 from tests import conftest  # noqa: E402
 
@@ -37,3 +45,61 @@ def postgres_schema_engine(schema: str) -> Engine:
 
 def drop_postgres_schema(schema: str) -> None:
     conftest.drop_postgres_schema(POSTGRES_URL, schema)
+
+
+# --- what the web benchmarks share --------------------------------------------------------------
+
+
+def app_config(tmp: Path, database_url: str, *, argon2_profile: str) -> dict[str, Any]:
+    """config.example.toml with fresh secrets, the given database, a temp attachment folder and
+    in-process rate-limit counters."""
+    with (ROOT / "config.example.toml").open("rb") as handle:
+        raw: dict[str, Any] = tomllib.load(handle)
+    raw["site"]["base_url"] = "http://127.0.0.1"
+    raw["site"]["secret_key"] = secrets.token_urlsafe(48)
+    raw["security"]["receipt_pepper"] = secrets.token_hex(32)
+    raw["security"]["argon2_profile"] = argon2_profile
+    raw["database"]["url"] = database_url
+    raw["storage"]["attachments_dir"] = str(tmp / "attachments")
+    raw["ratelimit"]["storage_url"] = "memory://"
+    return raw
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+
+
+def argon2_production_ms() -> float:
+    """One production Argon2id derivation on its own, as the app runs it, in ms."""
+    salt = crypto.new_salt()
+    start = time.perf_counter()
+    crypto.derive_keys("seven words of a diceware passphrase here", salt, crypto.PRODUCTION)
+    return (time.perf_counter() - start) * 1000
+
+
+class ArgonTimer:
+    """Times the Argon2id runs made inside requests (wraps the name crypto.wrapping calls).
+
+    Subtracting each request's own Argon2id time gives the rest of the request's cost, a figure
+    that holds up when other work on the machine slows Argon2 down from one request to the next.
+    """
+
+    def __init__(self) -> None:
+        self.spent_ms = 0.0
+        self._original = crypto_wrapping.derive_keys
+
+    def _timed(self, *args: Any, **kwargs: Any) -> crypto.DerivedKeys:
+        start = time.perf_counter()
+        try:
+            return self._original(*args, **kwargs)
+        finally:
+            self.spent_ms += (time.perf_counter() - start) * 1000
+
+    def __enter__(self) -> ArgonTimer:
+        crypto_wrapping.derive_keys = self._timed
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        crypto_wrapping.derive_keys = self._original

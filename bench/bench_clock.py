@@ -54,7 +54,7 @@ from portal.models import (  # noqa: E402
     OutboxMessage,
     Role,
 )
-from portal.services import accounts, clock, contexts  # noqa: E402
+from portal.services import accounts, batch, clock, contexts  # noqa: E402
 from portal.services.calendar import BusinessCalendar  # noqa: E402
 from portal.services.policies import load_policy  # noqa: E402
 
@@ -123,6 +123,16 @@ class Tracer:
 def traced(engine: Engine) -> Tracer:
     tracer = Tracer()
     event.listen(engine, "before_cursor_execute", tracer.before)
+    # On PostgreSQL a chunk's new rows go in a COPY per table, on the driver's own cursor, which
+    # SQLAlchemy's events do not see: each is counted here as one statement.
+    copy = batch._copy
+
+    def counted_copy(*args: Any) -> None:
+        if tracer.on:
+            tracer.statements += 1
+        copy(*args)
+
+    batch._copy = counted_copy
     return tracer
 
 

@@ -24,7 +24,6 @@ speed target. About 4-5 minutes on 2 cores. Run: .venv/bin/python bench/bench_in
 
 from __future__ import annotations
 
-import math
 import os
 import random
 import secrets
@@ -33,7 +32,6 @@ import statistics
 import sys
 import tempfile
 import time
-import tomllib
 from base64 import b64encode
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -48,13 +46,20 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import pyotp  # noqa: E402
-from _common import drop_postgres_schema, postgres_answers, postgres_schema_engine  # noqa: E402
+from _common import (  # noqa: E402
+    ArgonTimer,
+    app_config,
+    argon2_production_ms,
+    drop_postgres_schema,
+    percentile,
+    postgres_answers,
+    postgres_schema_engine,
+)
 from sqlalchemy import Engine, Table, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 import crypto  # noqa: E402
-import crypto.wrapping as crypto_wrapping  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
 from portal.config import config_from_mapping  # noqa: E402
 from portal.db import make_engine, make_session_factory  # noqa: E402
@@ -95,12 +100,6 @@ SENTENCES = (
     "Expense claims for trips that never happened were paid last quarter.",
     "The chemical store is left unlocked and its log book is out of date.",
 )
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
 
 
 def p50_p95(values: list[float]) -> str:
@@ -378,22 +377,9 @@ def bench_opening(plan: Plan, factory: sessionmaker[Session]) -> None:
     )
 
 
-def raw_config(tmp: Path, database_url: str) -> dict[str, Any]:
-    with (ROOT / "config.example.toml").open("rb") as handle:
-        raw: dict[str, Any] = tomllib.load(handle)
-    raw["site"]["base_url"] = "http://127.0.0.1"
-    raw["site"]["secret_key"] = secrets.token_urlsafe(48)
-    raw["security"]["receipt_pepper"] = secrets.token_hex(32)
-    raw["security"]["argon2_profile"] = "test"
-    raw["database"]["url"] = database_url
-    raw["storage"]["attachments_dir"] = str(tmp / "attachments")
-    raw["ratelimit"]["storage_url"] = "memory://"
-    return raw
-
-
 def bench_http(tmp: Path, database_url: str, plan: Plan) -> None:
     """GET /staff/inbox through the test client, signed in as handler A (no filter)."""
-    app = create_app(config_from_mapping(raw_config(tmp, database_url)))
+    app = create_app(config_from_mapping(app_config(tmp, database_url, argon2_profile="test")))
     client = app.test_client()
     a = plan.handlers[0]
     with app.extensions["candor.sessionmaker"]() as db:
@@ -519,34 +505,6 @@ def bench_inbox() -> None:
 
 
 # --- 2. sign-in against the Argon2 cost ---------------------------------------------------------
-
-
-def argon2_production_ms() -> float:
-    salt = crypto.new_salt()
-    return timed_ms(lambda: crypto.derive_keys(PASSWORD, salt, crypto.PRODUCTION))
-
-
-class ArgonTimer:
-    """Times the Argon2id run inside a sign-in (wraps the name crypto.wrapping calls), as in
-    bench_reporter.py: the sign-in minus its own Argon2id is what the rest of it costs."""
-
-    def __init__(self) -> None:
-        self.spent_ms = 0.0
-        self._original = crypto.derive_keys
-
-    def _timed(self, *args: Any, **kwargs: Any) -> crypto.DerivedKeys:
-        start = time.perf_counter()
-        try:
-            return self._original(*args, **kwargs)
-        finally:
-            self.spent_ms += (time.perf_counter() - start) * 1000
-
-    def __enter__(self) -> ArgonTimer:
-        setattr(crypto_wrapping, "derive_keys", self._timed)  # noqa: B010
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        setattr(crypto_wrapping, "derive_keys", self._original)  # noqa: B010
 
 
 def timed_sign_in(

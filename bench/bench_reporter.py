@@ -17,7 +17,6 @@ import argparse
 import http.client
 import json
 import logging
-import math
 import os
 import re
 import secrets
@@ -27,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +35,9 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from _common import ArgonTimer, app_config, argon2_production_ms, percentile  # noqa: E402
+
 import crypto  # noqa: E402
-import crypto.wrapping as crypto_wrapping  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
 from portal.config import config_from_mapping, load_config  # noqa: E402
 from portal.db import make_engine, make_session_factory  # noqa: E402
@@ -58,17 +57,9 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def raw_config(tmp: Path) -> dict[str, Any]:
-    """config.example.toml with fresh secrets, the temp database and folder, production Argon2."""
-    with (ROOT / "config.example.toml").open("rb") as handle:
-        raw: dict[str, Any] = tomllib.load(handle)
-    raw["site"]["base_url"] = "http://127.0.0.1"
-    raw["site"]["secret_key"] = secrets.token_urlsafe(48)
-    raw["security"]["receipt_pepper"] = secrets.token_hex(32)
-    raw["security"]["argon2_profile"] = "production"
-    raw["database"]["url"] = f"sqlite:///{tmp / 'candor.sqlite3'}"
-    raw["storage"]["attachments_dir"] = str(tmp / "attachments")
+    """The example configuration on a temp SQLite file and folder, with production Argon2."""
+    raw = app_config(tmp, f"sqlite:///{tmp / 'candor.sqlite3'}", argon2_profile="production")
     raw["storage"]["max_upload_mb"] = MAX_UPLOAD_MB
-    raw["ratelimit"]["storage_url"] = "memory://"
     return raw
 
 
@@ -146,47 +137,7 @@ def report_fields(raw: dict[str, Any], csrf: str, form_token: str) -> dict[str, 
     return fields
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
-
-
 # --- 1. submission latency ----------------------------------------------------------------------
-
-
-def argon2_production_ms() -> float:
-    """One production Argon2id derivation on its own, as the app runs it, in ms."""
-    salt = crypto.new_salt()
-    start = time.perf_counter()
-    crypto.derive_keys("seven words of a diceware passphrase here", salt, crypto.PRODUCTION)
-    return (time.perf_counter() - start) * 1000
-
-
-class ArgonTimer:
-    """Times the Argon2id runs made inside requests (wraps the name crypto.wrapping calls).
-
-    Subtracting each request's own Argon2id time gives the rest of the request's cost, a figure
-    that holds up when other work on the machine slows Argon2 down from one request to the next.
-    """
-
-    def __init__(self) -> None:
-        self.spent_ms = 0.0
-        self._original = crypto_wrapping.derive_keys
-
-    def _timed(self, *args: Any, **kwargs: Any) -> crypto.DerivedKeys:
-        start = time.perf_counter()
-        try:
-            return self._original(*args, **kwargs)
-        finally:
-            self.spent_ms += (time.perf_counter() - start) * 1000
-
-    def __enter__(self) -> ArgonTimer:
-        crypto_wrapping.derive_keys = self._timed
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        crypto_wrapping.derive_keys = self._original
 
 
 def bench_submit() -> None:

@@ -102,6 +102,7 @@ def _intake_page(
         problems=problems or [],
         uploads_dropped=uploads_dropped,
         max_upload_mb=config.storage.max_upload_mb,
+        promises=clock.site_promises(db_session(), config.intake),
     )
 
 

@@ -119,12 +119,13 @@ def update_changed(session: Session, model: type[Base]) -> int:
         return 0
     table = cast(Table, model.__table__)
     (key_column,) = table.primary_key.columns
-    columns = {prop.key: prop.columns[0] for prop in inspect(model).column_attrs}
+    mapper = inspect(model)
+    columns = {prop.key: prop.columns[0] for prop in mapper.column_attrs}
+    attributes = frozenset(mapper.attrs.keys())
     groups: dict[frozenset[str], list[Any]] = {}
     for obj in session.dirty:
         if isinstance(obj, model):
-            state = inspect(obj)
-            keys = frozenset(state.attrs.keys()) - state.unmodified
+            keys = attributes - inspect(obj).unmodified
             if keys and keys <= columns.keys() and key_column.key not in keys:
                 groups.setdefault(keys, []).append(obj)
     for keys, objects in groups.items():
