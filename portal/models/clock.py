@@ -22,8 +22,8 @@ class Deadline(Base):
 
     ``next_action_at`` is the next time the worker has something to do (a warning, the due time,
     an escalation step); it is None once nothing is left, so a pass reads only what is due.
-    ``steps_done`` counts the scheduled actions already taken: the worker advances it with a
-    compare-and-set, so an action happens once however many workers run.
+    ``steps_done`` counts the scheduled actions already taken: the worker advances it under a
+    lock held until its transaction commits, so an action happens once however many workers run.
     """
 
     __tablename__ = "deadlines"
@@ -33,12 +33,13 @@ class Deadline(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # Looked up by the unique index on (case_id, policy, clock), whose leading column it is.
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     policy: Mapped[str] = mapped_column(String(64))
     clock: Mapped[str] = mapped_column(String(64))
     state: Mapped[DeadlineState] = mapped_column(_enum(DeadlineState, "deadline_state"))
     started_at: Mapped[datetime]
-    due_at: Mapped[datetime] = mapped_column(index=True)
+    due_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_at: Mapped[datetime | None] = mapped_column(default=None)
     # Seconds spent paused so far, against the clock's cap.
