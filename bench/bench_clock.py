@@ -123,6 +123,8 @@ class Tracer:
 def traced(engine: Engine) -> Tracer:
     tracer = Tracer()
     event.listen(engine, "before_cursor_execute", tracer.before)
+    if engine.dialect.name != "postgresql":
+        return tracer
     # On PostgreSQL a chunk's new rows go in a COPY per table, on the driver's own cursor, which
     # SQLAlchemy's events do not see: each is counted here as one statement.
     copy = batch._copy

@@ -9,12 +9,12 @@ ids to rows).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert, inspect
+from sqlalchemy import ColumnElement, Connection, Dialect, Table, insert, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -51,14 +51,15 @@ def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> N
     an INSERT would give it, or the server's default when it has none.
     """
     dialect = connection.dialect
-    columns = [c for c in table.columns if c.default is not None or c.key in rows[0]]
+    given = set().union(*rows)
+    columns = [c for c in table.columns if c.default is not None or c.key in given]
     defaults = {}
     for column in columns:
         if column.default is not None:
             if not column.default.is_scalar:
                 raise ValueError(f"{table.name}.{column.key}: only scalar defaults are filled in")
             defaults[column.key] = column.default.arg  # type: ignore[attr-defined]
-    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    bind = _binders(dialect, columns)
     quote = dialect.identifier_preparer.quote
     sql = (
         f"COPY {dialect.identifier_preparer.format_table(table)} "
@@ -69,13 +70,23 @@ def _copy(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> N
         raise RuntimeError("the connection was closed")
     with driver.cursor() as cursor, cursor.copy(sql) as copy:
         for row in rows:
-            values = [row.get(column.key, defaults.get(column.key)) for column in columns]
-            copy.write_row(
-                [
-                    value if process is None else process(value)
-                    for value, process in zip(values, processors, strict=True)
-                ]
-            )
+            copy.write_row(bind([row.get(c.key, defaults.get(c.key)) for c in columns]))
+
+
+def _binders(
+    dialect: Dialect, columns: Sequence[ColumnElement[Any]]
+) -> Callable[[list[Any]], list[Any]]:
+    """A function making one row's values (in ``columns`` order) ready for the driver, as
+    SQLAlchemy would for a bound parameter: each through its column type's bind processor."""
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+
+    def bind(values: list[Any]) -> list[Any]:
+        return [
+            value if process is None else process(value)
+            for value, process in zip(values, processors, strict=True)
+        ]
+
+    return bind
 
 
 def current(session: Session) -> RowBatch | None:
@@ -145,11 +156,9 @@ def _update(connection: Connection, table: Table, columns: list[Any], objects: l
     """UPDATE ``table`` from one array per column; the first column is the primary key."""
     dialect = connection.dialect
     quote = dialect.identifier_preparer.quote
-    arrays = {}
-    for n, column in enumerate(columns):
-        process = column.type.dialect_impl(dialect).bind_processor(dialect)
-        values = [getattr(obj, column.key) for obj in objects]
-        arrays[f"c{n}"] = values if process is None else [process(v) for v in values]
+    bind = _binders(dialect, columns)
+    rows = [bind([getattr(obj, column.key) for column in columns]) for obj in objects]
+    arrays = {f"c{n}": list(values) for n, values in enumerate(zip(*rows, strict=True))}
     unnest = ", ".join(
         f"%(c{n})s::{column.type.compile(dialect=dialect)}[]" for n, column in enumerate(columns)
     )

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 from portal.models import AuthorKind, Case, Deadline, DeadlineState
-from portal.services import audit, batch, notifications
+from portal.services import audit, batch, notifications, sitetext
 from portal.services.clock import chunk
 from portal.services.clock.acts import resume_deadline
 from portal.services.clock.chunk import responsible
@@ -192,14 +192,7 @@ def _warn(
     left = deadline.due_at - now
     due = deadline.due_at.isoformat()
     _record(session, "deadline_warning", case, now, f"{deadline.name}: due {due}")
-    notifications.notify_users(
-        session,
-        responsible(session, case, case.escalation_level),
-        settings,
-        case=case,
-        what=f"due in {_words(left)}: {rule.label.lower()}",
-        now=now,
-    )
+    _tell_responsible(session, case, settings, f"due in {_words(left)}: {rule.label.lower()}", now)
 
 
 def _breach(
@@ -213,17 +206,8 @@ def _breach(
     deadline.state = DeadlineState.BREACHED
     _record(session, "deadline_breached", case, now, deadline.name)
     if "notify" in rule.at_expiry:
-        notifications.notify_users(
-            session,
-            responsible(session, case, case.escalation_level),
-            settings,
-            case=case,
-            what=f"overdue: {rule.label.lower()}",
-            now=now,
-        )
+        _tell_responsible(session, case, settings, f"overdue: {rule.label.lower()}", now)
     if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
-        from portal.services import sitetext
-
         _system_message(session, case, sitetext.get_plain_text(session, rule.reporter_notice), now)
     if "escalate" in rule.at_expiry:
         _escalate(session, deadline, rule, case, now, settings, why="deadline passed")
@@ -285,6 +269,14 @@ def _escalate(
     deadline.level_reached = TOP_LEVEL
     detail = f"{deadline.name}: no higher level to escalate to"
     _record(session, "escalation_exhausted", case, now, detail)
+
+
+def _tell_responsible(
+    session: Session, case: Case, settings: ClockSettings, what: str, now: datetime
+) -> None:
+    """Notify the handlers responsible for the case at its current level."""
+    people = responsible(session, case, case.escalation_level)
+    notifications.notify_users(session, people, settings, case=case, what=what, now=now)
 
 
 def _record(session: Session, action: str, case: Case, now: datetime, detail: str) -> None:
