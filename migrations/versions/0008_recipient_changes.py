@@ -48,9 +48,7 @@ def upgrade() -> None:
         ),
         sa.Column("decided_by_id", sa.Integer(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "level BETWEEN 1 AND 3", name=op.f("ck_recipient_changes_level_range")
-        ),
+        sa.CheckConstraint("level BETWEEN 1 AND 3", name=op.f("ck_recipient_changes_level_range")),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
@@ -70,9 +68,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_recipient_changes")),
     )
     with op.batch_alter_table("recipient_changes", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_recipient_changes_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_recipient_changes_user_id"), ["user_id"], unique=False)
 
 
 def downgrade() -> None:

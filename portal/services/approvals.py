@@ -104,9 +104,7 @@ class PendingChange:
             not self.before.is_handler or self.after.level > self.before.level
         ):
             level = self.after.level
-            lines.append(
-                f"{name} will join escalation at level {level} ({LEVEL_NAMES[level]})."
-            )
+            lines.append(f"{name} will join escalation at level {level} ({LEVEL_NAMES[level]}).")
         return lines
 
 

@@ -230,7 +230,7 @@ def test_rejection_leaves_things_as_they_were(
     file_report(app, "safety")
     assert grants_of(db, hanna) == 0
     # A decided change cannot be decided again.
-    status, page = decide(bob, change, "approve")
+    status, _ = decide(bob, change, "approve")
     assert status == 302
     assert fresh(db, hanna).level == 1
 
@@ -251,8 +251,7 @@ def test_request_and_decision_are_in_the_audit_trail(
     decide(signed_in(app, db, bob_user), pending_change(db, hanna), "approve")
     db.expire_all()
     entries = {
-        e.action: e
-        for e in db.scalars(select(AuditEntry).where(AuditEntry.subject_id == hanna.id))
+        e.action: e for e in db.scalars(select(AuditEntry).where(AuditEntry.subject_id == hanna.id))
     }
     requested = entries["recipient_change_requested"]
     approved = entries["recipient_change_approved"]
@@ -279,7 +278,7 @@ def test_the_approval_page_shows_before_and_after(
     page = bob.get("/staff/approvals").get_data(as_text=True)
     assert "Waiting for approval by a second person" in page
     rows = re.sub(r"\s+", " ", page)
-    assert "<th scope=\"row\">Categories received</th><td>Fraud</td><td>Fraud, Safety</td>" in rows
+    assert '<th scope="row">Categories received</th><td>Fraud</td><td>Fraud, Safety</td>' in rows
     assert '<th scope="row">Escalation level</th><td>1</td><td>2</td>' in rows
     assert "Hanna will start receiving new reports in: Safety." in page
     assert "Hanna will join escalation at level 2 (supervisor)." in page
