@@ -309,3 +309,28 @@ def test_a_single_admin_is_told_who_can_approve_and_how_to_get_one(
     assert "Nobody on this site can approve it yet" in page
     assert "candor create-user --role handler --level 2" in page
     assert not fresh(db, admin).is_handler
+
+
+def test_the_operator_bootstraps_a_handler_in_effect_at_once(app: Flask, db: Session) -> None:
+    runner = app.test_cli_runner()
+    assert "in effect at once" in runner.invoke(args=["candor", "create-user", "--help"]).output
+    result = runner.invoke(
+        args=[
+            "candor",
+            "create-user",
+            "--role",
+            "handler",
+            "--username",
+            "sven",
+            "--display-name",
+            "Sven",
+            "--level",
+            "2",
+        ],
+        input="violet harbour tangerine quokka 7\n",
+    )
+    assert result.exit_code == 0, result.output
+    sven = db.scalars(select(User).where(User.username == "sven")).one()
+    assert approvals.find_pending(db, sven.id) is None
+    assert [r.id for r in intake.list_recipients(db, "safety")] == [sven.id]
+    assert approvals.may_approve(sven)
