@@ -289,6 +289,11 @@ def test_the_approval_page_shows_before_and_after(
     # The admin pages say the change is not in effect yet.
     listing = alice.get("/admin/users").get_data(as_text=True)
     assert "waiting for approval by a second person" in listing
+    assert "Changes waiting for approval</a>" in listing
+    # A decision without the form's CSRF token does nothing.
+    bare = bob.post(f"/staff/approvals/{change.id}/approve", data={"confirm": "yes"})
+    assert bare.status_code == 400
+    assert pending_change(db, hanna).state is RecipientChangeState.PENDING
 
 
 def test_a_single_admin_is_told_who_can_approve_and_how_to_get_one(
