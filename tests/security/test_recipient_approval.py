@@ -290,6 +290,10 @@ def test_the_approval_page_shows_before_and_after(
     listing = alice.get("/admin/users").get_data(as_text=True)
     assert "waiting for approval by a second person" in listing
     assert "Changes waiting for approval</a>" in listing
+    # The account form shows what was asked, so saving it again does not withdraw the request.
+    form = alice.get(f"/admin/users/{hanna.id}").get_data(as_text=True)
+    assert re.search(r'<input checked[^>]* value="safety"', form)
+    assert "Waiting for approval by a second person" in form
     # A decision without the form's CSRF token does nothing.
     bare = bob.post(f"/staff/approvals/{change.id}/approve", data={"confirm": "yes"})
     assert bare.status_code == 400

@@ -216,3 +216,23 @@ def test_the_command_line_creates_a_handler_in_effect_at_once(db: Session) -> No
     hanna = make_handler(db, "hanna")
     assert [r.id for r in intake.list_recipients(db, "fraud")] == [hanna.id]
     assert approvals.find_pending(db, hanna.id) is None
+
+
+def test_two_decisions_at_once_cannot_both_apply(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = make_admin(db)
+    bob = make_admin(db, "bob")
+    carol = make_admin(db, "carol")
+    hanna = make_handler(db, "hanna", categories=("fraud",))
+    change(db, admin, hanna, state(True, 1, "fraud", "safety"))
+    pending = approvals.find_pending(db, hanna.id)
+    assert pending is not None
+    stale = approvals.get_pending(db, pending.id)
+    approvals.decide(db, bob, pending.id, approve=False, now=NOW)
+    # Carol read the change before Bob's rejection landed; her approval must not apply.
+    monkeypatch.setattr(approvals, "get_pending", lambda session, change_id: stale)
+    with pytest.raises(NotFoundError, match="already decided"):
+        approvals.decide(db, carol, pending.id, approve=True, now=NOW)
+    db.expire_all()
+    assert approvals.state_of(db, hanna) == state(True, 1, "fraud")
