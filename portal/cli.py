@@ -59,7 +59,13 @@ def init_command() -> None:
 @click.option("--display-name", required=True)
 @click.option("--level", type=click.IntRange(1, 3), default=1, show_default=True)
 def create_user_command(role: str, username: str, display_name: str, level: int) -> None:
-    """Create a staff account; the password is read from standard input."""
+    """Create a staff account; the password is read from standard input.
+
+    The account is in effect at once, handler role and level included: whoever runs this holds
+    the site's configuration anyway. Through the web pages, a new or wider recipient waits for a
+    second person's approval; use this for the first handler, or for a level-2 handler who can
+    approve when the site has a single admin.
+    """
     if sys.stdin.isatty():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:

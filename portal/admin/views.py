@@ -8,9 +8,10 @@ from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
 from portal.admin.forms import AccountFormBase, ConfirmForm, SiteTextForm, account_form
+from portal.handler import approval_views
 from portal.handler.forms import PlainForm
-from portal.models import User
-from portal.services import accounts, clock, intake, notifications, sitetext
+from portal.models import RecipientChange, User
+from portal.services import accounts, approvals, clock, intake, notifications, sitetext
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS, load_policy
 from portal.staff import admin_required, staff
@@ -31,7 +32,10 @@ def index() -> ResponseReturnValue:
 def users() -> str:
     labels = {c.key: c.label for c in app_config().intake.categories}
     return render_template(
-        "admin/users.html", accounts=accounts.list_accounts(db_session()), labels=labels
+        "admin/users.html",
+        accounts=accounts.list_accounts(db_session()),
+        labels=labels,
+        pending=approvals.pending_by_user(db_session()),
     )
 
 
@@ -48,11 +52,20 @@ def new_user() -> ResponseReturnValue:
             username=form.username.data or "",
             **_account_fields(form),
             now=utcnow(),
+            notice=approval_views.notice(),
         )
     except (InvalidInputError, AlreadyExistsError) as exc:
         return _account_page(form, None, [str(exc)]), 400
     # Shown in this response only: the database keeps just the token's hash.
-    return render_template("admin/link.html", user=user, link=_activation_link(token), new=True)
+    return render_template(
+        "admin/link.html",
+        user=user,
+        link=_activation_link(token),
+        new=True,
+        pending=approvals.find_pending_change(db_session(), user.id),
+        who=approvals.WHO_MAY_APPROVE,
+        how=approvals.HOW_TO_GET_AN_APPROVER,
+    )
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -62,17 +75,24 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     if request.method == "GET":
         current = accounts.user_categories(db_session(), user.id)
         form = account_form(app_config().intake, new=False, obj=user, categories=current)
+        _show_pending(form, approvals.find_pending(db_session(), user.id))
     else:
         form = account_form(app_config().intake, new=False)
     if not form.validate_on_submit():
         return _account_page(form, user, _form_problems(form)), _status()
     try:
         accounts.update_user(
-            db_session(), staff().user, user, **_account_fields(form), now=utcnow()
+            db_session(),
+            staff().user,
+            user,
+            **_account_fields(form),
+            now=utcnow(),
+            notice=approval_views.notice(),
         )
     except InvalidInputError as exc:
         return _account_page(form, user, [str(exc)]), 400
     flash(f"The account {user.username} has been saved.", "info")
+    approval_views.flash_pending(user, approvals.find_pending_change(db_session(), user.id))
     return redirect(url_for("admin.users"))
 
 
@@ -281,8 +301,24 @@ def _account_fields(form: AccountFormBase) -> AccountFields:
     }
 
 
+def _show_pending(form: AccountFormBase, change: RecipientChange | None) -> None:
+    """Fill the form with what was asked, so saving again does not withdraw the request."""
+    if change is not None:
+        form.is_handler.data, form.level.data = change.is_handler, change.level
+        form.categories.data = list(change.categories)
+
+
 def _account_page(form: AccountFormBase, user: User | None, problems: list[str]) -> str:
-    return render_template("admin/account.html", form=form, user=user, problems=problems)
+    pending = approvals.find_pending_change(db_session(), user.id) if user else None
+    return render_template(
+        "admin/account.html",
+        form=form,
+        user=user,
+        problems=problems,
+        pending=pending,
+        labels=approval_views.category_labels(),
+        how=approvals.HOW_TO_GET_AN_APPROVER,
+    )
 
 
 def _confirm_page(act: Act, form: ConfirmForm, user: User, problem: str = "") -> str:

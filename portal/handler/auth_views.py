@@ -63,7 +63,16 @@ def sign_in() -> ResponseReturnValue:
 def home() -> ResponseReturnValue:
     if staff().user.is_handler:
         return redirect(url_for("handler.inbox"))
-    return redirect(url_for("admin.users"))
+    if staff().user.is_admin:
+        return redirect(url_for("admin.users"))
+    # A new handler whose role a second person has not approved yet: nothing to read so far.
+    flash(
+        "Your account is ready, but you receive no reports yet: your handler role waits for "
+        "approval by a second person (an admin, or a handler at level 2 or 3). Nothing is lost; "
+        "sign in again once they have approved it.",
+        "info",
+    )
+    return redirect(url_for("handler.account"))
 
 
 def _qr_svg(uri: str) -> Markup:

@@ -1,5 +1,6 @@
 """Typed SQLAlchemy models: tables and columns only, no queries, no crypto, no Flask."""
 
+from portal.models.approvals import RecipientChange, RecipientChangeState
 from portal.models.audit import AuditEntry, AuditHead
 from portal.models.base import Base
 from portal.models.cases import (
@@ -48,6 +49,8 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PendingReceipt",
+    "RecipientChange",
+    "RecipientChangeState",
     "ReporterSession",
     "Role",
     "SiteText",

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
-from portal.services import audit, tokens
+from portal.services import approvals, audit, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -191,10 +191,13 @@ def invite_user(
     categories: Iterable[str],
     now: datetime,
     email: str = "",
+    notice: approvals.Notice | None = None,
 ) -> tuple[User, str]:
     """Create an account that waits for its holder to follow a one-time activation link.
 
-    Returns the user and the link's token; only its hash is stored. Commits once.
+    Returns the user and the link's token; only its hash is stored. The handler role waits for
+    a second person's approval (see ``approvals``); ``notice`` says where to tell the approvers.
+    Commits once.
     """
     username, display_name = _validate_identity(username, display_name, level)
     title = _clean_title(title)
@@ -207,17 +210,27 @@ def invite_user(
         username=username,
         display_name=display_name,
         title=title,
-        is_handler=is_handler,
+        # Nobody yet: what the account receives is set below, through the approval rule.
+        is_handler=False,
         is_admin=is_admin,
-        level=level,
+        level=1,
         activation_lookup=tokens.token_hash(token),
         activation_expires_at=now + ACTIVATION_LIFETIME,
         created_at=now,
     )
     session.add(user)
     session.flush()
-    set_categories(session, user, categories)
     audit.record(session, "account_invited", now=now, actor_id=admin.id, subject_id=user.id)
+    approvals.apply_or_hold(
+        session,
+        admin,
+        user,
+        is_handler=is_handler,
+        level=level,
+        categories=categories,
+        now=now,
+        notice=notice,
+    )
     session.commit()
     return user, token
 
@@ -301,8 +314,12 @@ def update_user(
     categories: Iterable[str],
     now: datetime,
     email: str = "",
+    notice: approvals.Notice | None = None,
 ) -> None:
     """Change what an admin may change about an account; the username and keys stay.
+
+    What makes the account receive more (handler role, categories, a higher level) waits for a
+    second person's approval; what makes it receive less applies at once (see ``approvals``).
 
     An admin cannot drop their own admin flag, so the site never loses its last admin by a slip.
     The audit entry names the fields that changed, never their values. Commits once.
@@ -327,10 +344,19 @@ def update_user(
         )
         if old != new
     ]
-    user.display_name, user.title, user.level = display_name, title, level
+    user.display_name, user.title = display_name, title
     user.email = clean_email(email)
-    user.is_handler, user.is_admin = is_handler, is_admin
-    set_categories(session, user, new_categories)
+    user.is_admin = is_admin
+    approvals.apply_or_hold(
+        session,
+        admin,
+        user,
+        is_handler=is_handler,
+        level=level,
+        categories=new_categories,
+        now=now,
+        notice=notice,
+    )
     audit.record(
         session,
         "account_updated",

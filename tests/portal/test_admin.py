@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, CaseKeyGrant, User
 from portal.services import accounts
-from tests.factories import make_admin, make_handler, sign_in_as
+from tests.factories import approve_pending, make_admin, make_handler, sign_in_as
 
 LINK = re.compile(r"http://localhost/staff/activate/([A-Za-z0-9_-]+)")
 
@@ -73,12 +73,12 @@ def test_an_admin_invites_a_handler_and_sees_the_link_once(
     assert "shown only this once" in page
 
     user = db.scalars(select(User).where(User.username == "otto")).one()
-    assert (user.display_name, user.level, user.is_handler, user.is_admin) == (
-        "Otto Berg",
-        2,
-        True,
-        False,
-    )
+    # Nobody receives reports on one admin's word: the handler role waits for a second person.
+    assert "until a second person approves" in page
+    assert (user.display_name, user.is_handler, user.is_admin) == ("Otto Berg", False, False)
+    approve_pending(db, user, make_admin(db, "second"))
+    user = fresh(db, user)
+    assert (user.level, user.is_handler) == (2, True)
     assert accounts.user_categories(db, user.id) == ["safety"]
     assert accounts.find_invited(db, token, user.created_at) is not None
     assert "account_invited" in audit_actions(db, user)
@@ -126,13 +126,19 @@ def test_editing_changes_level_title_and_categories(
     )
     assert status == 302 and location.endswith("/admin/users")
     user = fresh(db, hanna)
-    assert (user.display_name, user.title, user.level) == ("Hanna Kurz", "Head of compliance", 3)
+    # The name and title apply at once; the wider categories and level wait for a second person.
+    assert (user.display_name, user.title, user.level) == ("Hanna Kurz", "Head of compliance", 1)
+    assert accounts.user_categories(db, user.id) == ["fraud"]
+    approve_pending(db, user, make_handler(db, "sven", level=2))
+    user = fresh(db, hanna)
+    assert user.level == 3
     assert accounts.user_categories(db, user.id) == ["fraud", "safety"]
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "account_updated")).one()
     assert (entry.actor_id, entry.subject_id) == (admin.id, hanna.id)
     assert "level" in entry.detail and "categories" in entry.detail
     # No category ticked means every category.
     post_form(client, f"/admin/users/{hanna.id}", display_name="Hanna", level="1", is_handler="y")
+    approve_pending(db, hanna, make_admin(db, "second"))
     assert accounts.user_categories(db, hanna.id) == []
     assert "All categories" in client.get("/admin/users").get_data(as_text=True)
     assert client.get("/admin/users/999999").status_code == 404

@@ -13,7 +13,15 @@ import crypto
 from portal.models import AuditEntry, StaffSession, User
 from portal.services import accounts
 from portal.timeutil import utcnow
-from tests.factories import PASSWORD, RECOVERY_KEYS, make_admin, make_handler, sign_in_as, totp_code
+from tests.factories import (
+    PASSWORD,
+    RECOVERY_KEYS,
+    approve_pending,
+    make_admin,
+    make_handler,
+    sign_in_as,
+    totp_code,
+)
 from tests.portal.test_reporter_web import csrf_of
 
 
@@ -164,9 +172,15 @@ def test_activation_sets_password_keys_and_second_factor(client: FlaskClient, db
         },
     )
     assert done.status_code == 302
-    assert client.get("/staff/inbox").status_code == 200
+    # The handler role waits for a second person; until then the account reads nothing.
+    assert client.get("/staff/inbox").status_code == 403
+    assert "waits for approval" in client.get("/staff/", follow_redirects=True).get_data(
+        as_text=True
+    )
     db.expire_all()
     nina = db.scalars(select(User).where(User.username == "nina")).one()
+    approve_pending(db, nina, make_admin(db, "second"))
+    assert client.get("/staff/inbox").status_code == 200
     assert nina.activation_lookup is None and nina.public_key is not None
     assert nina.password_wrapped_key is not None
     key = crypto.unwrap_with_secret(
