@@ -17,6 +17,7 @@ from portal.models.cases import (
     PendingReceipt,
     ReporterSession,
     SiteText,
+    StaffDraft,
 )
 from portal.models.clock import (
     CategoryPolicy,
@@ -51,6 +52,7 @@ __all__ = [
     "ReporterSession",
     "Role",
     "SiteText",
+    "StaffDraft",
     "StaffSession",
     "User",
     "UserCategory",
