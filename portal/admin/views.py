@@ -10,7 +10,7 @@ from portal.admin import bp
 from portal.admin.forms import AccountFormBase, ConfirmForm, SiteTextForm, account_form
 from portal.handler.forms import PlainForm
 from portal.models import User
-from portal.services import accounts, clock, intake, notifications, sitetext
+from portal.services import accounts, clock, intake, notifications, readiness, sitetext
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS, load_policy
 from portal.staff import admin_required, staff
@@ -18,6 +18,16 @@ from portal.timeutil import utcnow
 from portal.web import app_config, db_session
 
 OTHER_WAYS = "other_ways"
+
+
+@bp.context_processor
+def _site_state() -> dict[str, object]:
+    """What every admin page says about the site as a whole: why it cannot take reports, and
+    whether e-mail is off."""
+    return {
+        "can_receive": readiness.site_readiness(db_session()).can_receive,
+        "email_off": not app_config().smtp.host,
+    }
 
 
 @bp.get("/")

@@ -17,7 +17,7 @@ from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import handler_required, keep_typed_text, staff, take_drafts_for
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads
-from portal.web import app_config, clock_settings, db_session
+from portal.web import ErrorTitle, app_config, clock_settings, db_session
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
 
@@ -94,14 +94,10 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
         return redirect(url_for("handler.case_page", uid=(request.view_args or {})["uid"]))
     return render_template(
         "error.html",
-        error=_FormExpired(),
+        error=ErrorTitle("The form expired"),
         text="The form had been open too long and was not accepted; nothing was changed. "
         "Go back, reload the page and try again.",
     ), 400
-
-
-class _FormExpired:
-    name = "The form expired"
 
 
 def _render_case(

@@ -12,11 +12,11 @@ from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
 from portal.reporter.forms import CheckForm, MessageForm, ReceiptForm, SignOutForm, intake_form
-from portal.services import clock, intake, messaging, reporter_access, sitetext
+from portal.services import clock, intake, messaging, readiness, reporter_access, sitetext
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, total_budget_exceeded
-from portal.web import app_config, argon2_profile, clock_settings, db_session, limiter
+from portal.web import ErrorTitle, app_config, argon2_profile, clock_settings, db_session, limiter
 
 STATUS_WORDS = {
     "new": "Received. It is waiting to be acknowledged.",
@@ -35,6 +35,7 @@ def landing() -> str:
         "reporter/landing.html",
         promises=clock.site_promises(db_session(), app_config().intake),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
+        first_run=not readiness.site_readiness(db_session()).has_staff,
     )
 
 
@@ -343,14 +344,10 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
             ), 400
     return render_template(
         "error.html",
-        error=_FormExpired(),
+        error=ErrorTitle("The form expired"),
         text="The form had been open too long and was not accepted; nothing was changed. Go "
         "back, reload the page and send it again.",
     ), 400
-
-
-class _FormExpired:
-    name = "The form expired"
 
 
 @bp.post("/case/appeal")
