@@ -6,6 +6,11 @@ STAMP := $(VENV)/.installed-dev
 CONFIG ?= instance/candor.toml
 HOST ?= 127.0.0.1
 PORT ?= 8080
+# `PORT=9000 make run` (or HOST=...) sets both where the site is served and the base URL of the
+# links it writes (activation, notifications), unless CANDOR_BASE_URL says otherwise.
+ifneq ($(filter command line environment,$(origin PORT) $(origin HOST)),)
+export CANDOR_BASE_URL ?= http://$(HOST):$(PORT)
+endif
 
 .PHONY: run test lint bench install clean browser
 
@@ -25,7 +30,7 @@ $(CONFIG): | $(STAMP)
 # The clock worker runs beside the web server and stops with it. Gunicorn keeps no access log:
 # the site records no IP address.
 run: $(STAMP) $(CONFIG)
-	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor init
+	CANDOR_CONFIG=$(CONFIG) CANDOR_SERVE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi candor init
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor clock run & \
 	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  CANDOR_CONFIG=$(CONFIG) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gc
+import os
 import signal
 import sys
 import threading
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -19,6 +21,7 @@ from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, notifications
 from portal.services.errors import ServiceError
+from portal.services.readiness import next_steps, site_readiness
 from portal.timeutil import utcnow
 
 STATISTICS_EVERY_SECONDS = 3600
@@ -51,6 +54,34 @@ def init_command() -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")
     click.echo("Database is at the newest schema.")
+    _say_what_next(config)
+
+
+def _say_what_next(config: Config) -> None:
+    """On a new site, the console says what to do next; the README's first run says the same."""
+    with current_app.extensions["candor.sessionmaker"]() as session:
+        readiness = site_readiness(session)
+    steps = next_steps(
+        readiness,
+        config_path=os.environ.get("CANDOR_CONFIG", "instance/candor.toml"),
+        base_url=config.site.base_url,
+    )
+    if steps:
+        click.echo("This site cannot take reports yet. Next:")
+        for number, step in enumerate(steps, 1):
+            click.echo(f"  {number}. {step}")
+    served = os.environ.get("CANDOR_SERVE_URL", "").rstrip("/")
+    if served and _port(served) != _port(config.site.base_url):
+        click.echo(
+            f"Note: the site is served at {served}, but links it writes (activation, "
+            f"notifications) use site.base_url = {config.site.base_url}. That is right behind a "
+            "proxy; otherwise start with PORT=... make run, which sets both, or change base_url."
+        )
+
+
+def _port(url: str) -> int | None:
+    parts = urlsplit(url)
+    return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
 
 
 @candor.command("create-user")

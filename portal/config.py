@@ -23,8 +23,10 @@ T = TypeVar("T")
 
 ENV_PREFIX = "CANDOR_"
 # Secrets may come from the environment instead of the file, so that a deployment can keep them
-# in its secret store. Each maps an environment variable to a dotted key.
+# in its secret store; the base URL too, so that `PORT=... make run` can set it. Each maps an
+# environment variable to a dotted key.
 ENV_OVERRIDES: dict[str, str] = {
+    "CANDOR_BASE_URL": "site.base_url",
     "CANDOR_SECRET_KEY": "site.secret_key",
     "CANDOR_RECEIPT_PEPPER": "security.receipt_pepper",
     "CANDOR_DATABASE_URL": "database.url",

@@ -11,20 +11,65 @@ from typing import ParamSpec
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from portal.services import staff_auth
+from portal.models import Case
+from portal.services import drafts, staff_auth
 from portal.timeutil import utcnow
 from portal.web import app_config, db_session
 
 SESSION_KEY = "staff"
+DRAFTS_KEY = "drafts"
+# The posts whose text is worth keeping when they cannot be acted on, and which form it was.
+DRAFT_ENDPOINTS = {"handler.send_message": "reply", "handler.add_note": "note"}
+MAX_KEPT_DRAFTS = 10
 P = ParamSpec("P")
 
 
 def remember_login(login: staff_auth.StaffLogin) -> None:
     # A fresh cookie at sign-in; nothing from before it carries over, not even the CSRF token
-    # (Flask-WTF caches it on g for the request, so that goes too).
+    # (Flask-WTF caches it on g for the request, so that goes too). Only the tokens of unsent
+    # drafts survive: they open nothing without the case key that this sign-in brings.
+    kept = session.get(DRAFTS_KEY)
     session.clear()
     g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
+    if isinstance(kept, list) and kept:
+        session[DRAFTS_KEY] = [str(t) for t in kept][-MAX_KEPT_DRAFTS:]
+
+
+def keep_typed_text() -> bool:
+    """Keep the reply or note of a post that cannot be acted on; True when something was kept.
+
+    The text is sealed to the case's public key (see ``portal.services.drafts``); the cookie keeps
+    only the token that finds it again after the next sign-in.
+    """
+    kind = DRAFT_ENDPOINTS.get(request.endpoint or "")
+    case_uid = (request.view_args or {}).get("uid")
+    if request.method != "POST" or kind is None or not isinstance(case_uid, str):
+        return False
+    token = drafts.keep_draft(
+        db_session(), case_uid, kind, request.form.get("body", ""), now=utcnow()
+    )
+    if token is None:
+        return False
+    kept = session.get(DRAFTS_KEY)
+    tokens = [str(t) for t in kept] if isinstance(kept, list) else []
+    session[DRAFTS_KEY] = [*tokens, token][-MAX_KEPT_DRAFTS:]
+    return True
+
+
+def take_drafts_for(case: Case, case_private_key: bytes) -> list[drafts.Draft]:
+    """The drafts this browser kept for the case, opened with the handler's case key."""
+    kept = session.get(DRAFTS_KEY)
+    if not isinstance(kept, list) or not kept:
+        return []
+    found, others = drafts.take_drafts(
+        db_session(), [str(t) for t in kept], case, case_private_key, now=utcnow()
+    )
+    if others:
+        session[DRAFTS_KEY] = others
+    else:
+        session.pop(DRAFTS_KEY, None)
+    return found
 
 
 def current_login() -> staff_auth.StaffLogin | None:
@@ -32,6 +77,17 @@ def current_login() -> staff_auth.StaffLogin | None:
     if not isinstance(raw, dict):
         return None
     return staff_auth.StaffLogin(token=str(raw["t"]), cookie_key=b64decode(raw["k"]))
+
+
+_KEPT_AFTER_SIGN_OUT = (
+    "Your session had ended, so your text was not sent. It is kept, sealed, and waits for you "
+    "on the case page after you sign in again."
+)
+
+
+def _case_path() -> str:
+    uid = (request.view_args or {}).get("uid", "")
+    return url_for("handler.case_page", uid=uid)
 
 
 def staff() -> staff_auth.StaffContext:
@@ -47,6 +103,9 @@ def _gate(
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         login = current_login()
         if login is None:
+            if keep_typed_text():
+                flash(_KEPT_AFTER_SIGN_OUT, "info")
+                return redirect(url_for("handler.sign_in", next=_case_path()))
             return redirect(url_for("handler.sign_in", next=request.path))
         try:
             context = staff_auth.resume(
@@ -58,6 +117,9 @@ def _gate(
         except staff_auth.StaffSessionExpiredError as exc:
             session.pop(SESSION_KEY, None)
             flash(str(exc), "error")
+            if keep_typed_text():
+                flash(_KEPT_AFTER_SIGN_OUT, "info")
+                return redirect(url_for("handler.sign_in", next=_case_path()))
             return redirect(url_for("handler.sign_in"))
         if not context.second_factor_done:
             return redirect(url_for("handler.enrol"))

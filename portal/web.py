@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -102,21 +103,77 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
-ERROR_TEXTS = {
-    413: "The upload is larger than this site accepts. Go back, choose smaller or fewer files, "
-    "and send again. Your browser may have kept what you typed.",
-    429: "Too many attempts. Wait a while before you try again.",
-    400: "The form could not be accepted, perhaps because it was open too long. Go back, reload "
-    "the page and send it again.",
+# Every error page says, in plain words, what happened, whether anything was lost, and what to
+# do now; never a raw status title.
+ERROR_PAGES: dict[int, tuple[str, str]] = {
+    400: (
+        "The form was not accepted",
+        "The form could not be accepted, perhaps because it was open too long. Nothing was sent. "
+        "Go back, reload the page and send it again; your browser may have kept what you typed.",
+    ),
+    401: (
+        "Please sign in again",
+        "Your session has ended, so nothing was changed. Sign in again and try once more.",
+    ),
+    403: (
+        "Not allowed",
+        "Your account may not do this, so nothing was changed. If you think it should, ask an "
+        "administrator.",
+    ),
+    404: (
+        "Page not found",
+        "There is nothing at this address. Nothing was lost: check the address, or start again "
+        "from the start page.",
+    ),
+    405: (
+        "That did not work",
+        "This page cannot be used that way, so nothing was changed. Go back and use the page's "
+        "own buttons and links.",
+    ),
+    413: (
+        "The upload is too large",
+        "The upload is larger than this site accepts, so it was not received and nothing was "
+        "sent. Go back, choose smaller or fewer files, and send again. Your browser may have "
+        "kept what you typed.",
+    ),
+    429: (
+        "Too many attempts",
+        "There were too many attempts in a short time, so this one was not carried out and "
+        "nothing was changed. Wait a few minutes, then try again.",
+    ),
+    500: (
+        "Something went wrong",
+        "Something went wrong on our side and this request was not completed; nothing was "
+        "saved from it. Go back and try again in a moment. If it keeps happening, tell the "
+        "organisation through another channel.",
+    ),
+    503: (
+        "The site is busy",
+        "The site is too busy to answer right now, so this request was not carried out and "
+        "nothing was saved from it. Wait a few seconds, then try again.",
+    ),
 }
+
+
+@dataclass(frozen=True)
+class ErrorTitle:
+    """What error.html shows as its heading."""
+
+    name: str
 
 
 def _http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
-    text = ERROR_TEXTS.get(code, error.description)
+    title, text = ERROR_PAGES.get(
+        code,
+        (
+            "That did not work",
+            "The request could not be completed and nothing was changed. Go back and try again.",
+        ),
+    )
     if code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
-    return render_template("error.html", error=error, text=text), code
+    return render_template("error.html", error=ErrorTitle(title), text=text), code
 
 
 def _duration(delta: timedelta) -> str:
@@ -144,11 +201,9 @@ def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
         "This can mean that stored data was altered; if it persists, tell the organisation "
         "through another channel."
     )
-    return render_template("error.html", error=_IntegrityFailure(), text=text), 500
-
-
-class _IntegrityFailure:
-    name = "Content could not be verified"
+    return render_template(
+        "error.html", error=ErrorTitle("Content could not be verified"), text=text
+    ), 500
 
 
 def _template_globals() -> dict[str, Any]:

@@ -11,7 +11,7 @@ from portal.admin.forms import AccountFormBase, ConfirmForm, SiteTextForm, accou
 from portal.handler import approval_views
 from portal.handler.forms import PlainForm
 from portal.models import RecipientChange, User
-from portal.services import accounts, approvals, clock, intake, notifications, sitetext
+from portal.services import accounts, approvals, clock, intake, notifications, readiness, sitetext
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS, load_policy
 from portal.staff import admin_required, staff
@@ -19,6 +19,16 @@ from portal.timeutil import utcnow
 from portal.web import app_config, db_session
 
 OTHER_WAYS = "other_ways"
+
+
+@bp.context_processor
+def _site_state() -> dict[str, object]:
+    """What every admin page says about the site as a whole: why it cannot take reports, and
+    whether e-mail is off."""
+    return {
+        "can_receive": readiness.site_readiness(db_session()).can_receive,
+        "email_off": not app_config().smtp.host,
+    }
 
 
 @bp.get("/")

@@ -16,7 +16,7 @@ from portal.handler.forms import (
     RecoverForm,
     SignInForm,
 )
-from portal.services import accounts, staff_auth
+from portal.services import accounts, readiness, staff_auth
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import SESSION_KEY, current_login, remember_login, staff, staff_required
 from portal.timeutil import utcnow
@@ -204,3 +204,11 @@ def recover() -> ResponseReturnValue:
         return render_template("handler/recover.html", form=form, problem=str(exc)), 400
     flash("Your password is set. Sign in with it; you will set up a new second factor.", "info")
     return redirect(url_for("handler.sign_in"))
+
+
+@bp.context_processor
+def _first_run() -> dict[str, bool]:
+    # Only the sign-in page uses it: on a site with no account yet, it says how to make one.
+    if request.endpoint != "handler.sign_in":
+        return {}
+    return {"first_run": not readiness.site_readiness(db_session()).has_staff}

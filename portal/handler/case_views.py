@@ -1,22 +1,23 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 
 from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.forms import PlainForm
 from portal.models import CaseStatus, User
-from portal.services import casework, messaging
+from portal.services import casework, drafts, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.staff import handler_required, staff
+from portal.staff import handler_required, keep_typed_text, staff, take_drafts_for
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads
-from portal.web import app_config, clock_settings, db_session
+from portal.web import ErrorTitle, app_config, clock_settings, db_session
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
 
@@ -76,7 +77,27 @@ def _access(uid: str) -> casework.CaseAccess:
 @bp.get("/cases/<uid>")
 @handler_required
 def case_page(uid: str) -> ResponseReturnValue:
-    return _render_case(_access(uid), None)
+    access = _access(uid)
+    kept = take_drafts_for(access.case, access.case_private_key)
+    return _render_case(access, None, kept=kept)
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_error: CSRFError) -> ResponseReturnValue:
+    """A reply or note whose form expired is kept for the case page, never dropped."""
+    if keep_typed_text():
+        flash(
+            "The form had been open too long, so your text was not sent. It is kept on the "
+            "case page: check it and send it again.",
+            "info",
+        )
+        return redirect(url_for("handler.case_page", uid=(request.view_args or {})["uid"]))
+    return render_template(
+        "error.html",
+        error=ErrorTitle("The form expired"),
+        text="The form had been open too long and was not accepted; nothing was changed. "
+        "Go back, reload the page and try again.",
+    ), 400
 
 
 def _render_case(
@@ -84,6 +105,7 @@ def _render_case(
     identity: dict[str, str] | None,
     problem: str = "",
     status: int = 200,
+    kept: Sequence[drafts.Draft] = (),
 ) -> ResponseReturnValue:
     detail = casework.case_detail(db_session(), access, now=utcnow())
     return render_template(
@@ -100,6 +122,8 @@ def _render_case(
         now=utcnow(),
         names=_names(),
         max_upload_mb=app_config().storage.max_upload_mb,
+        kept_reply="\n\n".join(d.body for d in kept if d.kind == "reply"),
+        kept_note="\n\n".join(d.body for d in kept if d.kind == "note"),
     ), status
 
 

@@ -18,6 +18,7 @@ from portal.models.cases import (
     PendingReceipt,
     ReporterSession,
     SiteText,
+    StaffDraft,
 )
 from portal.models.clock import (
     CategoryPolicy,
@@ -54,6 +55,7 @@ __all__ = [
     "ReporterSession",
     "Role",
     "SiteText",
+    "StaffDraft",
     "StaffSession",
     "User",
     "UserCategory",

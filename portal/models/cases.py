@@ -244,3 +244,23 @@ class PendingReceipt(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     wrapped_receipt: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class StaffDraft(Base):
+    """A handler's reply or note that arrived after the staff session had ended.
+
+    Sealed to the case public key (which the server holds), so the server can keep it without
+    being able to read it; the handler's browser holds the token that finds it again, and the
+    case key that opens it comes only with the next sign-in.
+    """
+
+    __tablename__ = "staff_drafts"
+
+    # SHA-256 of the random token kept in the handler's cookie.
+    id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    uid: Mapped[str] = mapped_column(String(32), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    # "reply" or "note": which form on the case page gets the text back.
+    kind: Mapped[str] = mapped_column(String(16))
+    sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(index=True)

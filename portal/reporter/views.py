@@ -5,17 +5,18 @@ from datetime import timedelta
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
 
 from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
 from portal.reporter.forms import CheckForm, MessageForm, ReceiptForm, SignOutForm, intake_form
-from portal.services import clock, intake, messaging, reporter_access, sitetext
+from portal.services import clock, intake, messaging, readiness, reporter_access, sitetext
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, total_budget_exceeded
-from portal.web import app_config, argon2_profile, clock_settings, db_session, limiter
+from portal.web import ErrorTitle, app_config, argon2_profile, clock_settings, db_session, limiter
 
 STATUS_WORDS = {
     "new": "Received. It is waiting to be acknowledged.",
@@ -25,6 +26,7 @@ STATUS_WORDS = {
     "closed": "Closed.",
 }
 SESSION_KEY = "reporter"
+RECEIPT_KEY = "receipt"
 
 
 @bp.get("/")
@@ -33,6 +35,7 @@ def landing() -> str:
         "reporter/landing.html",
         promises=clock.site_promises(db_session(), app_config().intake),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
+        first_run=not readiness.site_readiness(db_session()).has_staff,
     )
 
 
@@ -73,7 +76,7 @@ def file_report() -> ResponseReturnValue:
         uploads=uploads,
     )
     try:
-        receipt = intake.submit_report(
+        intake.submit_report(
             db_session(),
             submission,
             intake=config.intake,
@@ -87,8 +90,37 @@ def file_report() -> ResponseReturnValue:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
     except intake.AlreadyFiledError as exc:
         return render_template("reporter/already_filed.html", message=str(exc)), 409
-    receipt_form = ReceiptForm(formdata=None, form_token=submission.form_token)
-    return render_template("reporter/receipt.html", receipt=receipt, form=receipt_form)
+    # Post, then redirect: the receipt is a page that Back, Forward and Reload can show again
+    # without the browser offering to post the report a second time. The cookie holds only the
+    # form's token, under which the receipt is kept wrapped until "I have saved these".
+    session[RECEIPT_KEY] = submission.form_token
+    return redirect(url_for("reporter.receipt"), 303)
+
+
+@bp.get("/report/receipt")
+def receipt() -> ResponseReturnValue:
+    """The receipt of the report just filed in this browser, as often as it is reloaded."""
+    token = session.get(RECEIPT_KEY)
+    if not isinstance(token, str) or not token:
+        return render_template(
+            "reporter/already_filed.html",
+            message="There is no receipt to show in this browser. If you saved your receipt "
+            "code and passphrase, use them with “Check a report”.",
+        ), 404
+    try:
+        pending = intake.show_pending_receipt(
+            db_session(), token, pepper=app_config().security.receipt_pepper
+        )
+    except intake.AlreadyFiledError:
+        session.pop(RECEIPT_KEY, None)
+        return render_template(
+            "reporter/already_filed.html",
+            message="Your report was filed and you confirmed that you saved its receipt, so it "
+            "is no longer shown. Use your receipt code and passphrase with “Check a "
+            "report”.",
+        ), 410
+    form = ReceiptForm(formdata=None, form_token=token)
+    return render_template("reporter/receipt.html", receipt=pending, form=form)
 
 
 def _intake_page(
@@ -130,6 +162,7 @@ def receipt_action() -> ResponseReturnValue:
             problem="Tick the box to confirm that you have saved the receipt code and passphrase.",
         ), 400
     intake.confirm_receipt_saved(db_session(), token, pepper=config.security.receipt_pepper)
+    session.pop(RECEIPT_KEY, None)
     flash("Your report has been filed. Keep your receipt code and passphrase safe.", "info")
     return redirect(url_for("reporter.landing"))
 
@@ -276,6 +309,45 @@ def send_message() -> ResponseReturnValue:
         return _case_page(login, draft=body, problem=str(exc))
     flash("Your message has been sent.", "info")
     return redirect(url_for("reporter.case") + "#thread")
+
+
+@bp.errorhandler(CSRFError)
+def form_expired(_error: CSRFError) -> ResponseReturnValue:
+    """A post whose session or form has expired: keep what the reporter typed, always."""
+    if request.endpoint == "reporter.send_message":
+        body = request.form.get("body", "")
+        login = _login()
+        if login is None:
+            return _signed_out(
+                "Your session has ended, so your message was not sent. It is kept below: sign "
+                "in again and it will be waiting for you to send.",
+                draft=body,
+            )
+        return _case_page(
+            login,
+            draft=body,
+            problem="The form had been open too long, so your message was not sent. It is "
+            "kept below: send it again. Choose any files again too.",
+        )
+    if request.endpoint == "reporter.file_report":
+        recipients = intake.list_recipients(db_session())
+        if recipients:
+            form = intake_form(app_config().intake, recipients)
+            form.form_token.data = request.form.get("form_token") or intake.new_form_token()
+            return _intake_page(
+                form,
+                [
+                    "The form had been open too long and was not sent yet. What you typed is "
+                    "kept below: check it and send it again."
+                ],
+                uploads_dropped=bool(request.files),
+            ), 400
+    return render_template(
+        "error.html",
+        error=ErrorTitle("The form expired"),
+        text="The form had been open too long and was not accepted; nothing was changed. Go "
+        "back, reload the page and send it again.",
+    ), 400
 
 
 @bp.post("/case/appeal")

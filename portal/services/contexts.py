@@ -42,3 +42,7 @@ def pending_receipt(case_uid: str) -> bytes:
 
 def reporter_session(case_uid: str) -> bytes:
     return f"candor:case:{case_uid}:reporter-session".encode()
+
+
+def staff_draft(case_uid: str, draft_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:staff-draft:{draft_uid}".encode()

@@ -223,7 +223,7 @@ def file_report(app: Flask) -> None:
             "website": "",
         },
     )
-    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
 
 
 def test_reset_without_recovery_warns_first_then_drops_the_grants(

@@ -39,6 +39,7 @@ def test_journey_leaves_no_identifying_trace(
         "/report",
         data=intake_fields(client, attachments=[file_bytes("evidence.txt", FILE_CONTENT)]),
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     code, passphrase = receipt_of(filed.get_data(as_text=True))
     case = db.scalars(select(Case)).one()

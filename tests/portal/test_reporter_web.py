@@ -64,7 +64,7 @@ def handlers(db: Session) -> list[int]:
 
 
 def file_report(client: FlaskClient, **extra: object) -> tuple[str, str]:
-    response = client.post("/report", data=intake_fields(client, **extra))
+    response = client.post("/report", data=intake_fields(client, **extra), follow_redirects=True)
     assert response.status_code == 200, response.get_data(as_text=True)
     return receipt_of(response.get_data(as_text=True))
 
@@ -76,6 +76,7 @@ def test_filing_opens_an_encrypted_case_with_a_receipt(
         "/report",
         data=intake_fields(client, attachments=[file_bytes("proof.pdf", b"%PDF-1.4 invoice")]),
         content_type="multipart/form-data",
+        follow_redirects=True,
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -175,8 +176,8 @@ def test_posting_the_same_form_twice_opens_one_case(
     client: FlaskClient, db: Session, handlers: list[int]
 ) -> None:
     fields = intake_fields(client)
-    first = client.post("/report", data=fields)
-    second = client.post("/report", data=fields)
+    first = client.post("/report", data=fields, follow_redirects=True)
+    second = client.post("/report", data=fields, follow_redirects=True)
     assert receipt_of(first.get_data(as_text=True)) == receipt_of(second.get_data(as_text=True))
     assert db.scalar(select(func.count()).select_from(Case)) == 1
 
@@ -185,7 +186,7 @@ def test_receipt_needs_the_saved_step(
     client: FlaskClient, db: Session, handlers: list[int]
 ) -> None:
     fields = intake_fields(client)
-    html = client.post("/report", data=fields).get_data(as_text=True)
+    html = client.post("/report", data=fields, follow_redirects=True).get_data(as_text=True)
     base = {"csrf_token": csrf_of(html), "form_token": fields["form_token"]}
     refused = client.post("/report/receipt", data={**base, "action": "saved"})
     assert refused.status_code == 400
@@ -358,6 +359,8 @@ def test_successful_sign_ins_with_a_draft_are_not_counted_as_guesses(
 def test_printable_view_does_not_need_the_saved_box(
     client: FlaskClient, handlers: list[int]
 ) -> None:
-    html = client.post("/report", data=intake_fields(client)).get_data(as_text=True)
+    html = client.post("/report", data=intake_fields(client), follow_redirects=True).get_data(
+        as_text=True
+    )
     print_button = re.search(r'<button[^>]*value="print"[^>]*>', html)
     assert print_button and "formnovalidate" in print_button.group(0)
