@@ -28,7 +28,7 @@ from portal.models import (
     UserCategory,
 )
 from portal.services import clock, contexts
-from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, ServiceError
 
 MAX_ANSWER_LENGTH = 20_000
@@ -277,7 +277,7 @@ def add_attachments(
 ) -> None:
     """Record uploads as the case's attachments; their metadata is sealed to the case key."""
     for upload in uploads:
-        meta = AttachmentMeta(upload.name, upload.content_type, upload.size, upload.file_key)
+        meta = upload.meta()
         session.add(
             Attachment(
                 uid=upload.uid,
