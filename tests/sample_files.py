@@ -131,8 +131,8 @@ def pptx() -> bytes:
 
 def odt() -> bytes:
     from odf import dc, meta, text
-    from odf.opendocument import OpenDocumentText
     from odf.office import Annotation
+    from odf.opendocument import OpenDocumentText
 
     document = OpenDocumentText()
     document.meta.addElement(dc.Creator(text=ARTIST))

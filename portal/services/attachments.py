@@ -210,8 +210,9 @@ class EncryptingSink:
 
     def _decide(self) -> None:
         """Choose, from the first bytes, whether this file is held to be cleaned."""
-        assert self.policy is not None and self._held is not None
         self._deciding = False
+        if self.policy is None or self._held is None:
+            return
         self.kind = sniff(bytes(self._held[:HEAD_SIZE]))
         if not self.policy.clean:
             self.cleaning = CleaningStatus.KEPT
@@ -247,8 +248,9 @@ class EncryptingSink:
             self._decide()
         if self._held is None:
             return
+        if self.policy is None:
+            return
         held, self._held = bytes(self._held), None
-        assert self.policy is not None
         outcome = clean(held, max_unpacked=self.policy.max_unpacked)
         del held
         self.cleaning, self.kind = outcome.status, outcome.kind
