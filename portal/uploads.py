@@ -315,6 +315,11 @@ def upload_problem() -> str | None:
         return None
     permit: UploadPermit | None = g.get("upload_permit")
     if permit is not None and permit.over_quota and permit.quota is not None:
+        if not permit.used:
+            return (
+                f"The files are larger than {_mb(permit.quota)} in all, the most one report can "
+                "store; choose smaller or fewer files."
+            )
         return (
             f"These files do not fit in the storage for this case: you have used "
             f"{_mb(permit.used)} of {_mb(permit.quota)}. Choose smaller or fewer files, or "
