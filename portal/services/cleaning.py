@@ -142,7 +142,7 @@ def clean(data: bytes, *, max_unpacked: int) -> Cleaned:
             return Cleaned(
                 office.clean(data, max_unpacked=max_unpacked), CleaningStatus.CLEANED, Kind.OFFICE
             )
-    except TooLargeToCleanError:
+    except (TooLargeToCleanError, office.OfficeTooLargeError):
         return Cleaned(data, CleaningStatus.TOO_LARGE, kind)
     except (CleaningError, office.OfficeError):
         return Cleaned(data, CleaningStatus.FAILED, kind)
