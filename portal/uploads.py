@@ -9,6 +9,7 @@ request that will be refused cannot fill it. Routes that take no files accept on
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -376,8 +377,11 @@ def init_app(app: Flask, limiter: Limiter) -> None:
             checks.append((limits.parse(config.message_per_case), ("messages", key), 1))
         strategy = limiter.limiter
         # Test them all first, so that a refused request takes nothing from any bucket.
-        if not all(strategy.test(item, *keys, cost=cost) for item, keys, cost in checks):
-            raise UploadsBusyError()
+        refused = [c for c in checks if not strategy.test(c[0], *c[1], cost=c[2])]
+        if refused:
+            item, keys, _ = refused[0]
+            reset = strategy.get_window_stats(item, *keys).reset_time
+            raise UploadsBusyError(retry_after=max(1, math.ceil(reset - time.time())))
         for item, keys, cost in checks:
             strategy.hit(item, *keys, cost=cost)
 

@@ -120,14 +120,16 @@ SMALL_BODY_TEXT = (
 )
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
     text = getattr(error, "plain_text", None) or ERROR_TEXTS.get(code, error.description)
     if code == 413 and not uploads.takes_files(request.endpoint):
         text = SMALL_BODY_TEXT
     elif code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
-    return render_template("error.html", error=error, text=text), code
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+    return render_template("error.html", error=error, text=text), code, headers
 
 
 def _duration(delta: timedelta) -> str:

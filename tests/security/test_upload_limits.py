@@ -120,6 +120,7 @@ def test_upload_flood_gets_429_never_500(
         statuses.append(response.status_code)
         if response.status_code == 429:
             assert "Nothing was saved" in response.get_data(as_text=True)
+            assert 0 < int(response.headers["Retry-After"]) <= 3600
     assert statuses == [200] * UPLOAD_SITE_LIMIT + [429] * 4
     assert written.sinks == UPLOAD_SITE_LIMIT  # refused before a byte of the body was read
     assert db.scalar(select(func.count()).select_from(Case)) == UPLOAD_SITE_LIMIT
