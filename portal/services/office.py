@@ -31,6 +31,8 @@ from lxml import etree
 OOXML_MARKER = "[Content_Types].xml"
 ODF_MIMETYPE_PREFIX = b"application/vnd.oasis.opendocument."
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
+# Comment and revision times are set to this rather than removed: some are required attributes.
+FIXED_TIMESTAMP = "1980-01-01T00:00:00Z"
 COPY_CHUNK = 64 * 1024
 # XML parts are parsed into memory; one larger than this is not a document we clean.
 MAX_XML_PART = 64 * 1024 * 1024
@@ -184,7 +186,9 @@ def _scrub_content(root: etree._Element) -> None:
             local = _local(key)
             if local in PERSON_ATTRIBUTES:
                 element.attrib[key] = ""
-            elif local in DATE_ATTRIBUTES or local.startswith("rsid"):
+            elif local in DATE_ATTRIBUTES:
+                element.attrib[key] = FIXED_TIMESTAMP
+            elif local.startswith("rsid"):
                 del element.attrib[key]
 
 
@@ -197,8 +201,10 @@ def _scrub_people(root: etree._Element) -> None:
             local = _local(key)
             if local in ("name", "displayName", "author"):
                 element.attrib[key] = f"Author {index}"
-            elif local in PERSON_ATTRIBUTES or local in DATE_ATTRIBUTES:
+            elif local in PERSON_ATTRIBUTES:
                 element.attrib[key] = ""
+            elif local in DATE_ATTRIBUTES:
+                element.attrib[key] = FIXED_TIMESTAMP
         if _local(element.tag) == "presenceInfo":
             element.getparent().remove(element)
 

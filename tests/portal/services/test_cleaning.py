@@ -192,3 +192,23 @@ def test_meta_sealed_before_cleaning_reads_as_not_checked() -> None:
     meta = AttachmentMeta.from_bytes(old)
     assert (meta.cleaning, meta.kind) == (CleaningStatus.UNCHECKED, Kind.OTHER)
     assert AttachmentMeta.from_bytes(meta.to_bytes()) == meta
+
+
+def test_heic_loses_its_exif() -> None:
+    out = io.BytesIO()
+    samples.picture().save(out, "HEIF", exif=samples.exif(), quality=90)
+    original = out.getvalue()
+    assert samples.ARTIST.encode() in original
+    result = cleaning.clean(original, max_unpacked=BIG)
+    assert (result.status, result.kind) == (CleaningStatus.CLEANED, Kind.HEIC)
+    assert samples.ARTIST.encode() not in result.data
+    with Image.open(io.BytesIO(result.data)) as cleaned:
+        assert cleaned.size == (40, 20) and not cleaned.getexif()
+
+
+def test_comment_times_are_neutral_and_revision_ids_gone() -> None:
+    with zipfile.ZipFile(io.BytesIO(cleaning.clean(samples.docx(), max_unpacked=BIG).data)) as docx:
+        comments = docx.read("word/comments.xml")
+        document = docx.read("word/document.xml")
+    assert b'w:date="1980-01-01T00:00:00Z"' in comments
+    assert b"w:rsid" not in document
