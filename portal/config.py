@@ -65,6 +65,9 @@ class DatabaseConfig:
 class StorageConfig:
     attachments_dir: Path
     max_upload_mb: int
+    # Optional keys (older configuration files lack them); defaults in config_from_mapping.
+    clean_in_memory_mb: int = 32
+    case_quota_mb: int = 1024
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,10 @@ class RateLimitConfig:
     storage_url: str
     check_per_code: str
     check_site: str
+    # Optional keys, as above: posts that may carry files, and their bytes.
+    upload_site: str = "600 per hour"
+    upload_mb_site: str = "4096 per hour"
+    message_per_case: str = "30 per hour"
 
 
 @dataclass(frozen=True)
@@ -184,11 +191,16 @@ def config_from_mapping(
         storage=StorageConfig(
             attachments_dir=attachments if attachments.is_absolute() else base / attachments,
             max_upload_mb=reader.get("storage.max_upload_mb", int, _positive),
+            clean_in_memory_mb=reader.get_or("storage.clean_in_memory_mb", int, 32, _positive),
+            case_quota_mb=reader.get_or("storage.case_quota_mb", int, 1024, _positive),
         ),
         ratelimit=RateLimitConfig(
             storage_url=reader.get("ratelimit.storage_url", str, _non_empty),
             check_per_code=reader.get("ratelimit.check_per_code", str, _rate),
             check_site=reader.get("ratelimit.check_site", str, _rate),
+            upload_site=reader.get_or("ratelimit.upload_site", str, "600 per hour", _rate),
+            upload_mb_site=reader.get_or("ratelimit.upload_mb_site", str, "4096 per hour", _rate),
+            message_per_case=reader.get_or("ratelimit.message_per_case", str, "30 per hour", _rate),
         ),
         intake=_intake(reader),
         clock=_clock(reader),
@@ -347,6 +359,16 @@ class _Reader:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(f"{dotted}: must be of type {kind.__name__}")
         return check(dotted, value) if check else value
+
+    def get_or(
+        self, dotted: str, kind: type[T], default: T, check: Callable[[str, Any], Any] | None = None
+    ) -> Any:
+        """An optional key: ``default`` when it is absent, checked like any other when present."""
+        section, key = dotted.split(".")
+        table = self._raw.get(section)
+        if not isinstance(table, Mapping) or key not in table:
+            return default
+        return self.get(dotted, kind, check)
 
 
 def _non_empty(key: str, value: str) -> str:

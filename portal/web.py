@@ -7,13 +7,14 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
 
 import crypto
+from portal import uploads
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.services import clock
@@ -52,6 +53,8 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.clock"] = clock.settings_for(config)
     app.request_class = EncryptingRequest
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
+    # Before CSRF protection, which is the first to read a form: body limits come first.
+    uploads.init_app(app, limiter)
     csrf.init_app(app)
     limiter.init_app(app)
     app.teardown_request(discard_unclaimed_uploads)
@@ -162,7 +165,13 @@ class ErrorTitle:
     name: str
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+SMALL_BODY_TEXT = (
+    "This form sent more than this page accepts, so nothing was saved. Go back, shorten what "
+    "you typed, and send it again."
+)
+
+
+def _http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
     title, text = ERROR_PAGES.get(
         code,
@@ -171,9 +180,14 @@ def _http_error(error: HTTPException) -> tuple[str, int]:
             "The request could not be completed and nothing was changed. Go back and try again.",
         ),
     )
-    if code == 413:
+    text = getattr(error, "plain_text", None) or text
+    if code == 413 and not uploads.takes_files(request.endpoint):
+        title, text = "Too much was sent", SMALL_BODY_TEXT
+    elif code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
-    return render_template("error.html", error=ErrorTitle(title), text=text), code
+    retry_after = getattr(error, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+    return render_template("error.html", error=ErrorTitle(title), text=text), code, headers
 
 
 def _duration(delta: timedelta) -> str:
@@ -207,4 +221,5 @@ def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
 
 
 def _template_globals() -> dict[str, Any]:
-    return {"site_name": app_config().site.name}
+    config = app_config()
+    return {"site_name": config.site.name, "clean_in_memory_mb": config.storage.clean_in_memory_mb}

@@ -16,7 +16,7 @@ from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import handler_required, keep_typed_text, staff, take_drafts_for
 from portal.timeutil import utcnow
-from portal.uploads import attachment_store, collect_uploads
+from portal.uploads import attachment_store, collect_uploads, upload_problem
 from portal.web import ErrorTitle, app_config, clock_settings, db_session
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
@@ -160,6 +160,9 @@ def send_message(uid: str) -> ResponseReturnValue:
     uploads = collect_uploads(request.files.getlist("attachments"))
 
     def action(access: casework.CaseAccess) -> str:
+        problem = upload_problem()
+        if problem:
+            raise InvalidInputError(problem)
         casework.send_message(
             db_session(),
             access,

@@ -24,6 +24,9 @@ TIER_CHOICES = [
     SelectChoice("2", "It could have a serious impact soon"),
     SelectChoice("3", "No, neither of these"),
 ]
+# Read by the upload parser before the files arrive (portal.uploads.KEEP_FIELD): keep it before
+# the file field in every form.
+KEEP_FILES_LABEL = "Keep my files exactly as they are"
 ANONYMITY_CHOICES = [
     SelectChoice("anonymous", "Stay anonymous: nobody learns who I am"),
     SelectChoice("confidential", "Confidential: give my name and contact to the handlers only"),
@@ -52,6 +55,7 @@ class IntakeFormBase(FlaskForm):
     name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     excluded = MultiCheckboxField("Do not send my report to", coerce=int)
+    keep_files = BooleanField(KEEP_FILES_LABEL)
 
 
 def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:
@@ -85,6 +89,7 @@ class CheckForm(FlaskForm):
 
 class MessageForm(FlaskForm):
     body = TextAreaField("Your message", validators=[Length(max=MAX_ANSWER_LENGTH)])
+    keep_files = BooleanField(KEEP_FILES_LABEL)
 
 
 class ReceiptForm(FlaskForm):

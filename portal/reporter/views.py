@@ -12,10 +12,10 @@ from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
 from portal.reporter.forms import CheckForm, MessageForm, ReceiptForm, SignOutForm, intake_form
-from portal.services import clock, intake, messaging, readiness, reporter_access, sitetext
+from portal.services import clock, intake, messaging, quota, readiness, reporter_access, sitetext
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
-from portal.uploads import attachment_store, collect_uploads, total_budget_exceeded
+from portal.uploads import attachment_store, collect_uploads, upload_problem
 from portal.web import ErrorTitle, app_config, argon2_profile, clock_settings, db_session, limiter
 
 STATUS_WORDS = {
@@ -57,11 +57,8 @@ def file_report() -> ResponseReturnValue:
         problems.extend(
             f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items()
         )
-    if total_budget_exceeded():
-        problems.append(
-            f"The files are larger than {config.storage.max_upload_mb} MB in all; "
-            "choose smaller or fewer files."
-        )
+    if upload_problem():
+        problems.append(upload_problem() or "")
     if problems:
         return _intake_page(form, problems, uploads_dropped=bool(uploads)), 400
     submission = intake.Submission(
@@ -120,7 +117,7 @@ def receipt() -> ResponseReturnValue:
             "report”.",
         ), 410
     form = ReceiptForm(formdata=None, form_token=token)
-    return render_template("reporter/receipt.html", receipt=pending, form=form)
+    return render_template("reporter/receipt.html", receipt=pending, form=form, files=pending.files)
 
 
 def _intake_page(
@@ -265,6 +262,8 @@ def _case_page(
         sign_out=SignOutForm(formdata=None),
         problem=problem,
         max_upload_mb=app_config().storage.max_upload_mb,
+        storage_used=quota.reporter_storage_used(db, case, attachment_store()),
+        storage_quota=app_config().storage.case_quota_mb * 1024 * 1024,
     ), (400 if problem else 200)
 
 
@@ -288,13 +287,8 @@ def send_message() -> ResponseReturnValue:
         return _signed_out(
             f"{exc} Sign in again to send your message; it is kept below.", draft=body
         )
-    if total_budget_exceeded():
-        return _case_page(
-            login,
-            draft=body,
-            problem=f"The files are larger than {app_config().storage.max_upload_mb} MB in all. "
-            "Choose them again, smaller or fewer.",
-        )
+    if upload_problem():
+        return _case_page(login, draft=body, problem=upload_problem() or "")
     try:
         messaging.add_message(
             db_session(),

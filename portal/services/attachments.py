@@ -1,7 +1,8 @@
 """Encrypted attachment files on disk.
 
 Uploads are encrypted while they arrive (see :class:`EncryptingSink`), so no plaintext of an
-attachment ever touches the disk, and a file of any size passes through fixed memory.
+attachment ever touches the disk. A file of a kind that can be cleaned of its metadata is held in
+memory up to a limit, cleaned, and only then encrypted; anything else passes through fixed memory.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import crypto
+from portal.services.cleaning import CLEANABLE, HEAD_SIZE, CleaningStatus, Kind, clean, sniff
 
 FILE_NAME_MAX = 200
+# What one written piece is encrypted in, when a cleaned file goes to disk.
+WRITE_CHUNK = 64 * 1024
 
 
 def file_context(attachment_uid: str) -> bytes:
@@ -33,6 +37,9 @@ class AttachmentMeta:
     content_type: str
     size: int
     file_key: bytes
+    # Sealed with the rest, so that the server does not learn which files kept their metadata.
+    cleaning: CleaningStatus = CleaningStatus.UNCHECKED
+    kind: Kind = Kind.OTHER
 
     def to_bytes(self) -> bytes:
         return json.dumps(
@@ -41,18 +48,37 @@ class AttachmentMeta:
                 "type": self.content_type,
                 "size": self.size,
                 "key": b64encode(self.file_key).decode(),
+                "cleaning": self.cleaning.value,
+                "kind": self.kind.value,
             }
         ).encode()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> AttachmentMeta:
         raw: dict[str, Any] = json.loads(data)
+        # Files stored before cleaning existed carry no status: they were never checked.
         return cls(
             name=str(raw["name"]),
             content_type=str(raw["type"]),
             size=int(raw["size"]),
             file_key=b64decode(raw["key"]),
+            cleaning=CleaningStatus(raw.get("cleaning", CleaningStatus.UNCHECKED.value)),
+            kind=Kind(raw.get("kind", Kind.OTHER.value)),
         )
+
+
+@dataclass(frozen=True)
+class CleaningPolicy:
+    """How the files of one form are treated.
+
+    ``clean`` is False when the sender asked for the files exactly as they are. ``memory_limit``
+    is the most of one file held in memory to be cleaned; ``max_unpacked`` what an Office file
+    may expand to while it is rewritten.
+    """
+
+    clean: bool
+    memory_limit: int
+    max_unpacked: int
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,13 @@ class EncryptedUpload:
     size: int
     file_key: bytes
     too_large: bool
+    cleaning: CleaningStatus = CleaningStatus.UNCHECKED
+    kind: Kind = Kind.OTHER
+
+    def meta(self) -> AttachmentMeta:
+        return AttachmentMeta(
+            self.name, self.content_type, self.size, self.file_key, self.cleaning, self.kind
+        )
 
 
 class AttachmentStore:
@@ -107,9 +140,11 @@ class AttachmentStore:
         with path.open("rb") as handle:
             yield from crypto.decrypt_chunks(file_key, handle, file_context(uid))
 
-    def write(self, name: str, content_type: str, data: bytes) -> EncryptedUpload:
+    def write(
+        self, name: str, content_type: str, data: bytes, policy: CleaningPolicy | None = None
+    ) -> EncryptedUpload:
         """Encrypt ``data`` into a pending file; the service that records it commits it."""
-        sink = EncryptingSink(self, name, content_type, limit=None)
+        sink = EncryptingSink(self, name, content_type, limit=None, policy=policy)
         sink.write(data)
         return sink.finish()
 
@@ -119,19 +154,36 @@ class EncryptingSink:
 
     Meant to be returned from a multipart parser's stream factory: the parser writes the upload
     into it and seeks to 0 at the end, which closes the stream. Bytes past ``limit`` are counted
-    and dropped, so that the rest of the form can still be read and the reporter told.
+    and dropped, so that the rest of the form can still be read and the sender told.
+
+    With a cleaning ``policy``, the first bytes tell the file's kind. A kind that can be cleaned
+    is held in memory (never on disk) up to the policy's memory limit, cleaned when complete,
+    then encrypted; past the limit, what was held is encrypted and the rest streams through, and
+    the file is marked as too large to clean. Memory stays within the limit plus one piece.
     """
 
     def __init__(
-        self, store: AttachmentStore, name: str, content_type: str, limit: int | None
+        self,
+        store: AttachmentStore,
+        name: str,
+        content_type: str,
+        limit: int | None,
+        policy: CleaningPolicy | None = None,
     ) -> None:
         self.store = store
         self.uid = secrets.token_hex(16)
         self.name = safe_file_name(name)
         self.content_type = content_type or "application/octet-stream"
         self.limit = limit
+        self.policy = policy
         self.file_key = crypto.new_file_key()
-        self.size = 0
+        self.size = 0  # bytes received
+        self.stored_size = 0  # bytes encrypted: the cleaned size, for a cleaned file
+        self.cleaning = CleaningStatus.UNCHECKED
+        self.kind = Kind.OTHER
+        # Held bytes: the head until the kind is known, then a whole cleanable file.
+        self._held: bytearray | None = bytearray() if policy is not None else None
+        self._deciding = policy is not None
         self._encryptor = crypto.StreamEncryptor(self.file_key, file_context(self.uid))
         store.root.mkdir(parents=True, exist_ok=True)
         self._handle = self.store.pending_path(self.uid).open("wb")
@@ -142,19 +194,69 @@ class EncryptingSink:
 
     def write(self, data: bytes) -> int:
         self.size += len(data)
-        if not self.too_large and not self._handle.closed:
-            self._handle.write(self._encryptor.update(data))
+        if self.too_large or self._handle.closed:
+            self._held = None
+            return len(data)
+        if self._held is None:
+            self._encrypt(data)
+            return len(data)
+        self._held += data
+        if self._deciding and len(self._held) >= HEAD_SIZE:
+            self._decide()
+        if self._held is not None and self.policy and len(self._held) > self.policy.memory_limit:
+            self.cleaning = CleaningStatus.TOO_LARGE
+            self._release()
         return len(data)
+
+    def _decide(self) -> None:
+        """Choose, from the first bytes, whether this file is held to be cleaned."""
+        self._deciding = False
+        if self.policy is None or self._held is None:
+            return
+        self.kind = sniff(bytes(self._held[:HEAD_SIZE]))
+        if not self.policy.clean:
+            self.cleaning = CleaningStatus.KEPT
+        elif self.kind not in CLEANABLE:
+            self.cleaning = CleaningStatus.UNSUPPORTED
+        else:
+            return
+        self._release()
+
+    def _release(self) -> None:
+        """Encrypt what is held and stream the rest."""
+        held, self._held = self._held, None
+        if held:
+            self._encrypt(bytes(held))
+
+    def _encrypt(self, data: bytes) -> None:
+        self.stored_size += len(data)
+        self._handle.write(self._encryptor.update(data))
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # The parser rewinds when it has written everything: the file is complete.
         if not self._handle.closed:
             if not self.too_large:
+                self._complete()
                 self._handle.write(self._encryptor.finalize())
             self._handle.close()
             if self.too_large:
                 self.store.discard(self.uid)
         return 0
+
+    def _complete(self) -> None:
+        if self._deciding:
+            self._decide()
+        if self._held is None:
+            return
+        if self.policy is None:
+            return
+        held, self._held = bytes(self._held), None
+        outcome = clean(held, max_unpacked=self.policy.max_unpacked)
+        del held
+        self.cleaning, self.kind = outcome.status, outcome.kind
+        view = memoryview(outcome.data)
+        for start in range(0, len(view), WRITE_CHUNK):
+            self._encrypt(bytes(view[start : start + WRITE_CHUNK]))
 
     def read(self, size: int = -1) -> bytes:
         raise OSError("an encrypting upload cannot be read back")
@@ -168,9 +270,11 @@ class EncryptingSink:
             uid=self.uid,
             name=self.name,
             content_type=self.content_type,
-            size=self.size,
+            size=self.stored_size if not self.too_large else self.size,
             file_key=self.file_key,
             too_large=self.too_large,
+            cleaning=self.cleaning,
+            kind=self.kind,
         )
 
 

@@ -28,7 +28,7 @@ from portal.models import (
     UserCategory,
 )
 from portal.services import clock, contexts
-from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, ServiceError
 
 MAX_ANSWER_LENGTH = 20_000
@@ -73,6 +73,15 @@ class Receipt:
     passphrase: str
     # (what will be done, by when), from the case's deadlines.
     expectations: tuple[tuple[str, datetime], ...]
+    # The files sent with the report and what cleaning did to each, for the receipt page.
+    files: tuple[ReceiptFile, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReceiptFile:
+    name: str
+    cleaning: str
+    kind: str
 
 
 def new_form_token() -> str:
@@ -239,13 +248,16 @@ def submit_report(
     session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
     clock.apply_event(session, case, EventKind.RECEIVED, now=now, settings=clock_settings)
 
-    receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)))
+    files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
+    receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)), files)
     session.add(
         PendingReceipt(
             submission_lookup=submission_lookup,
             case_id=case.id,
             wrapped_receipt=crypto.wrap_with_key(
-                json.dumps([receipt_code, passphrase]).encode(),
+                json.dumps(
+                    [receipt_code, passphrase, [[f.name, f.cleaning, f.kind] for f in files]]
+                ).encode(),
                 submission.form_token.encode(),
                 contexts.pending_receipt(case.uid),
             ),
@@ -277,7 +289,7 @@ def add_attachments(
 ) -> None:
     """Record uploads as the case's attachments; their metadata is sealed to the case key."""
     for upload in uploads:
-        meta = AttachmentMeta(upload.name, upload.content_type, upload.size, upload.file_key)
+        meta = upload.meta()
         session.add(
             Attachment(
                 uid=upload.uid,
@@ -325,12 +337,13 @@ def _existing_receipt(
 
 def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) -> Receipt:
     case = session.get_one(Case, pending.case_id)
-    code, passphrase = json.loads(
+    code, passphrase, *rest = json.loads(
         crypto.unwrap_with_key(
             pending.wrapped_receipt, form_token.encode(), contexts.pending_receipt(case.uid)
         )
     )
-    return Receipt(code, passphrase, tuple(clock.expectations(session, case)))
+    files = tuple(ReceiptFile(*f) for f in rest[0]) if rest else ()
+    return Receipt(code, passphrase, tuple(clock.expectations(session, case)), files)
 
 
 def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:

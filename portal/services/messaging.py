@@ -16,6 +16,7 @@ import crypto
 from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
 from portal.services import batch, contexts
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.cleaning import CleaningStatus, Kind
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_FILES, add_attachments
 
@@ -26,6 +27,8 @@ class AttachmentView:
     name: str
     content_type: str
     size: int
+    cleaning: CleaningStatus = CleaningStatus.UNCHECKED
+    kind: Kind = Kind.OTHER
 
 
 @dataclass(frozen=True)
@@ -191,8 +194,7 @@ def open_attachment(
     ):
         raise NotFoundError("No such attachment.")
     meta = _meta(case, attachment, case_private_key)
-    view = AttachmentView(attachment.uid, meta.name, meta.content_type, meta.size)
-    return view, store.read(attachment.uid, meta.file_key)
+    return _view(attachment, meta), store.read(attachment.uid, meta.file_key)
 
 
 def _meta(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentMeta:
@@ -206,5 +208,10 @@ def _meta(case: Case, attachment: Attachment, case_private_key: bytes) -> Attach
 
 
 def _attachment_view(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentView:
-    meta = _meta(case, attachment, case_private_key)
-    return AttachmentView(attachment.uid, meta.name, meta.content_type, meta.size)
+    return _view(attachment, _meta(case, attachment, case_private_key))
+
+
+def _view(attachment: Attachment, meta: AttachmentMeta) -> AttachmentView:
+    return AttachmentView(
+        attachment.uid, meta.name, meta.content_type, meta.size, meta.cleaning, meta.kind
+    )

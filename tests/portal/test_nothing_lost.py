@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -67,10 +68,12 @@ def test_intake_form_keeps_the_answers_when_its_token_expired(
 ) -> None:
     fields = intake_fields(client)
     fields["csrf_token"] = "expired"
-    response = client.post("/report", data=fields)
+    fields["attachments"] = [(io.BytesIO(b"ledger page 12"), "ledger.txt")]
+    response = client.post("/report", data=fields, content_type="multipart/form-data")
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "kept below" in page
+    assert "files are not kept: choose them again" in page
     assert fields["q_what_happened"] in page
     assert fields["form_token"] in page  # the same form: a second post still opens one case
 

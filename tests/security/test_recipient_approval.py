@@ -43,7 +43,7 @@ def file_report(app: Flask, category: str) -> None:
             "website": "",
         },
     )
-    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.status_code == 303, response.get_data(as_text=True)
 
 
 def grants_of(db: Session, user: User) -> int:
