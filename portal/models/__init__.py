@@ -15,6 +15,7 @@ from portal.models.cases import (
     Message,
     Note,
     PendingReceipt,
+    ReceiptCodeDelay,
     ReporterSession,
     SiteText,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PendingReceipt",
+    "ReceiptCodeDelay",
     "ReporterSession",
     "Role",
     "SiteText",
