@@ -12,10 +12,9 @@ the CPU is protected by the Argon2id gate instead (tests/security/test_argon2_ga
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -31,17 +30,16 @@ from portal.models import ReceiptCodeDelay, ReporterSession
 from portal.services import receipt_delays, reporter_access
 from portal.services.receipt_delays import DelayPolicy
 from tests.factories import NOW, make_handler
-from tests.portal.test_reporter_web import csrf_of, file_report
+from tests.portal.test_reporter_web import file_report
+from tests.security.guessing_support import (
+    FixedClock,
+    alert,
+    check_back,
+    count_argon2_runs,
+    made_up_code,
+)
 
 # NOW is 09:00 UTC, 10:00 in Berlin (the test site's time zone).
-
-
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
@@ -53,45 +51,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
 
 @pytest.fixture
 def argon2_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """One entry per Argon2id run anywhere in the site."""
-    runs: list[int] = []
-    real = crypto.kdf.hash_secret_raw
-
-    def counting(**kwargs: Any) -> bytes:
-        runs.append(1)
-        return real(**kwargs)
-
-    monkeypatch.setattr(crypto.kdf, "hash_secret_raw", counting)
-    return runs
+    return count_argon2_runs(monkeypatch)
 
 
 @pytest.fixture
 def report(client: FlaskClient, db: Session, clock: FixedClock) -> tuple[str, str]:
     make_handler(db, "hanna")
     return file_report(client)
-
-
-def check_back(client: FlaskClient, code: str, passphrase: str, draft: str = "") -> Any:
-    # One CSRF token per client (it lasts the session), so a flood is one request per guess.
-    token = getattr(client, "candor_csrf", None)
-    if token is None:
-        token = client.candor_csrf = csrf_of(client.get("/check").get_data(as_text=True))  # type: ignore[attr-defined]
-    data = {"csrf_token": token, "receipt_code": code, "passphrase": passphrase}
-    if draft:
-        data["draft"] = draft
-    return client.post("/check", data=data)
-
-
-def alert(response: Any) -> str:
-    found = re.search(r'role="alert">([^<]+)<', response.get_data(as_text=True))
-    assert found, response.get_data(as_text=True)
-    return found.group(1)
-
-
-def made_up_code(n: int) -> str:
-    """A well-formed receipt code (right check digit) that no case has, different for each n."""
-    payload = f"{n:015d}"
-    return payload + str(crypto.codes._damm(payload))
 
 
 def test_wrong_guesses_meet_a_growing_delay_stated_on_the_page(
