@@ -24,7 +24,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import crypto
-import crypto.kdf
 from portal.argon2_gate import Argon2Gate
 from portal.models import ReceiptCodeDelay, ReporterSession
 from portal.services import receipt_delays, reporter_access
