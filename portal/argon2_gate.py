@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -34,9 +35,16 @@ class Argon2BusyError(ServiceError):
         self.retry_after_seconds = retry_after_seconds
 
 
+class _Ticket:
+    __slots__ = ("granted",)
+
+    def __init__(self) -> None:
+        self.granted = False
+
+
 class Argon2Gate:
     """At most ``slots`` Argon2id runs at once; at most ``max_waiting`` requests wait for one,
-    each for at most ``wait_seconds``."""
+    each for at most ``wait_seconds``, and they are served first come, first served."""
 
     def __init__(self, slots: int, wait_seconds: float, max_waiting: int) -> None:
         if slots < 1 or max_waiting < 0 or wait_seconds < 0:
@@ -47,7 +55,7 @@ class Argon2Gate:
         self.retry_after_seconds = max(MIN_RETRY_AFTER_SECONDS, math.ceil(2 * wait_seconds))
         self._condition = threading.Condition()
         self._free = slots
-        self._waiting = 0
+        self._queue: deque[_Ticket] = deque()
 
     @contextmanager
     def slot(self) -> Iterator[None]:
@@ -56,43 +64,49 @@ class Argon2Gate:
         try:
             yield
         finally:
-            with self._condition:
-                self._free += 1
-                # Everyone re-checks: a waiter, or someone watching the queue.
-                self._condition.notify_all()
+            self._release()
 
     def _acquire(self) -> None:
         with self._condition:
-            if self._free > 0:
+            # Nobody overtakes a waiting request: a reporter who got into the queue is served
+            # in turn, however many new requests a flood keeps sending.
+            if self._free > 0 and not self._queue:
                 self._free -= 1
                 return
-            if self._waiting >= self.max_waiting:
+            if len(self._queue) >= self.max_waiting:
                 # Beyond the cap nobody queues: threads never pile up behind the gate.
                 raise Argon2BusyError(self.retry_after_seconds)
-            self._waiting += 1
+            ticket = _Ticket()
+            self._queue.append(ticket)
             self._condition.notify_all()
-            try:
-                deadline = time.monotonic() + self.wait_seconds
-                while self._free == 0:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        raise Argon2BusyError(self.retry_after_seconds)
-                    self._condition.wait(left)
-                self._free -= 1
-            finally:
-                self._waiting -= 1
+            deadline = time.monotonic() + self.wait_seconds
+            while not ticket.granted:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._queue.remove(ticket)
+                    raise Argon2BusyError(self.retry_after_seconds)
+                self._condition.wait(left)
+
+    def _release(self) -> None:
+        with self._condition:
+            if self._queue:
+                # The slot passes straight to the first waiter.
+                self._queue.popleft().granted = True
+            else:
+                self._free += 1
+            self._condition.notify_all()
 
     @property
     def waiting(self) -> int:
         """How many requests wait for a slot now."""
         with self._condition:
-            return self._waiting
+            return len(self._queue)
 
     def wait_until_waiting(self, count: int, timeout: float) -> bool:
         """Block until ``count`` requests wait for a slot (for tests and benchmarks that need to
         know a request is queued, without sleeping); False if that did not happen in time."""
         with self._condition:
-            return self._condition.wait_for(lambda: self._waiting >= count, timeout)
+            return self._condition.wait_for(lambda: len(self._queue) >= count, timeout)
 
 
 class _Ungated(Argon2Gate):

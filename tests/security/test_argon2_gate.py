@@ -109,6 +109,28 @@ def test_beyond_the_queue_cap_the_answer_is_immediate() -> None:
     assert gate.waiting == 0
 
 
+def test_waiters_are_served_in_turn_and_nobody_overtakes_them() -> None:
+    gate = Argon2Gate(slots=1, wait_seconds=30, max_waiting=4)
+    order: list[str] = []
+
+    def wait_for_a_slot(name: str) -> None:
+        with gate.slot():
+            order.append(name)
+
+    first, second = (threading.Thread(target=wait_for_a_slot, args=(n,)) for n in "AB")
+    with ExitStack() as stack:
+        take_every_slot(gate, stack)
+        first.start()
+        assert gate.wait_until_waiting(1, timeout=10)
+        second.start()
+        assert gate.wait_until_waiting(2, timeout=10)
+    # The slot just freed went to A, not to whoever asks next: a newcomer queues behind B.
+    wait_for_a_slot("newcomer")
+    for thread in (first, second):
+        thread.join(timeout=30)
+    assert order == ["A", "B", "newcomer"]
+
+
 def test_a_wait_that_runs_out_is_refused_and_leaves_the_queue() -> None:
     gate = Argon2Gate(slots=1, wait_seconds=0, max_waiting=4)
     with ExitStack() as stack:
