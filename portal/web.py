@@ -22,8 +22,9 @@ from portal.services.receipt_delays import DelayPolicy
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
 
 csrf = CSRFProtect()
-# Limits are keyed by what is being guessed (a receipt code, an account) or by the whole site;
-# never by IP address, which this site does not record.
+# Limits are keyed by what is being guessed (an account) or by the whole site; never by IP
+# address, which this site does not record. Receipt codes meet a delay kept in the database
+# instead (services/receipt_delays.py), and no limit locks reporters out site-wide.
 limiter = Limiter(key_func=lambda: "site", default_limits=[], headers_enabled=False)
 
 # No script, no third-party origin, no framing; forms post only to this site.
