@@ -12,6 +12,7 @@ from crypto.codes import (
     normalize_passphrase,
     normalize_receipt_code,
     passphrase_entropy_bits,
+    receipt_delay_key,
 )
 from crypto.errors import (
     CryptoError,
@@ -87,6 +88,7 @@ __all__ = [
     "parse_recovery_key",
     "passphrase_entropy_bits",
     "public_key_from_private",
+    "receipt_delay_key",
     "seal",
     "unwrap_with_key",
     "unwrap_with_keys",

@@ -27,6 +27,7 @@ __all__ = [
     "normalize_passphrase",
     "normalize_receipt_code",
     "passphrase_entropy_bits",
+    "receipt_delay_key",
 ]
 
 RECEIPT_CODE_DIGITS = 16
@@ -37,9 +38,12 @@ _WORDLIST_PACKAGE = "diceware"
 _WORDLIST_PATH = ("wordlists", "wordlist_en_eff.txt")
 _EFF_LARGE_WORDS = 7776
 _DIGITS = frozenset("0123456789")
-# Hyphen-like characters people or phones may type between groups (ASCII hyphen, Unicode hyphens,
-# dashes and minus sign); NFKC folds full-width forms to ASCII before this check.
-_SEPARATORS = frozenset("-\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+# Between groups people or phones may type spaces, any dash (Unicode category Pd: hyphens, en and
+# em dashes, full-width hyphen...), a minus sign, or paste invisible format characters (Cf: bidi
+# marks from a right-to-left text, zero-width spaces, soft hyphens). NFKC folds full-width forms
+# first.
+_EXTRA_SEPARATORS = frozenset("\u2212\ufe63\uff0d")
+_DELAY_KEY_LABEL = "candor-receipt-delay-v1:"
 
 # Damm's order-10 totally anti-symmetric quasigroup: the check digit detects every single-digit
 # error and every adjacent transposition.
@@ -77,19 +81,36 @@ def generate_receipt_code() -> str:
 def normalize_receipt_code(text: str) -> str:
     """Return the canonical 16-digit form of a typed receipt code.
 
-    Spaces, dashes and other whitespace are ignored. Raises ``InvalidReceiptCodeError`` unless
-    exactly 16 ASCII digits remain and the Damm check digit is valid.
+    Spaces, dashes, invisible format characters and case are ignored; every Unicode decimal digit
+    (full-width, Arabic-Indic, Devanagari, ...) counts as the ASCII digit of the same value.
+    Raises ``InvalidReceiptCodeError`` unless exactly 16 digits remain and the Damm check digit
+    is valid.
 
-    Security property: typos (any single wrong digit, any swap of neighbours) are refused before
-    the code reaches a lookup, so a mistyped code cannot land on another reporter's case.
+    Security properties: typos (any single wrong digit, any swap of neighbours) are refused before
+    the code reaches a lookup, so a mistyped code cannot land on another reporter's case; and
+    every way of typing one code gives one canonical form, so a limit keyed on it cannot be
+    escaped by typing the same code in other digits.
     """
-    folded = unicodedata.normalize("NFKC", text)
-    digits = "".join(ch for ch in folded if not ch.isspace() and ch not in _SEPARATORS)
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    digits = "".join(
+        _ascii_digit(ch) for ch in folded if not ch.isspace() and not _is_separator(ch)
+    )
     if len(digits) != RECEIPT_CODE_DIGITS or not _DIGITS.issuperset(digits):
         raise InvalidReceiptCodeError("a receipt code has 16 digits")
     if _damm(digits) != 0:
         raise InvalidReceiptCodeError("receipt code check digit does not match")
     return digits
+
+
+def _is_separator(ch: str) -> bool:
+    return ch in _EXTRA_SEPARATORS or unicodedata.category(ch) in ("Pd", "Cf")
+
+
+def _ascii_digit(ch: str) -> str:
+    # Only decimal digits (category Nd) map; "²" or "①" are not digits a keyboard types for a
+    # code and stay as they are, so the code is refused.
+    value = unicodedata.decimal(ch, None)
+    return ch if value is None else str(value)
 
 
 def format_receipt_code(canonical: str) -> str:
@@ -159,3 +180,18 @@ def lookup_hmac(pepper: bytes, value: str) -> bytes:
     if len(pepper) < MIN_PEPPER_SIZE:
         raise CryptoError("pepper too short")
     return hmac.new(pepper, value.encode("utf-8"), hashlib.sha256).digest()
+
+
+def receipt_delay_key(pepper: bytes, canonical: str) -> bytes:
+    """Return the key under which failed check-backs on one receipt code are counted.
+
+    HMAC-SHA256(pepper, label || canonical code): ``canonical`` must come from
+    :func:`normalize_receipt_code`, so every way of typing one code counts against one key.
+
+    Security properties: the counter store (a table or Redis) never holds a receipt code, which
+    is a locator, in the clear, and cannot be searched for one without the pepper; the label
+    makes the value differ from the case's own lookup value, so a copy of the database cannot
+    tell which case the failed attempts were made against. Raises ``CryptoError`` for a short
+    pepper.
+    """
+    return lookup_hmac(pepper, _DELAY_KEY_LABEL + canonical)

@@ -54,6 +54,11 @@ class SecurityConfig:
     receipt_pepper: bytes
     argon2_profile: str
     session_idle_minutes: int
+    # Argon2id runs at once in one process (0 in the file: one per CPU), how long a request waits
+    # for a free slot, and how many may wait; beyond that a request gets 503 with Retry-After.
+    argon2_concurrency: int
+    argon2_queue_seconds: float
+    argon2_queue_max: int
 
 
 @dataclass(frozen=True)
@@ -73,8 +78,11 @@ class StorageConfig:
 @dataclass(frozen=True)
 class RateLimitConfig:
     storage_url: str
-    check_per_code: str
-    check_site: str
+    # Failed check-backs on one receipt code before a delay; then the delay, doubling per failure
+    # up to the maximum.
+    check_free_failures: int
+    check_first_delay_minutes: int
+    check_max_delay_minutes: int
     # Optional keys, as above: posts that may carry files, and their bytes.
     upload_site: str = "600 per hour"
     upload_mb_site: str = "4096 per hour"
@@ -182,26 +190,15 @@ def config_from_mapping(
             secret_key=reader.get("site.secret_key", str, _long_secret),
             timezone=timezone,
         ),
-        security=SecurityConfig(
-            receipt_pepper=reader.get("security.receipt_pepper", str, _hex_secret_bytes),
-            argon2_profile=profile,
-            session_idle_minutes=reader.get("security.session_idle_minutes", int, _positive),
-        ),
+        security=_security(reader, profile),
         database=DatabaseConfig(url=reader.get("database.url", str, _non_empty)),
         storage=StorageConfig(
             attachments_dir=attachments if attachments.is_absolute() else base / attachments,
             max_upload_mb=reader.get("storage.max_upload_mb", int, _positive),
-            clean_in_memory_mb=reader.get_or("storage.clean_in_memory_mb", int, 32, _positive),
-            case_quota_mb=reader.get_or("storage.case_quota_mb", int, 1024, _positive),
+            clean_in_memory_mb=reader.optional("storage.clean_in_memory_mb", int, 32, _positive),
+            case_quota_mb=reader.optional("storage.case_quota_mb", int, 1024, _positive),
         ),
-        ratelimit=RateLimitConfig(
-            storage_url=reader.get("ratelimit.storage_url", str, _non_empty),
-            check_per_code=reader.get("ratelimit.check_per_code", str, _rate),
-            check_site=reader.get("ratelimit.check_site", str, _rate),
-            upload_site=reader.get_or("ratelimit.upload_site", str, "600 per hour", _rate),
-            upload_mb_site=reader.get_or("ratelimit.upload_mb_site", str, "4096 per hour", _rate),
-            message_per_case=reader.get_or("ratelimit.message_per_case", str, "30 per hour", _rate),
-        ),
+        ratelimit=_ratelimit(reader),
         intake=_intake(reader),
         clock=_clock(reader),
         smtp=SmtpConfig(
@@ -218,6 +215,71 @@ def config_from_mapping(
 
 
 SMTP_SECURITY = ("none", "starttls", "tls")
+DEFAULT_ARGON2_QUEUE_SECONDS = 2.0
+# Each waiting request holds a server thread; a few per slot absorb a burst without a pile-up.
+WAITING_PER_SLOT = 4
+DEFAULT_CHECK_FREE_FAILURES = 5
+DEFAULT_CHECK_FIRST_DELAY_MINUTES = 1
+DEFAULT_CHECK_MAX_DELAY_MINUTES = 60
+
+
+def _security(reader: _Reader, profile: str) -> SecurityConfig:
+    concurrency = reader.optional("security.argon2_concurrency", int, 0, _not_negative)
+    if concurrency == 0:
+        concurrency = os.cpu_count() or 1
+    queue_max = reader.optional(
+        "security.argon2_queue_max", int, WAITING_PER_SLOT * concurrency, _not_negative
+    )
+    return SecurityConfig(
+        receipt_pepper=reader.get("security.receipt_pepper", str, _hex_secret_bytes),
+        argon2_profile=profile,
+        session_idle_minutes=reader.get("security.session_idle_minutes", int, _positive),
+        argon2_concurrency=concurrency,
+        argon2_queue_seconds=_seconds(
+            "security.argon2_queue_seconds",
+            reader.optional(
+                "security.argon2_queue_seconds", (int, float), DEFAULT_ARGON2_QUEUE_SECONDS
+            ),
+        ),
+        argon2_queue_max=queue_max,
+    )
+
+
+def _ratelimit(reader: _Reader) -> RateLimitConfig:
+    first = reader.optional(
+        "ratelimit.check_first_delay_minutes", int, DEFAULT_CHECK_FIRST_DELAY_MINUTES, _positive
+    )
+    longest = reader.optional(
+        "ratelimit.check_max_delay_minutes", int, DEFAULT_CHECK_MAX_DELAY_MINUTES, _positive
+    )
+    if longest < first:
+        raise ConfigError(
+            "ratelimit.check_max_delay_minutes: must not be less than check_first_delay_minutes"
+        )
+    return RateLimitConfig(
+        storage_url=reader.get("ratelimit.storage_url", str, _non_empty),
+        check_free_failures=reader.optional(
+            "ratelimit.check_free_failures", int, DEFAULT_CHECK_FREE_FAILURES, _not_negative
+        ),
+        check_first_delay_minutes=first,
+        check_max_delay_minutes=longest,
+        upload_site=reader.optional("ratelimit.upload_site", str, "600 per hour", _rate),
+        upload_mb_site=reader.optional("ratelimit.upload_mb_site", str, "4096 per hour", _rate),
+        message_per_case=reader.optional("ratelimit.message_per_case", str, "30 per hour", _rate),
+    )
+
+
+def _seconds(key: str, value: float) -> float:
+    # A long wait only turns a flood into a pile-up of waiting threads; a minute is already absurd.
+    if not 0 <= value <= 60:
+        raise ConfigError(f"{key}: must be between 0 and 60 seconds")
+    return float(value)
+
+
+def _not_negative(key: str, value: int) -> int:
+    if value < 0:
+        raise ConfigError(f"{key}: must not be negative")
+    return value
 
 
 def _clock(reader: _Reader) -> ClockConfig:
@@ -360,15 +422,24 @@ class _Reader:
             raise ConfigError(f"{dotted}: must be of type {kind.__name__}")
         return check(dotted, value) if check else value
 
-    def get_or(
-        self, dotted: str, kind: type[T], default: T, check: Callable[[str, Any], Any] | None = None
+    def optional(
+        self,
+        dotted: str,
+        kind: type[T] | tuple[type, ...],
+        default: T,
+        check: Callable[[str, Any], Any] | None = None,
     ) -> Any:
-        """An optional key: ``default`` when it is absent, checked like any other when present."""
+        """Like ``get``, but a missing key (or table) gives ``default``."""
         section, key = dotted.split(".")
         table = self._raw.get(section)
         if not isinstance(table, Mapping) or key not in table:
             return default
-        return self.get(dotted, kind, check)
+        value = table[key]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise ConfigError(f"{dotted}: must be of type {names}")
+        return check(dotted, value) if check else value
 
 
 def _non_empty(key: str, value: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,15 +15,18 @@ from werkzeug.exceptions import HTTPException
 
 import crypto
 from portal import uploads
+from portal.argon2_gate import Argon2BusyError, Argon2Gate
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.services import clock
 from portal.services.attachments import AttachmentStore
+from portal.services.receipt_delays import DelayPolicy
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
 
 csrf = CSRFProtect()
-# Limits are keyed by what is being guessed (a receipt code, an account) or by the whole site;
-# never by IP address, which this site does not record.
+# Limits are keyed by what is being guessed (an account) or by the whole site; never by IP
+# address, which this site does not record. Receipt codes meet a delay kept in the database
+# instead (services/receipt_delays.py), and no limit locks reporters out site-wide.
 limiter = Limiter(key_func=lambda: "site", default_limits=[], headers_enabled=False)
 
 # No script, no third-party origin, no framing; forms post only to this site.
@@ -51,6 +54,13 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.sessionmaker"] = make_session_factory(engine)
     app.extensions["candor.attachments"] = AttachmentStore(config.storage.attachments_dir)
     app.extensions["candor.clock"] = clock.settings_for(config)
+    # One gate per process: a process's threads share its CPUs and memory.
+    app.extensions["candor.argon2_gate"] = Argon2Gate(
+        slots=config.security.argon2_concurrency,
+        wait_seconds=config.security.argon2_queue_seconds,
+        max_waiting=config.security.argon2_queue_max,
+    )
+    app.extensions["candor.receipt_delays"] = DelayPolicy.from_config(config.ratelimit)
     app.request_class = EncryptingRequest
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
     # Before CSRF protection, which is the first to read a form: body limits come first.
@@ -62,12 +72,14 @@ def init_app(app: Flask, config: Config) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(crypto.DecryptionError, _integrity_error)
+    app.register_error_handler(Argon2BusyError, _busy_error)
     app.context_processor(_template_globals)
     zone = ZoneInfo(config.site.timezone)
     app.add_template_filter(lambda value: value.astimezone(zone).strftime("%-d %B %Y"), "localdate")
     app.add_template_filter(
         lambda value: value.astimezone(zone).strftime("%-d %B %Y, %H:%M"), "localdatetime"
     )
+    app.add_template_filter(local_time, "localtime")
     app.add_template_filter(_filesize, "filesize")
     app.add_template_filter(_duration, "duration")
 
@@ -92,6 +104,35 @@ def clock_settings() -> clock.ClockSettings:
 
 def argon2_profile() -> crypto.Argon2Profile:
     return crypto.PROFILES[app_config().security.argon2_profile]
+
+
+def argon2_gate() -> Argon2Gate:
+    gate: Argon2Gate = current_app.extensions["candor.argon2_gate"]
+    return gate
+
+
+def receipt_delay_policy() -> DelayPolicy:
+    policy: DelayPolicy = current_app.extensions["candor.receipt_delays"]
+    return policy
+
+
+def local_time(value: datetime, now: datetime) -> str:
+    """A moment in the site's time zone: the time alone if it falls on the same day there as
+    ``now``, else with the date."""
+    zone = ZoneInfo(app_config().site.timezone)
+    local = value.astimezone(zone)
+    if local.date() == now.astimezone(zone).date():
+        return local.strftime("%H:%M")
+    return local.strftime("%-d %B %Y, %H:%M")
+
+
+BUSY_TEXT = (
+    "The site is busy right now; nothing was lost and nothing was sent. Try again in a few seconds."
+)
+
+
+def busy_headers(error: Argon2BusyError) -> dict[str, str]:
+    return {"Retry-After": str(error.retry_after_seconds)}
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -218,6 +259,12 @@ def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
     return render_template(
         "error.html", error=ErrorTitle("Content could not be verified"), text=text
     ), 500
+
+
+def _busy_error(error: Argon2BusyError) -> tuple[str, int, dict[str, str]]:
+    # Pages with something typed worth keeping catch this themselves and show the form again.
+    page = render_template("error.html", error=ErrorTitle("The site is busy"), text=BUSY_TEXT)
+    return page, 503, busy_headers(error)
 
 
 def _template_globals() -> dict[str, Any]:

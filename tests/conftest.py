@@ -136,11 +136,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
         },
         "database": {"url": database_url},
         "storage": {"attachments_dir": str(tmp_path / "attachments"), "max_upload_mb": 5},
-        "ratelimit": {
-            "storage_url": "memory://",
-            "check_per_code": "5 per hour",
-            "check_site": "100 per hour",
-        },
+        "ratelimit": {"storage_url": "memory://"},
         "clock": {"interval_seconds": 5, "batch_size": 500, "country": "DE", "subdivision": "BY"},
         "smtp": {
             "host": "",

@@ -20,7 +20,7 @@ from portal.services import accounts, readiness, staff_auth
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import SESSION_KEY, current_login, remember_login, staff, staff_required
 from portal.timeutil import utcnow
-from portal.web import app_config, argon2_profile, db_session, limiter
+from portal.web import app_config, argon2_gate, argon2_profile, db_session, limiter
 
 
 def _username_key() -> str:
@@ -36,7 +36,9 @@ def _refused(response: Response) -> bool:
 def sign_in() -> ResponseReturnValue:
     form = SignInForm()
     if not form.validate_on_submit():
-        return render_template("handler/sign_in.html", form=form), (
+        # Say what was wrong with a field (an overlong password, say); never which account.
+        problem = next(iter([*form.password.errors, *form.code.errors]), "")
+        return render_template("handler/sign_in.html", form=form, problem=problem), (
             400 if request.method == "POST" else 200
         )
     try:
@@ -47,8 +49,9 @@ def sign_in() -> ResponseReturnValue:
             form.code.data or "",
             profile=argon2_profile(),
             now=utcnow(),
+            gate=argon2_gate(),
         )
-    except staff_auth.SignInError as exc:
+    except (staff_auth.SignInError, InvalidInputError) as exc:
         return render_template("handler/sign_in.html", form=form, problem=str(exc)), 400
     remember_login(login)
     target = request.args.get("next", "")
@@ -109,9 +112,10 @@ def enrol() -> ResponseReturnValue:
     if not form.validate() or not staff_auth.confirm_second_factor(
         db, login, form.code.data or "", now=utcnow()
     ):
-        return _enrol_page(
-            form, secret, problem="That code does not match. Enter the newest code from the app."
-        ), 400
+        problem = next(
+            iter(form.code.errors), "That code does not match. Enter the newest code from the app."
+        )
+        return _enrol_page(form, secret, problem=problem), 400
     flash("Your second factor is set up.", "info")
     return redirect(url_for("handler.home"))
 
@@ -138,6 +142,7 @@ def activate(token: str) -> ResponseReturnValue:
             profile=argon2_profile(),
             issuer=app_config().site.name,
             now=utcnow(),
+            gate=argon2_gate(),
         )
     except (InvalidInputError, NotFoundError) as exc:
         return render_template("handler/activate.html", form=form, user=user, problem=str(exc)), 400
@@ -176,6 +181,7 @@ def account() -> ResponseReturnValue:
             form.password.data or "",
             profile=argon2_profile(),
             now=utcnow(),
+            gate=argon2_gate(),
         )
     except (staff_auth.SignInError, InvalidInputError) as exc:
         return render_template("handler/account.html", form=form, problem=str(exc)), 400
@@ -199,6 +205,7 @@ def recover() -> ResponseReturnValue:
             form.password.data or "",
             profile=argon2_profile(),
             now=utcnow(),
+            gate=argon2_gate(),
         )
     except (staff_auth.SignInError, InvalidInputError) as exc:
         return render_template("handler/recover.html", form=form, problem=str(exc)), 400

@@ -5,35 +5,69 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
+from portal.services.lengths import (
+    MAX_ONE_TIME_CODE_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_RECOVERY_KEY_LENGTH,
+    too_long_message,
+)
+
+
+def _at_most(name: str, limit: int) -> Length:
+    # Checked before any Argon2id work; the service checks again.
+    return Length(max=limit, message=too_long_message(name, limit))
 
 
 class SignInForm(FlaskForm):
     username = StringField("Username", validators=[InputRequired()])
-    password = PasswordField("Password", validators=[InputRequired()])
-    code = StringField("One-time code", validators=[InputRequired(), Length(max=10)])
+    password = PasswordField(
+        "Password", validators=[InputRequired(), _at_most("password", MAX_PASSWORD_LENGTH)]
+    )
+    code = StringField(
+        "One-time code",
+        validators=[InputRequired(), _at_most("one-time code", MAX_ONE_TIME_CODE_LENGTH)],
+    )
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password", validators=[InputRequired(), Length(min=MIN_PASSWORD_LENGTH)]
+        "New password",
+        validators=[
+            InputRequired(),
+            Length(min=MIN_PASSWORD_LENGTH),
+            _at_most("new password", MAX_PASSWORD_LENGTH),
+        ],
     )
     confirm = PasswordField(
-        "Repeat the new password", validators=[EqualTo("password", "The passwords differ.")]
+        "Repeat the new password",
+        validators=[
+            EqualTo("password", "The passwords differ."),
+            _at_most("repeated password", MAX_PASSWORD_LENGTH),
+        ],
     )
 
 
 class EnrolForm(FlaskForm):
-    code = StringField("One-time code", validators=[InputRequired(), Length(max=10)])
+    code = StringField(
+        "One-time code",
+        validators=[InputRequired(), _at_most("one-time code", MAX_ONE_TIME_CODE_LENGTH)],
+    )
     stored = BooleanField("I have stored my recovery key somewhere safe")
 
 
 class ChangePasswordForm(NewPasswordForm):
-    current = PasswordField("Current password", validators=[InputRequired()])
+    current = PasswordField(
+        "Current password",
+        validators=[InputRequired(), _at_most("current password", MAX_PASSWORD_LENGTH)],
+    )
 
 
 class RecoverForm(NewPasswordForm):
     username = StringField("Username", validators=[InputRequired()])
-    recovery_key = StringField("Recovery key", validators=[InputRequired()])
+    recovery_key = StringField(
+        "Recovery key",
+        validators=[InputRequired(), _at_most("recovery key", MAX_RECOVERY_KEY_LENGTH)],
+    )
 
 
 class PlainForm(FlaskForm):

@@ -230,6 +230,25 @@ class ReporterSession(Base):
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
 
 
+class ReceiptCodeDelay(Base):
+    """Failed check-backs on one receipt code, and the earliest time of the next attempt.
+
+    Keyed by HMAC(pepper, "delay" label, canonical code), never by the code, which is a locator:
+    the table cannot be searched for a code without the pepper, and cannot be joined to the case
+    it may belong to. A row exists for made-up codes too, so it does not tell that a case exists.
+    """
+
+    __tablename__ = "receipt_code_delays"
+
+    key: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    failures: Mapped[int]
+    # Attempts before this time are refused without any Argon2id work.
+    not_before: Mapped[datetime | None]
+    # Rows quiet for a day are forgotten (and deleted), so a flood of made-up codes cannot fill
+    # the table.
+    last_failure_at: Mapped[datetime] = mapped_column(index=True)
+
+
 class PendingReceipt(Base):
     """The receipt of a just-filed report, kept until the reporter confirms they saved it.
 

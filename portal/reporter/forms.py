@@ -18,6 +18,11 @@ from wtforms.validators import InputRequired, Length
 
 from portal.config import IntakeConfig
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
+from portal.services.lengths import (
+    MAX_PASSPHRASE_LENGTH,
+    MAX_RECEIPT_CODE_LENGTH,
+    too_long_message,
+)
 
 TIER_CHOICES = [
     SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
@@ -83,8 +88,26 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
 
 
 class CheckForm(FlaskForm):
-    receipt_code = StringField("Receipt code", validators=[InputRequired()])
-    passphrase = StringField("Passphrase", validators=[InputRequired()])
+    receipt_code = StringField(
+        "Receipt code",
+        validators=[
+            InputRequired("Enter your receipt code."),
+            Length(
+                max=MAX_RECEIPT_CODE_LENGTH,
+                message=too_long_message("receipt code", MAX_RECEIPT_CODE_LENGTH),
+            ),
+        ],
+    )
+    passphrase = StringField(
+        "Passphrase",
+        validators=[
+            InputRequired("Enter your passphrase."),
+            Length(
+                max=MAX_PASSPHRASE_LENGTH,
+                message=too_long_message("passphrase", MAX_PASSPHRASE_LENGTH),
+            ),
+        ],
+    )
 
 
 class MessageForm(FlaskForm):

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
+import math
 from base64 import b64decode, b64encode
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
-from werkzeug.wrappers import Response
 
+from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
@@ -16,7 +17,18 @@ from portal.services import clock, intake, messaging, quota, readiness, reporter
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, upload_problem
-from portal.web import ErrorTitle, app_config, argon2_profile, clock_settings, db_session, limiter
+from portal.web import (
+    BUSY_TEXT,
+    ErrorTitle,
+    app_config,
+    argon2_gate,
+    argon2_profile,
+    busy_headers,
+    clock_settings,
+    db_session,
+    local_time,
+    receipt_delay_policy,
+)
 
 STATUS_WORDS = {
     "new": "Received. It is waiting to be acknowledged.",
@@ -82,9 +94,17 @@ def file_report() -> ResponseReturnValue:
             store=attachment_store(),
             clock_settings=clock_settings(),
             now=utcnow(),
+            gate=argon2_gate(),
         )
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
+    except Argon2BusyError as exc:
+        busy = (
+            "The site is busy right now, so the report could not be filed yet. Everything you "
+            "typed is kept below; press the button again in a few seconds."
+        )
+        page = _intake_page(form, [busy], uploads_dropped=bool(uploads))
+        return page, 503, busy_headers(exc)
     except intake.AlreadyFiledError as exc:
         return render_template("reporter/already_filed.html", message=str(exc)), 409
     # Post, then redirect: the receipt is a page that Back, Forward and Reload can show again
@@ -164,32 +184,40 @@ def receipt_action() -> ResponseReturnValue:
     return redirect(url_for("reporter.landing"))
 
 
-def _receipt_key() -> str:
-    """Rate-limit key: the receipt code being guessed (normalised digits only)."""
-    digits = "".join(ch for ch in request.form.get("receipt_code", "") if ch.isdigit())
-    return f"receipt:{digits[:32]}"
-
-
-def _failed(response: Response) -> bool:
-    # Only refused attempts count; a sign-in that shows the case with a draft is a success too.
-    return response.status_code >= 400 and request.method == "POST"
+def _too_many(retry_at: datetime, now: datetime) -> str:
+    return f"Too many attempts for this receipt code. Try again after {local_time(retry_at, now)}."
 
 
 @bp.route("/check", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: app_config().ratelimit.check_per_code,
-    key_func=_receipt_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-@limiter.limit(lambda: app_config().ratelimit.check_site, methods=["POST"], deduct_when=_failed)
 def check() -> ResponseReturnValue:
+    """Sign in with the receipt code and passphrase.
+
+    No lockout and no limit keyed on anything but the code: failures on one code meet a growing
+    delay that the page states, and a flood anywhere is bounded by the Argon2id gate (503 with
+    Retry-After). Every refusal shows the form again with the code and any unsent message kept.
+    """
     config = app_config()
     form = CheckForm()
     draft = request.form.get("draft", "")
+
+    def page(
+        problem: str, status: int, headers: dict[str, str] | None = None
+    ) -> tuple[str, int, dict[str, str]]:
+        html = render_template("reporter/check.html", form=form, draft=draft, problem=problem)
+        return html, status, headers or {}
+
     if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("reporter/check.html", form=form, draft=draft), status
+        if request.method != "POST":
+            return page("", 200)
+        problems = [m for field in (form.receipt_code, form.passphrase) for m in field.errors]
+        return page(
+            problems[0]
+            if problems
+            else "The form could not be accepted, perhaps because it was open too long. "
+            "Enter your receipt code and passphrase again.",
+            400,
+        )
+    now = utcnow()
     try:
         login = reporter_access.sign_in(
             db_session(),
@@ -197,11 +225,23 @@ def check() -> ResponseReturnValue:
             form.passphrase.data or "",
             pepper=config.security.receipt_pepper,
             profile=argon2_profile(),
-            now=utcnow(),
+            now=now,
             idle=timedelta(minutes=config.security.session_idle_minutes),
+            delays=receipt_delay_policy(),
+            gate=argon2_gate(),
         )
+    except reporter_access.TooManyAttemptsError as exc:
+        wait = math.ceil((exc.retry_at - now).total_seconds())
+        return page(_too_many(exc.retry_at, now), 429, {"Retry-After": str(max(wait, 1))})
     except reporter_access.AccessDeniedError as exc:
-        return render_template("reporter/check.html", form=form, draft=draft, problem=str(exc)), 400
+        problem = str(exc)
+        if exc.retry_at is not None:
+            problem = f"{problem} {_too_many(exc.retry_at, now)}"
+        return page(problem, 400)
+    except InvalidInputError as exc:
+        return page(str(exc), 400)
+    except Argon2BusyError as exc:
+        return page(f"{BUSY_TEXT} Your receipt code is kept below.", 503, busy_headers(exc))
     session.clear()
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
     if draft:

@@ -13,9 +13,11 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
 from portal.services import approvals, audit, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from portal.services.lengths import MAX_PASSWORD_LENGTH, too_long_message
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
@@ -71,6 +73,8 @@ def clean_email(email: str) -> str | None:
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInputError(too_long_message("password", MAX_PASSWORD_LENGTH))
 
 
 def wrap_totp_secret(user: User, totp_secret: str, keys: crypto.DerivedKeys) -> None:
@@ -250,14 +254,21 @@ def activate(
     profile: crypto.Argon2Profile,
     issuer: str,
     now: datetime,
+    gate: Argon2Gate = UNGATED,
 ) -> tuple[User, Credentials]:
-    """Set the password and issue the key pair, recovery key and TOTP secret. Commits once."""
+    """Set the password and issue the key pair, recovery key and TOTP secret. Commits once.
+
+    The password is checked (length first) before the Argon2id runs, which wait for a slot of
+    ``gate``.
+    """
     user = find_invited(session, token, now)
     if user is None:
         raise NotFoundError(
             "This activation link is not valid any more. Ask an admin for a new one."
         )
-    credentials = issue_credentials(user, password, profile, issuer)
+    check_password(password)
+    with gate.slot():
+        credentials = issue_credentials(user, password, profile, issuer)
     user.activation_lookup = None
     user.activation_expires_at = None
     audit.record(session, "account_activated", now=now, actor_id=user.id, subject_id=user.id)

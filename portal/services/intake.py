@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.config import IntakeConfig
 from portal.models import (
     Attachment,
@@ -153,8 +154,12 @@ def submit_report(
     store: AttachmentStore,
     clock_settings: clock.ClockSettings,
     now: datetime,
+    gate: Argon2Gate = UNGATED,
 ) -> Receipt:
     """Open a case for the report and return its receipt.
+
+    The one Argon2id run waits for a slot of ``gate``; if none frees, Argon2BusyError leaves
+    nothing written, and the same form may be sent again.
 
     The case private key is sealed only to the handlers the reporter did not exclude, and wrapped
     for the reporter under Argon2id(passphrase, per-case salt). Everything the reporter wrote is
@@ -197,12 +202,13 @@ def submit_report(
         sealed_report=b"",
         received_at=now,
     )
-    case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
-        keypair.private_key,
-        crypto.normalize_passphrase(passphrase),
-        contexts.reporter_key(case.uid),
-        profile,
-    )
+    with gate.slot():
+        case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
+            keypair.private_key,
+            crypto.normalize_passphrase(passphrase),
+            contexts.reporter_key(case.uid),
+            profile,
+        )
     report = {
         "category": category.label,
         "tier": submission.tier,

@@ -11,15 +11,39 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import Case, ReporterSession
-from portal.services import contexts, tokens
+from portal.services import contexts, receipt_delays, tokens
 from portal.services.errors import ServiceError
+from portal.services.lengths import (
+    MAX_PASSPHRASE_LENGTH,
+    MAX_RECEIPT_CODE_LENGTH,
+    check_lengths,
+)
+from portal.services.receipt_delays import DelayPolicy
 
 COOKIE_KEY_SIZE = 32
+NO_MATCH = "That receipt code and passphrase do not match a report."
 
 
 class AccessDeniedError(ServiceError):
-    """The receipt code and passphrase do not open a case. Deliberately says no more."""
+    """The receipt code and passphrase do not open a case. Deliberately says no more.
+
+    ``retry_at`` is set when this failure started (or lengthened) a delay on the code: the same
+    happens for a made-up code, so it tells nothing about whether a case exists.
+    """
+
+    def __init__(self, message: str = NO_MATCH, retry_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class TooManyAttemptsError(ServiceError):
+    """An attempt on a receipt code before its delay ran out; no Argon2id work was done."""
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__("Too many attempts for this receipt code.")
+        self.retry_at = retry_at
 
 
 class SessionExpiredError(ServiceError):
@@ -51,32 +75,49 @@ def sign_in(
     profile: crypto.Argon2Profile,
     now: datetime,
     idle: timedelta,
+    delays: DelayPolicy = DelayPolicy(),  # noqa: B008  (frozen, so one shared default is safe)
+    gate: Argon2Gate = UNGATED,
 ) -> ReporterLogin:
     """Open the case for the reporter, or raise AccessDeniedError without saying which part failed.
 
-    An unknown or mistyped receipt code costs one Argon2id run too, so timing does not tell
-    whether a case exists. The case key leaves only wrapped under a key for the reporter's cookie.
-    Commits once.
+    Overlong input is refused (InvalidInputError) and a code whose check digit fails is refused
+    before any Argon2id work: the check digit is public, so answering at once tells nothing. A
+    well-formed code, known or not, costs one Argon2id run (an unknown one against a decoy), so
+    timing does not tell whether a case exists, and counts towards the code's delay; while the
+    delay runs, TooManyAttemptsError is raised without any Argon2id work. The run waits for a
+    slot of ``gate`` (Argon2BusyError if none frees; nothing is recorded then). The case key
+    leaves only wrapped under a key for the reporter's cookie. Commits once.
     """
-    case = None
+    check_lengths(
+        ("receipt code", receipt_code, MAX_RECEIPT_CODE_LENGTH),
+        ("passphrase", passphrase, MAX_PASSPHRASE_LENGTH),
+    )
     try:
         code = crypto.normalize_receipt_code(receipt_code)
     except crypto.InvalidReceiptCodeError:
-        code = None
-    if code is not None:
-        lookup = crypto.lookup_hmac(pepper, code)
-        case = session.scalar(select(Case).where(Case.receipt_lookup == lookup))
+        raise AccessDeniedError() from None
+    delay_key = crypto.receipt_delay_key(pepper, code)
+    waiting_until = receipt_delays.retry_at(session, delay_key, now)
+    if waiting_until is not None:
+        raise TooManyAttemptsError(waiting_until)
+    lookup = crypto.lookup_hmac(pepper, code)
+    case = session.scalar(select(Case).where(Case.receipt_lookup == lookup))
     normalized = crypto.normalize_passphrase(passphrase)
-    if case is None:
-        with contextlib.suppress(crypto.DecryptionError):
-            crypto.unwrap_with_secret(tokens.decoy_blob(profile), normalized, b"decoy")
-        raise AccessDeniedError("That receipt code and passphrase do not match a report.")
-    try:
-        case_private_key = crypto.unwrap_with_secret(
-            case.reporter_wrapped_key, normalized, contexts.reporter_key(case.uid)
-        )
-    except crypto.DecryptionError:
-        raise AccessDeniedError("That receipt code and passphrase do not match a report.") from None
+    case_private_key = None
+    with gate.slot():
+        if case is None:
+            with contextlib.suppress(crypto.DecryptionError):
+                crypto.unwrap_with_secret(tokens.decoy_blob(profile), normalized, b"decoy")
+        else:
+            with contextlib.suppress(crypto.DecryptionError):
+                case_private_key = crypto.unwrap_with_secret(
+                    case.reporter_wrapped_key, normalized, contexts.reporter_key(case.uid)
+                )
+    if case is None or case_private_key is None:
+        retry = receipt_delays.record_failure(session, delay_key, now, delays)
+        session.commit()
+        raise AccessDeniedError(retry_at=retry)
+    receipt_delays.clear(session, delay_key)
     # Sessions left behind by closed browsers go as soon as anyone signs in.
     session.execute(delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle))
     token = secrets.token_urlsafe(32)

@@ -12,9 +12,16 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 import crypto
+from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import StaffSession, User
 from portal.services import accounts, audit, tokens
 from portal.services.errors import ServiceError
+from portal.services.lengths import (
+    MAX_ONE_TIME_CODE_LENGTH,
+    MAX_PASSWORD_LENGTH,
+    MAX_RECOVERY_KEY_LENGTH,
+    check_lengths,
+)
 
 TOTP_PERIOD = 30
 # One step either side absorbs clock drift between the phone and the server.
@@ -70,17 +77,24 @@ def sign_in(
     *,
     profile: crypto.Argon2Profile,
     now: datetime,
+    gate: Argon2Gate = UNGATED,
 ) -> StaffLogin:
     """Check password and one-time code; open a session holding the private key wrapped.
 
     Exactly one Argon2id run per attempt, for an unknown username too (against a decoy), so the
-    time taken does not reveal which accounts exist. Every attempt is audited, without an IP
+    time taken does not reveal which accounts exist; it waits for a slot of ``gate``. Overlong
+    input is refused (InvalidInputError) before it. Every attempt is audited, without an IP
     address. Commits once.
     """
+    check_lengths(
+        ("password", password, MAX_PASSWORD_LENGTH),
+        ("one-time code", code, MAX_ONE_TIME_CODE_LENGTH),
+    )
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     usable = user is not None and user.active and user.password_wrapped_key is not None
     blob = user.password_wrapped_key if usable and user is not None else None
-    keys = crypto.derive_for_blob(blob or tokens.decoy_blob(profile), password)
+    with gate.slot():
+        keys = crypto.derive_for_blob(blob or tokens.decoy_blob(profile), password)
     if user is None or blob is None or user.password_verifier is None:
         audit.record(
             session,
@@ -170,6 +184,8 @@ def session_username(session: Session, login: StaffLogin) -> str:
 
 def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now: datetime) -> bool:
     """Finish enrolment when ``code`` matches the new secret. Commits once."""
+    if len(code) > MAX_ONE_TIME_CODE_LENGTH:
+        return False
     row = session.get(StaffSession, tokens.token_hash(login.token))
     secret = pending_totp_secret(session, login)
     if row is None or secret is None:
@@ -223,20 +239,30 @@ def change_password(
     *,
     profile: crypto.Argon2Profile,
     now: datetime,
+    gate: Argon2Gate = UNGATED,
 ) -> None:
-    """Re-wrap the private key and the TOTP secret under the new password. Commits once."""
+    """Re-wrap the private key and the TOTP secret under the new password. Commits once.
+
+    Both passwords are checked (lengths first) before the Argon2id runs, which share one slot
+    of ``gate``.
+    """
     user = context.user
+    check_lengths(("current password", current, MAX_PASSWORD_LENGTH))
+    accounts.check_password(new)
     if user.password_wrapped_key is None or user.password_verifier is None:
         raise SignInError("This account has no password yet.")
-    old_keys = crypto.derive_for_blob(user.password_wrapped_key, current)
-    if not crypto.verifier_matches(user.password_verifier, old_keys.verifier):
-        raise SignInError("The current password is wrong.")
-    totp_secret = None
-    if user.totp_wrapped_secret is not None:
-        totp_secret = crypto.unwrap_with_key(
-            user.totp_wrapped_secret, old_keys.wrapping_key, accounts.totp_context(user.username)
-        ).decode()
-    new_keys = accounts.set_password(user, new, context.private_key, profile)
+    with gate.slot():
+        old_keys = crypto.derive_for_blob(user.password_wrapped_key, current)
+        if not crypto.verifier_matches(user.password_verifier, old_keys.verifier):
+            raise SignInError("The current password is wrong.")
+        totp_secret = None
+        if user.totp_wrapped_secret is not None:
+            totp_secret = crypto.unwrap_with_key(
+                user.totp_wrapped_secret,
+                old_keys.wrapping_key,
+                accounts.totp_context(user.username),
+            ).decode()
+        new_keys = accounts.set_password(user, new, context.private_key, profile)
     if totp_secret is not None:
         accounts.wrap_totp_secret(user, totp_secret, new_keys)
     # Other sessions of this account end; this one stays.
@@ -258,10 +284,14 @@ def recover(
     *,
     profile: crypto.Argon2Profile,
     now: datetime,
+    gate: Argon2Gate = UNGATED,
 ) -> None:
     """Set a new password with the recovery key; cases stay readable. The second factor is
     enrolled afresh at the next sign-in (the old one was wrapped under the lost password).
-    Commits once."""
+    Input is checked (lengths first) before the Argon2id runs, which wait for a slot of
+    ``gate``. Commits once."""
+    check_lengths(("recovery key", recovery_key, MAX_RECOVERY_KEY_LENGTH))
+    accounts.check_password(new_password)
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     refused = SignInError("The username or recovery key is wrong.")
     if user is None or user.recovery_wrapped_key is None or not user.active:
@@ -278,7 +308,8 @@ def recover(
         )
         session.commit()
         raise refused from None
-    accounts.set_password(user, new_password, private_key, profile)
+    with gate.slot():
+        accounts.set_password(user, new_password, private_key, profile)
     user.totp_wrapped_secret = None
     user.totp_last_step = None
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))

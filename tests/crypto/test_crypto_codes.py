@@ -18,6 +18,7 @@ from crypto import (
     normalize_passphrase,
     normalize_receipt_code,
     passphrase_entropy_bits,
+    receipt_delay_key,
 )
 from crypto.codes import _damm, _wordlist
 
@@ -73,6 +74,13 @@ def test_separators_and_whitespace_ignored() -> None:
         "\u00a0".join(groups),  # no-break space, as pasted from some documents
         "\u2013".join(groups),  # en dash
         "".join(chr(0xFF10 + int(d)) for d in canonical),  # full-width digits
+        "".join(chr(0x0660 + int(d)) for d in canonical),  # Arabic-Indic digits
+        "".join(chr(0x06F0 + int(d)) for d in canonical),  # Extended Arabic-Indic (Persian)
+        "".join(chr(0x0966 + int(d)) for d in canonical),  # Devanagari digits
+        "\u200f" + "\u200f ".join(groups),  # right-to-left marks pasted from an Arabic text
+        "\u200b".join(groups),  # zero-width space
+        "\uff0d".join(groups),  # full-width hyphen-minus
+        "\u2212".join(groups),  # minus sign
     ]
     for variant in variants:
         assert normalize_receipt_code(variant) == canonical
@@ -87,12 +95,32 @@ def test_bad_codes_refused() -> None:
         canonical[:15],
         canonical[:8] + "a" + canonical[9:],
         canonical[:8] + "." + canonical[9:],
-        "\u0663" * 16,  # Arabic-Indic digits are not accepted
+        "\u0663" * 16,  # sixteen Arabic-Indic threes: the check digit does not match
+        canonical[:15] + "\u00b2",  # a superscript is not a decimal digit
     ):
         with pytest.raises(InvalidReceiptCodeError):
             normalize_receipt_code(bad)
     with pytest.raises(InvalidReceiptCodeError):
         format_receipt_code("123")
+
+
+def test_receipt_delay_key_vector() -> None:
+    # Computed independently: printf 'candor-receipt-delay-v1:1234567890123450' |
+    #   openssl dgst -sha256 -mac HMAC -macopt hexkey:000102...1f
+    assert receipt_delay_key(bytes(range(32)), "1234567890123450").hex() == (
+        "75ec954b81f05c0ddcd7e51c362a7e3ca3882d8f915afc8cf7211af6761d0fb8"
+    )
+
+
+def test_receipt_delay_key_differs_from_the_case_lookup_and_needs_the_pepper() -> None:
+    canonical = normalize_receipt_code(generate_receipt_code())
+    pepper = bytes(range(32))
+    key = receipt_delay_key(pepper, canonical)
+    assert key != lookup_hmac(pepper, canonical)
+    assert canonical.encode() not in key
+    assert key != receipt_delay_key(bytes(range(1, 33)), canonical)
+    with pytest.raises(CryptoError):
+        receipt_delay_key(b"short", canonical)
 
 
 # --- passphrases --------------------------------------------------------------------------------

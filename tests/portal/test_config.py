@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -158,3 +159,60 @@ def test_intake_category_without_a_policy_is_named(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"^intake.categories\[0\].policies: must not be empty"):
         load_config(_write(tmp_path, text))
+
+
+def test_argon2_gate_and_check_delay_keys_have_defaults(tmp_path: Path) -> None:
+    lines = [
+        line
+        for line in (ROOT / "config.example.toml").read_text().splitlines()
+        if not line.startswith(("argon2_concurrency", "argon2_queue_", "check_"))
+    ]
+    config = load_config(_write(tmp_path, "\n".join(lines)))
+    assert config.security.argon2_concurrency == (os.cpu_count() or 1)
+    assert config.security.argon2_queue_seconds == 2.0
+    assert config.security.argon2_queue_max == 4 * config.security.argon2_concurrency
+    assert config.ratelimit.check_free_failures == 5
+    assert config.ratelimit.check_first_delay_minutes == 1
+    assert config.ratelimit.check_max_delay_minutes == 60
+    # The keys that held the old lockouts are simply ignored in an older file.
+    old = "\n".join(lines).replace("[ratelimit]", '[ratelimit]\ncheck_site = "300 per hour"')
+    assert load_config(_write(tmp_path, old)).ratelimit.check_free_failures == 5
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "named"),
+    [
+        ("argon2_concurrency = 0", "argon2_concurrency = -1", "security.argon2_concurrency"),
+        ("argon2_concurrency = 0", 'argon2_concurrency = "2"', "security.argon2_concurrency"),
+        ("argon2_queue_seconds = 2", "argon2_queue_seconds = 600", "security.argon2_queue_seconds"),
+        ("argon2_queue_max = 8", "argon2_queue_max = -3", "security.argon2_queue_max"),
+        ("check_free_failures = 5", "check_free_failures = -1", "ratelimit.check_free_failures"),
+        (
+            "check_max_delay_minutes = 60",
+            "check_max_delay_minutes = 0",
+            "ratelimit.check_max_delay_minutes",
+        ),
+        (
+            "check_first_delay_minutes = 1",
+            "check_first_delay_minutes = 90",
+            "ratelimit.check_max_delay_minutes",
+        ),
+    ],
+)
+def test_malformed_gate_and_delay_keys_name_themselves(
+    tmp_path: Path, replace: str, by: str, named: str
+) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    assert replace in text
+    with pytest.raises(ConfigError, match=f"^{named}: "):
+        load_config(_write(tmp_path, text.replace(replace, by)))
+
+
+def test_argon2_concurrency_and_queue_wait_are_read(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    text = text.replace("argon2_concurrency = 0", "argon2_concurrency = 3")
+    text = text.replace("argon2_queue_seconds = 2", "argon2_queue_seconds = 0.5")
+    config = load_config(_write(tmp_path, text))
+    assert config.security.argon2_concurrency == 3
+    assert config.security.argon2_queue_seconds == 0.5
+    assert config.security.argon2_queue_max == 8
