@@ -30,8 +30,16 @@ from crypto.kdf import (
     new_salt,
     verifier_matches,
 )
+from crypto.padding import bucket, padme
 from crypto.recovery import generate_recovery_key, parse_recovery_key
-from crypto.sealing import KeyPair, generate_keypair, open_sealed, public_key_from_private, seal
+from crypto.sealing import (
+    KeyPair,
+    generate_keypair,
+    open_sealed,
+    public_key_from_private,
+    seal,
+    sealed_size,
+)
 from crypto.stream import (
     CHUNK_SIZE,
     StreamEncryptor,
@@ -40,6 +48,7 @@ from crypto.stream import (
     encrypt_stream,
     encrypted_size,
     new_file_key,
+    padded_size,
 )
 from crypto.wrapping import (
     blob_profile,
@@ -67,6 +76,7 @@ __all__ = [
     "StreamEncryptor",
     "UnsupportedFormatError",
     "blob_profile",
+    "bucket",
     "decrypt_chunks",
     "decrypt_stream",
     "derive_for_blob",
@@ -84,10 +94,13 @@ __all__ = [
     "normalize_passphrase",
     "normalize_receipt_code",
     "open_sealed",
+    "padded_size",
+    "padme",
     "parse_recovery_key",
     "passphrase_entropy_bits",
     "public_key_from_private",
     "seal",
+    "sealed_size",
     "unwrap_with_key",
     "unwrap_with_keys",
     "unwrap_with_secret",

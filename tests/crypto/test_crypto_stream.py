@@ -22,8 +22,17 @@ from crypto import (
     encrypt_stream,
     encrypted_size,
     new_file_key,
+    padded_size,
 )
-from crypto.stream import ENCRYPTED_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, _ChunkCipher
+from crypto.stream import (
+    ENCRYPTED_CHUNK_SIZE,
+    HEADER_SIZE,
+    MIN_PADDED_SIZE,
+    TAG_SIZE,
+    VERSION_1,
+    VERSION_2,
+    _ChunkCipher,
+)
 
 KEY = new_file_key()
 AD = b"case:42|attachment:7"
@@ -52,9 +61,9 @@ def chunks_of(ciphertext: bytes) -> tuple[bytes, list[bytes]]:
     ]
 
 
-def forge(chunks: list[tuple[bytes, bool]]) -> bytes:
+def forge(chunks: list[tuple[bytes, bool]], version: int = VERSION_1) -> bytes:
     """Build a stream chunk by chunk with chosen final flags, as a faulty encryptor might."""
-    header = b"\x01\x00\x00\x00\x00"
+    header = bytes((version,)) + b"\x00\x00\x00\x00"
     cipher = _ChunkCipher(KEY, header, AD)
     return header + b"".join(
         cipher.seal(index, data, final) for index, (data, final) in enumerate(chunks)
@@ -147,11 +156,20 @@ def test_short_reads_are_handled() -> None:
 
 
 def test_encrypted_size() -> None:
-    assert encrypted_size(0) == HEADER_SIZE + TAG_SIZE
-    assert encrypted_size(CHUNK_SIZE) == HEADER_SIZE + CHUNK_SIZE + 2 * TAG_SIZE
-    assert encrypted_size(CHUNK_SIZE - 1) == HEADER_SIZE + CHUNK_SIZE - 1 + TAG_SIZE
+    # Everything under the 4 KiB floor (data plus marker) is one size.
+    assert padded_size(0) == padded_size(MIN_PADDED_SIZE - 1) == MIN_PADDED_SIZE
+    assert encrypted_size(0) == HEADER_SIZE + MIN_PADDED_SIZE + TAG_SIZE
+    assert encrypted_size(MIN_PADDED_SIZE - 1) == encrypted_size(0)
+    # 65536 + 1 bytes: exponent 16, so Padme keeps 5 significant bits (steps of 2048).
+    assert padded_size(CHUNK_SIZE) == CHUNK_SIZE + 2048
+    assert encrypted_size(CHUNK_SIZE) == HEADER_SIZE + CHUNK_SIZE + 2048 + 2 * TAG_SIZE
+    # Data plus marker fill exactly one chunk: a full chunk, then an empty final one.
+    assert padded_size(CHUNK_SIZE - 1) == CHUNK_SIZE
+    assert encrypted_size(CHUNK_SIZE - 1) == HEADER_SIZE + CHUNK_SIZE + 2 * TAG_SIZE
     with pytest.raises(ValueError):
         encrypted_size(-1)
+    with pytest.raises(ValueError):
+        padded_size(-1)
 
 
 def test_streams_are_randomised() -> None:
@@ -227,6 +245,8 @@ def test_dropping_final_chunk_refused() -> None:
 
 
 def test_truncation_yields_verified_prefix_then_fails() -> None:
+    # Chunk 1 ends in a byte that cannot start padding, so nothing of it is held back.
+    assert TWO_AND_A_HALF[2 * CHUNK_SIZE - 1] not in (0x00, 0x80)
     ciphertext = encrypt(TWO_AND_A_HALF)
     header, chunks = chunks_of(ciphertext)
     received: list[bytes] = []
@@ -282,8 +302,9 @@ def test_malformed_headers() -> None:
     ciphertext = encrypt(b"x")
     with pytest.raises(DecryptionError):
         decrypt(b"")
-    with pytest.raises(UnsupportedFormatError):
-        decrypt(b"\x02" + ciphertext[1:])
+    for version in (0x00, 0x03, 0xFF):
+        with pytest.raises(UnsupportedFormatError):
+            decrypt(bytes((version,)) + ciphertext[1:])
     with pytest.raises(DecryptionError):
         decrypt(ciphertext[:HEADER_SIZE])
 
