@@ -350,3 +350,82 @@ def test_data_after_apparent_end_refused() -> None:
     source = cast(BinaryIO, LateDataReader(ciphertext, b"appended later"))
     with pytest.raises(DecryptionError):
         list(decrypt_chunks(KEY, source, AD))
+
+
+# --- version 2: padding ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [
+        b"\x80",
+        b"\x80" * 3,
+        bytes(CHUNK_SIZE),
+        bytes(3 * CHUNK_SIZE + 7),
+        b"\x80" + bytes(2 * CHUNK_SIZE),
+        b"x" * (CHUNK_SIZE - 1) + b"\x80",
+        b"\x80" + bytes(2 * CHUNK_SIZE + 5) + b"\x01",
+        b"a" + bytes(CHUNK_SIZE) + b"\x80" + bytes(CHUNK_SIZE - 2) + b"\x80",
+    ],
+    ids=[
+        "marker alone",
+        "markers",
+        "one chunk of zeros",
+        "zeros over many chunks",
+        "marker then chunks of zeros",
+        "marker ends a chunk",
+        "zero run between marker and data",
+        "markers and zeros across chunks",
+    ],
+)
+def test_data_that_looks_like_padding_round_trips(plaintext: bytes) -> None:
+    ciphertext = encrypt(plaintext)
+    assert ciphertext[0] == VERSION_2
+    assert len(ciphertext) == encrypted_size(len(plaintext))
+    assert decrypt(ciphertext) == plaintext
+    encryptor = StreamEncryptor(KEY, AD)
+    pieces = [encryptor.update(plaintext[i : i + 1000]) for i in range(0, len(plaintext), 1000)]
+    assert decrypt(b"".join(pieces) + encryptor.finalize()) == plaintext
+
+
+def test_finalize_chunks_streams_the_padding() -> None:
+    # 4 MiB + 1: the bucket steps by 128 KiB, so the padding spans chunks, handed out one by one.
+    size = 4 * 1024 * 1024 + 1
+    encryptor = StreamEncryptor(KEY, AD)
+    head = encryptor.update(payload(size))
+    tail = list(encryptor.finalize_chunks())
+    assert len(tail) > 1
+    assert max(len(piece) for piece in tail) <= ENCRYPTED_CHUNK_SIZE
+    assert len(head) + sum(map(len, tail)) == encrypted_size(size)
+    assert decrypt(head + b"".join(tail)) == payload(size)
+    with pytest.raises(CryptoError):
+        encryptor.update(b"more")
+
+
+def test_version_2_padding_is_checked() -> None:
+    full = payload(CHUNK_SIZE)
+    v2 = VERSION_2
+    assert decrypt(forge([(b"data\x80" + bytes(100), True)], v2)) == b"data"
+    assert decrypt(forge([(b"\x80", True)], v2)) == b""
+    assert decrypt(forge([(full[:-1] + b"\x80", False), (bytes(9), True)], v2)) == full[:-1]
+    malformed = [
+        [(b"data", True)],  # no marker
+        [(b"data\x80\x01", True)],  # a byte after the marker
+        [(bytes(64), True)],  # zeros only
+        [(b"", True)],  # nothing at all
+        [(full[:-1] + b"\x80", False), (b"\x00\x02", True)],  # marker then data
+    ]
+    for chunks in malformed:
+        with pytest.raises(DecryptionError):
+            decrypt(forge(chunks, v2))
+
+
+def test_version_byte_is_authenticated() -> None:
+    # Relabelling a padded stream as version 1 (which has no padding) must not verify.
+    ciphertext = encrypt(b"padded")
+    with pytest.raises(DecryptionError):
+        decrypt(bytes((VERSION_1,)) + ciphertext[1:])
+    old = forge([(b"old file", True)])
+    assert decrypt(old) == b"old file"
+    with pytest.raises(DecryptionError):
+        decrypt(bytes((VERSION_2,)) + old[1:])
