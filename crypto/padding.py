@@ -29,6 +29,33 @@ __all__ = ["MARKER", "StreamUnpadder", "bucket", "pad", "padme", "unpad"]
 MARKER = 0x80
 _MARKER_BYTE = bytes((MARKER,))
 _ZEROS = bytes(65536)
+_ZERO_VIEW = memoryview(_ZEROS)
+
+
+def _zeros(size: int) -> bytes | memoryview:
+    return _ZERO_VIEW[:size] if size <= len(_ZEROS) else bytes(size)
+
+
+def _end_of_data(piece: bytes) -> int:
+    """Return ``len(piece.rstrip(b"\\x00"))``, fast.
+
+    ``rstrip`` tests the bytes one by one (about 1.4 ms for 64 KiB of zeros, 45 times the cost
+    of decrypting them); ``endswith`` against a zero buffer runs at memcmp speed without
+    copying, and bisection needs at most 17 of them.
+    """
+    size = len(piece)
+    if not size or piece[-1]:
+        return size
+    if piece.endswith(_zeros(size)):
+        return 0
+    low, high = 1, size - 1  # piece[high:] is all zeros and piece[:low] is not
+    while low < high:
+        middle = (low + high) // 2
+        if piece.endswith(_zeros(size - middle)):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 def padme(length: int) -> int:
@@ -77,7 +104,7 @@ def unpad(padded: bytes) -> bytes:
     that a later change of the minimum keeps stored items readable. Raises ``DecryptionError``
     when there is no marker or the last non-zero byte is not the marker.
     """
-    end = len(padded.rstrip(b"\x00"))
+    end = _end_of_data(padded)
     if end == 0 or padded[end - 1] != MARKER:
         raise DecryptionError("malformed padding")
     return padded[: end - 1]
@@ -121,10 +148,8 @@ class StreamUnpadder:
         return self._feed(piece)
 
     def _feed(self, piece: bytes) -> Iterator[bytes]:
-        # bytes.rstrip returns the very object when there is nothing to strip: no copy in the
-        # common case of a chunk that does not end in zeros.
-        stripped = piece.rstrip(b"\x00")
-        if not stripped:
+        end = _end_of_data(piece)
+        if end == 0:
             # Zeros are padding only after a held marker; otherwise a marker must still come,
             # so they are data.
             if self._marker:
@@ -133,11 +158,11 @@ class StreamUnpadder:
                 yield piece
             return
         yield from self._release_held()
-        if stripped[-1] == MARKER:
-            if len(stripped) > 1:
-                yield stripped[:-1]
+        if piece[end - 1] == MARKER:
+            if end > 1:
+                yield piece[: end - 1]
             self._marker = True
-            self._zeros = len(piece) - len(stripped)
+            self._zeros = len(piece) - end
         else:
             # Anything after a non-marker byte is data, trailing zeros included.
             yield piece

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crypto import CryptoError, DecryptionError, generate_keypair, open_sealed
-from crypto.padding import StreamUnpadder, bucket, pad, padme, unpad
+from crypto.padding import StreamUnpadder, _end_of_data, bucket, pad, padme, unpad
 from crypto.sealing import VERSION_2, _derive_key, _load_private, _public_bytes
 
 # Worked by hand from the paper's definition: E = floor(log2 L), S = floor(log2 E) + 1,
@@ -174,3 +174,16 @@ def test_sealed_blob_with_malformed_padding_is_refused() -> None:
     for padded in (b"ok" + bytes(254), bytes(256), b"", b"ok\x80\x01"):
         with pytest.raises(DecryptionError):
             open_sealed(keys.private_key, forged(padded), ad)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    size=st.sampled_from([0, 1, 2, 17, 4096, 65535, 65536, 70_000]),
+    marks=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), max_size=3),
+)
+def test_end_of_data_matches_rstrip(size: int, marks: list[tuple[float, int]]) -> None:
+    piece = bytearray(size)
+    for where, value in marks:
+        if size:
+            piece[int(where * size)] = value
+    assert _end_of_data(bytes(piece)) == len(bytes(piece).rstrip(b"\x00"))
