@@ -249,7 +249,7 @@ class StreamEncryptor:
 
         Security property: the stream's size becomes a function of the size's bucket only, and
         without the final chunk a reader rejects the stream as truncated. Constant memory: the
-        padding (up to about an eighth of the file) is never held at once. The encryptor refuses
+        padding (up to 1/16 of a file over 4 KiB) is never held at once. The encryptor refuses
         further use as soon as this is called; consume the iterator to the end.
         """
         out: list[bytes] = []
@@ -279,8 +279,8 @@ class StreamEncryptor:
     def finalize(self) -> bytes:
         """Return the rest of the stream at once (as :meth:`finalize_chunks`, joined).
 
-        Security property: as :meth:`finalize_chunks`. Holds the padding in memory, up to about
-        an eighth of the file's size: for large files use :meth:`finalize_chunks`.
+        Security property: as :meth:`finalize_chunks`. Holds the padding in memory, up to 1/16
+        of the file's size: for large files use :meth:`finalize_chunks`.
         """
         return b"".join(self.finalize_chunks())
 
