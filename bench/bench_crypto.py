@@ -339,7 +339,7 @@ def sealing() -> None:
 
 
 PADDING_STREAM_BYTES = 32 * MIB
-PADDING_ROUNDS = 5
+PADDING_ROUNDS = 15
 # Ratios of two formats are taken in this process's CPU time: on a shared machine wall time
 # mostly measures the neighbours.
 CPU = time.process_time

@@ -21,7 +21,7 @@ authenticated (AES-GCM), so a malformed padding cannot be turned into an oracle.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from crypto.errors import CryptoError, DecryptionError
 
@@ -31,6 +31,7 @@ MARKER = 0x80
 _MARKER_BYTE = bytes((MARKER,))
 _ZEROS = bytes(65536)
 _ZERO_VIEW = memoryview(_ZEROS)
+_PADDING_BYTES = (0x00, MARKER)
 
 
 def _zeros(size: int) -> bytes | memoryview:
@@ -142,10 +143,14 @@ class StreamUnpadder:
             yield _ZEROS if size == len(_ZEROS) else _ZEROS[:size]
             self._zeros -= size
 
-    def feed(self, piece: bytes) -> Iterator[bytes]:
+    def feed(self, piece: bytes) -> Iterable[bytes]:
         """Return the bytes of ``piece`` (and held-back bytes) that are certainly data."""
         if self._finished:
             raise CryptoError("unpadder already finished")
+        if not self._marker and piece and piece[-1] not in _PADDING_BYTES:
+            # The common case, kept cheap (no generator): nothing held, and a piece that ends
+            # in a byte no padding can end in or start with is data through and through.
+            return (piece,)
         return self._feed(piece)
 
     def _feed(self, piece: bytes) -> Iterator[bytes]:
