@@ -8,7 +8,12 @@ Run: ``.venv/bin/python bench/bench_crypto.py``
 * peak RSS while streaming 1 GiB, each direction in a fresh subprocess whose baseline is the
   interpreter with the package imported (VmHWM; ru_maxrss shown beside it);
 * seal and open operations per second;
+* the cost of padding (format version 2 against version 1, measured in the same run): sealing,
+  opening, stream encryption and decryption throughput as ratios, and the size expansion over a
+  spread of sizes;
 * Argon2id milliseconds per profile.
+
+``--padding`` runs only the padding figures.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import io
 import json
 import os
 import resource
+import secrets
 import statistics
 import subprocess
 import sys
@@ -26,6 +32,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crypto import (
@@ -42,8 +49,10 @@ from crypto import (
     new_salt,
     open_sealed,
     seal,
+    sealed_size,
 )
-from crypto.stream import ENCRYPTED_CHUNK_SIZE, HEADER_SIZE
+from crypto.sealing import MIN_BLOB_SIZE, VERSION_1, VERSION_2, _seal_with_key
+from crypto.stream import ENCRYPTED_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, _chunked_size
 
 MIB = 1024 * 1024
 THROUGHPUT_BYTES = 256 * MIB
@@ -119,14 +128,18 @@ def as_binary(stream: io.RawIOBase) -> BinaryIO:
     return cast(BinaryIO, stream)
 
 
-def best_times(rounds: int, actions: dict[str, Callable[[], None]]) -> dict[str, float]:
-    """Best wall time of each action; rounds interleave the actions so drift hits all alike."""
+def best_times(
+    rounds: int,
+    actions: dict[str, Callable[[], None]],
+    clock: Callable[[], float] = time.perf_counter,
+) -> dict[str, float]:
+    """Best time of each action; rounds interleave the actions so drift hits all alike."""
     best: dict[str, float] = {}
     for _ in range(rounds):
         for name, action in actions.items():
-            start = time.perf_counter()
+            start = clock()
             action()
-            elapsed = time.perf_counter() - start
+            elapsed = clock() - start
             best[name] = min(best.get(name, elapsed), elapsed)
     return best
 
@@ -302,10 +315,14 @@ def peak_rss() -> None:
     print(f"  (1 GiB ciphertext file: {size} bytes, deleted)")
 
 
-def rate(action: Callable[[], object], seconds: float = 1.0) -> float:
+def rate(
+    action: Callable[[], object],
+    seconds: float = 1.0,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
     count = 0
-    start = time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
+    start = clock()
+    while (elapsed := clock() - start) < seconds:
         for _ in range(50):
             action()
         count += 50
@@ -319,6 +336,136 @@ def sealing() -> None:
     seal_rate = rate(lambda: seal(pair.public_key, message, AD))
     open_rate = rate(lambda: open_sealed(pair.private_key, blob, AD))
     print(f"seal: {seal_rate:.0f} ops/s; open: {open_rate:.0f} ops/s (256-byte plaintext)")
+
+
+PADDING_STREAM_BYTES = 32 * MIB
+PADDING_ROUNDS = 15
+# Ratios of two formats are taken in this process's CPU time: on a shared machine wall time
+# mostly measures the neighbours.
+CPU = time.process_time
+
+
+def encrypt_version(key: bytes, chunks: list[bytes], size: int, version: int) -> None:
+    """Encrypt ``size`` bytes (cycling over ``chunks``) in the given format; keep nothing."""
+    encryptor = StreamEncryptor._with_nonce_prefix(key, AD, secrets.token_bytes(4), version)
+    for i in range(size // CHUNK_SIZE):
+        encryptor.update(chunks[i % len(chunks)])
+    encryptor.update(chunks[0][: size % CHUNK_SIZE])
+    for _piece in encryptor.finalize_chunks():
+        pass
+
+
+def ciphertext_of(key: bytes, chunks: list[bytes], size: int, version: int) -> bytes:
+    encryptor = StreamEncryptor._with_nonce_prefix(key, AD, secrets.token_bytes(4), version)
+    out = [encryptor.update(chunks[i % len(chunks)]) for i in range(size // CHUNK_SIZE)]
+    out.append(encryptor.update(chunks[0][: size % CHUNK_SIZE]))
+    out.extend(encryptor.finalize_chunks())
+    return b"".join(out)
+
+
+def v1_stream_size(size: int) -> int:
+    return HEADER_SIZE + size + (size // CHUNK_SIZE + 1) * TAG_SIZE
+
+
+def spread(low_exponent: int, high_exponent: int) -> list[int]:
+    """Sizes spread evenly on a log scale, 16 per doubling."""
+    return sorted({round(2 ** (k / 16)) for k in range(16 * low_exponent, 16 * high_exponent + 1)})
+
+
+def stream_padding_figures(key: bytes, chunks: list[bytes], size: int) -> None:
+    padding = encrypted_size(size) - v1_stream_size(size)
+    ciphertexts = {v: ciphertext_of(key, chunks, size, v) for v in (VERSION_1, VERSION_2)}
+    assert len(ciphertexts[VERSION_2]) == encrypted_size(size)
+
+    def encrypt(version: int) -> Callable[[], None]:
+        return lambda: encrypt_version(key, chunks, size, version)
+
+    def decrypt(version: int) -> Callable[[], None]:
+        def action() -> None:
+            source = io.BytesIO(ciphertexts[version])
+            assert decrypt_stream(key, source, as_binary(NullSink()), AD) == size
+
+        return action
+
+    times = best_times(
+        PADDING_ROUNDS,
+        {
+            "encrypt v1": encrypt(VERSION_1),
+            "encrypt v2": encrypt(VERSION_2),
+            "decrypt v1": decrypt(VERSION_1),
+            "decrypt v2": decrypt(VERSION_2),
+        },
+        CPU,
+    )
+    speed = {name: size / seconds / 1e6 for name, seconds in times.items()}
+    print(
+        f"stream {size} bytes (v2 stores {padding} bytes more, {100 * padding / size:.2f} %): "
+        f"encrypt v2 {speed['encrypt v2']:.1f} MB/s vs v1 {speed['encrypt v1']:.1f} MB/s "
+        f"(ratio {speed['encrypt v2'] / speed['encrypt v1']:.3f}); "
+        f"decrypt v2 {speed['decrypt v2']:.1f} vs v1 {speed['decrypt v1']:.1f} MB/s "
+        f"(ratio {speed['decrypt v2'] / speed['decrypt v1']:.3f}) "
+        f"[CPU time, best of {PADDING_ROUNDS}]"
+    )
+
+
+def seal_padding_figures(size: int) -> None:
+    pair = generate_keypair()
+    message = os.urandom(size)
+
+    def seal_version(version: int) -> bytes:
+        ephemeral = X25519PrivateKey.generate()
+        nonce = secrets.token_bytes(12)
+        return _seal_with_key(ephemeral, nonce, pair.public_key, message, AD, version)
+
+    blobs = {v: seal_version(v) for v in (VERSION_1, VERSION_2)}
+    best: dict[str, float] = {}
+    for _ in range(3):  # interleaved rounds, best of each
+        for v in (VERSION_1, VERSION_2):
+            blob = blobs[v]
+            seal_rate = rate(lambda v=v: seal_version(v), 0.3, CPU)
+            open_rate = rate(lambda blob=blob: open_sealed(pair.private_key, blob, AD), 0.3, CPU)
+            best[f"seal v{v}"] = max(best.get(f"seal v{v}", 0.0), seal_rate)
+            best[f"open v{v}"] = max(best.get(f"open v{v}", 0.0), open_rate)
+    print(
+        f"seal {size} bytes: v2 {best['seal v2']:.0f} ops/s vs v1 {best['seal v1']:.0f} "
+        f"(ratio {best['seal v2'] / best['seal v1']:.3f}); open v2 {best['open v2']:.0f} vs "
+        f"v1 {best['open v1']:.0f} (ratio {best['open v2'] / best['open v1']:.3f}); "
+        f"stored {len(blobs[VERSION_2])} vs {len(blobs[VERSION_1])} bytes [CPU time]"
+    )
+
+
+def expansion(
+    label: str, sizes: list[int], new: Callable[[int], int], old: Callable[[int], int]
+) -> None:
+    ratios = [new(n) / old(n) - 1 for n in sizes]
+    together = sum(map(new, sizes)) / sum(map(old, sizes)) - 1
+    print(
+        f"{label}: {len(sizes)} sizes from {sizes[0]} to {sizes[-1]} bytes (log-spread): "
+        f"stored size +{100 * statistics.mean(ratios):.1f} % on average, "
+        f"+{100 * statistics.median(ratios):.1f} % median, +{100 * max(ratios):.1f} % at most; "
+        f"all of them together +{100 * together:.1f} %"
+    )
+
+
+def padding_overhead() -> None:
+    key = new_file_key()
+    block = os.urandom(MIB)
+    chunks = [block[i : i + CHUNK_SIZE] for i in range(0, MIB, CHUNK_SIZE)]
+    # 32 MiB - 1 pads by one byte (the marker); 32 MiB + 1 by almost 1 MiB, the most padding
+    # any size between 32 and 64 MiB gets (1/32).
+    for size in (PADDING_STREAM_BYTES - 1, PADDING_STREAM_BYTES + 1):
+        stream_padding_figures(key, chunks, size)
+    for size in (32, 256, 4000):
+        seal_padding_figures(size)
+
+    def v1_sealed(n: int) -> int:
+        return MIN_BLOB_SIZE + n
+
+    expansion("sealed items", spread(0, 16), sealed_size, v1_sealed)
+    expansion("sealed items over 256 bytes", spread(8, 16)[1:], sealed_size, v1_sealed)
+    expansion("attachments", spread(0, 30), encrypted_size, v1_stream_size)
+    expansion("attachments over 64 KiB", spread(16, 30)[1:], encrypted_size, v1_stream_size)
+    assert encrypted_size(0) == _chunked_size(4096)
 
 
 def argon2() -> None:
@@ -339,11 +486,15 @@ def main() -> None:
     if len(sys.argv) == 4 and sys.argv[1] == "--rss-child":
         rss_child(sys.argv[2], sys.argv[3])
         return
+    if sys.argv[1:] == ["--padding"]:
+        padding_overhead()
+        return
     started = time.perf_counter()
     print(f"CPU cores: {os.cpu_count()}; chunk size {CHUNK_SIZE} bytes")
     peak_rss()
     throughput()
     sealing()
+    padding_overhead()
     argon2()
     print(f"bench time: {time.perf_counter() - started:.1f} s")
 

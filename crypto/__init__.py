@@ -31,8 +31,16 @@ from crypto.kdf import (
     new_salt,
     verifier_matches,
 )
+from crypto.padding import bucket, padme
 from crypto.recovery import generate_recovery_key, parse_recovery_key
-from crypto.sealing import KeyPair, generate_keypair, open_sealed, public_key_from_private, seal
+from crypto.sealing import (
+    KeyPair,
+    generate_keypair,
+    open_sealed,
+    public_key_from_private,
+    seal,
+    sealed_size,
+)
 from crypto.stream import (
     CHUNK_SIZE,
     StreamEncryptor,
@@ -41,6 +49,7 @@ from crypto.stream import (
     encrypt_stream,
     encrypted_size,
     new_file_key,
+    padded_size,
 )
 from crypto.wrapping import (
     blob_profile,
@@ -68,6 +77,7 @@ __all__ = [
     "StreamEncryptor",
     "UnsupportedFormatError",
     "blob_profile",
+    "bucket",
     "decrypt_chunks",
     "decrypt_stream",
     "derive_for_blob",
@@ -85,11 +95,14 @@ __all__ = [
     "normalize_passphrase",
     "normalize_receipt_code",
     "open_sealed",
+    "padded_size",
+    "padme",
     "parse_recovery_key",
     "passphrase_entropy_bits",
     "public_key_from_private",
     "receipt_delay_key",
     "seal",
+    "sealed_size",
     "unwrap_with_key",
     "unwrap_with_keys",
     "unwrap_with_secret",

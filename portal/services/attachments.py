@@ -237,7 +237,9 @@ class EncryptingSink:
         if not self._handle.closed:
             if not self.too_large:
                 self._complete()
-                self._handle.write(self._encryptor.finalize())
+                # The padding to the size's bucket comes a chunk at a time: constant memory.
+                for piece in self._encryptor.finalize_chunks():
+                    self._handle.write(piece)
             self._handle.close()
             if self.too_large:
                 self.store.discard(self.uid)

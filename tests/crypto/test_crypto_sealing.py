@@ -15,8 +15,17 @@ from crypto import (
     open_sealed,
     public_key_from_private,
     seal,
+    sealed_size,
 )
-from crypto.sealing import HEADER_SIZE, MIN_BLOB_SIZE, _seal_with
+from crypto.padding import bucket
+from crypto.sealing import (
+    HEADER_SIZE,
+    MIN_BLOB_SIZE,
+    MIN_PADDED_SIZE,
+    VERSION_1,
+    VERSION_2,
+    _seal_with,
+)
 
 KEYS = generate_keypair()
 OTHER = generate_keypair()
@@ -27,8 +36,31 @@ AD = b"case:1|message:2"
 @given(plaintext=st.binary(max_size=2048), associated_data=st.binary(max_size=128))
 def test_round_trip(plaintext: bytes, associated_data: bytes) -> None:
     blob = seal(KEYS.public_key, plaintext, associated_data)
+    assert blob[0] == VERSION_2
+    assert len(blob) == sealed_size(len(plaintext))
+    assert len(blob) == MIN_BLOB_SIZE + bucket(len(plaintext) + 1, MIN_PADDED_SIZE)
+    assert open_sealed(KEYS.private_key, blob, associated_data) == plaintext
+
+
+@settings(max_examples=30, deadline=None)
+@given(plaintext=st.binary(max_size=600), associated_data=st.binary(max_size=64))
+def test_version_1_blobs_still_open(plaintext: bytes, associated_data: bytes) -> None:
+    ephemeral = generate_keypair()
+    blob = _seal_with(
+        ephemeral.private_key, bytes(12), KEYS.public_key, plaintext, associated_data, VERSION_1
+    )
+    assert blob[0] == VERSION_1
     assert len(blob) == MIN_BLOB_SIZE + len(plaintext)
     assert open_sealed(KEYS.private_key, blob, associated_data) == plaintext
+
+
+def test_sealed_size_is_bucketed() -> None:
+    # Every text shorter than the floor shares the smallest size.
+    assert {sealed_size(n) for n in range(MIN_PADDED_SIZE)} == {MIN_BLOB_SIZE + MIN_PADDED_SIZE}
+    assert sealed_size(MIN_PADDED_SIZE) == MIN_BLOB_SIZE + 272
+    assert sealed_size(1000) == MIN_BLOB_SIZE + 1024
+    with pytest.raises(ValueError):
+        sealed_size(-1)
 
 
 def test_keypair_shape_and_public_derivation() -> None:
@@ -86,14 +118,24 @@ def test_wrong_associated_data_refused() -> None:
 
 def test_unknown_version_is_unsupported_format() -> None:
     blob = bytearray(seal(KEYS.public_key, b"x", AD))
-    for version in (0x00, 0x02, 0xFF):
+    for version in (0x00, 0x03, 0xFF):
         blob[0] = version
         with pytest.raises(UnsupportedFormatError):
             open_sealed(KEYS.private_key, bytes(blob), AD)
 
 
+def test_version_byte_swap_is_refused() -> None:
+    # Each version derives its key under its own label, so relabelling a blob never opens it:
+    # a version-2 blob read as version 1 would otherwise hand out its padding as text.
+    ephemeral = generate_keypair()
+    for version, other in ((VERSION_1, VERSION_2), (VERSION_2, VERSION_1)):
+        blob = _seal_with(ephemeral.private_key, bytes(12), KEYS.public_key, b"x", AD, version)
+        with pytest.raises(DecryptionError):
+            open_sealed(KEYS.private_key, bytes((other,)) + blob[1:], AD)
+
+
 def test_malformed_inputs_raise_decryption_error() -> None:
-    for blob in (b"", b"\x01", b"\x01" + bytes(MIN_BLOB_SIZE - 2)):
+    for blob in (b"", b"\x01", b"\x01" + bytes(MIN_BLOB_SIZE - 2), b"\x02" + bytes(MIN_BLOB_SIZE)):
         with pytest.raises(DecryptionError):
             open_sealed(KEYS.private_key, blob, AD)
     good = seal(KEYS.public_key, b"x", AD)
@@ -123,12 +165,14 @@ def test_deterministic_helper_matches_public_format() -> None:
     nonce = bytes(range(12))
     blob = _seal_with(ephemeral.private_key, nonce, KEYS.public_key, b"kat", AD)
     assert blob == _seal_with(ephemeral.private_key, nonce, KEYS.public_key, b"kat", AD)
-    assert blob[0] == 0x01
+    assert blob[0] == 0x02
     assert blob[1:33] == ephemeral.public_key
     assert blob[33:45] == nonce
     assert open_sealed(KEYS.private_key, blob, AD) == b"kat"
     with pytest.raises(CryptoError):
         _seal_with(ephemeral.private_key, bytes(11), KEYS.public_key, b"kat", AD)
+    with pytest.raises(CryptoError):
+        _seal_with(ephemeral.private_key, nonce, KEYS.public_key, b"kat", AD, version=3)
 
 
 def test_keypair_is_frozen() -> None:

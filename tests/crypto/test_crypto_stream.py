@@ -22,8 +22,17 @@ from crypto import (
     encrypt_stream,
     encrypted_size,
     new_file_key,
+    padded_size,
 )
-from crypto.stream import ENCRYPTED_CHUNK_SIZE, HEADER_SIZE, TAG_SIZE, _ChunkCipher
+from crypto.stream import (
+    ENCRYPTED_CHUNK_SIZE,
+    HEADER_SIZE,
+    MIN_PADDED_SIZE,
+    TAG_SIZE,
+    VERSION_1,
+    VERSION_2,
+    _ChunkCipher,
+)
 
 KEY = new_file_key()
 AD = b"case:42|attachment:7"
@@ -52,9 +61,9 @@ def chunks_of(ciphertext: bytes) -> tuple[bytes, list[bytes]]:
     ]
 
 
-def forge(chunks: list[tuple[bytes, bool]]) -> bytes:
+def forge(chunks: list[tuple[bytes, bool]], version: int = VERSION_1) -> bytes:
     """Build a stream chunk by chunk with chosen final flags, as a faulty encryptor might."""
-    header = b"\x01\x00\x00\x00\x00"
+    header = bytes((version,)) + b"\x00\x00\x00\x00"
     cipher = _ChunkCipher(KEY, header, AD)
     return header + b"".join(
         cipher.seal(index, data, final) for index, (data, final) in enumerate(chunks)
@@ -147,11 +156,20 @@ def test_short_reads_are_handled() -> None:
 
 
 def test_encrypted_size() -> None:
-    assert encrypted_size(0) == HEADER_SIZE + TAG_SIZE
-    assert encrypted_size(CHUNK_SIZE) == HEADER_SIZE + CHUNK_SIZE + 2 * TAG_SIZE
-    assert encrypted_size(CHUNK_SIZE - 1) == HEADER_SIZE + CHUNK_SIZE - 1 + TAG_SIZE
+    # Everything under the 4 KiB floor (data plus marker) is one size.
+    assert padded_size(0) == padded_size(MIN_PADDED_SIZE - 1) == MIN_PADDED_SIZE
+    assert encrypted_size(0) == HEADER_SIZE + MIN_PADDED_SIZE + TAG_SIZE
+    assert encrypted_size(MIN_PADDED_SIZE - 1) == encrypted_size(0)
+    # 65536 + 1 bytes: exponent 16, so Padme keeps 5 significant bits (steps of 2048).
+    assert padded_size(CHUNK_SIZE) == CHUNK_SIZE + 2048
+    assert encrypted_size(CHUNK_SIZE) == HEADER_SIZE + CHUNK_SIZE + 2048 + 2 * TAG_SIZE
+    # Data plus marker fill exactly one chunk: a full chunk, then an empty final one.
+    assert padded_size(CHUNK_SIZE - 1) == CHUNK_SIZE
+    assert encrypted_size(CHUNK_SIZE - 1) == HEADER_SIZE + CHUNK_SIZE + 2 * TAG_SIZE
     with pytest.raises(ValueError):
         encrypted_size(-1)
+    with pytest.raises(ValueError):
+        padded_size(-1)
 
 
 def test_streams_are_randomised() -> None:
@@ -227,6 +245,8 @@ def test_dropping_final_chunk_refused() -> None:
 
 
 def test_truncation_yields_verified_prefix_then_fails() -> None:
+    # Chunk 1 ends in a byte that cannot start padding, so nothing of it is held back.
+    assert TWO_AND_A_HALF[2 * CHUNK_SIZE - 1] not in (0x00, 0x80)
     ciphertext = encrypt(TWO_AND_A_HALF)
     header, chunks = chunks_of(ciphertext)
     received: list[bytes] = []
@@ -282,8 +302,9 @@ def test_malformed_headers() -> None:
     ciphertext = encrypt(b"x")
     with pytest.raises(DecryptionError):
         decrypt(b"")
-    with pytest.raises(UnsupportedFormatError):
-        decrypt(b"\x02" + ciphertext[1:])
+    for version in (0x00, 0x03, 0xFF):
+        with pytest.raises(UnsupportedFormatError):
+            decrypt(bytes((version,)) + ciphertext[1:])
     with pytest.raises(DecryptionError):
         decrypt(ciphertext[:HEADER_SIZE])
 
@@ -329,3 +350,82 @@ def test_data_after_apparent_end_refused() -> None:
     source = cast(BinaryIO, LateDataReader(ciphertext, b"appended later"))
     with pytest.raises(DecryptionError):
         list(decrypt_chunks(KEY, source, AD))
+
+
+# --- version 2: padding ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "plaintext",
+    [
+        b"\x80",
+        b"\x80" * 3,
+        bytes(CHUNK_SIZE),
+        bytes(3 * CHUNK_SIZE + 7),
+        b"\x80" + bytes(2 * CHUNK_SIZE),
+        b"x" * (CHUNK_SIZE - 1) + b"\x80",
+        b"\x80" + bytes(2 * CHUNK_SIZE + 5) + b"\x01",
+        b"a" + bytes(CHUNK_SIZE) + b"\x80" + bytes(CHUNK_SIZE - 2) + b"\x80",
+    ],
+    ids=[
+        "marker alone",
+        "markers",
+        "one chunk of zeros",
+        "zeros over many chunks",
+        "marker then chunks of zeros",
+        "marker ends a chunk",
+        "zero run between marker and data",
+        "markers and zeros across chunks",
+    ],
+)
+def test_data_that_looks_like_padding_round_trips(plaintext: bytes) -> None:
+    ciphertext = encrypt(plaintext)
+    assert ciphertext[0] == VERSION_2
+    assert len(ciphertext) == encrypted_size(len(plaintext))
+    assert decrypt(ciphertext) == plaintext
+    encryptor = StreamEncryptor(KEY, AD)
+    pieces = [encryptor.update(plaintext[i : i + 1000]) for i in range(0, len(plaintext), 1000)]
+    assert decrypt(b"".join(pieces) + encryptor.finalize()) == plaintext
+
+
+def test_finalize_chunks_streams_the_padding() -> None:
+    # 4 MiB + 1: the bucket steps by 128 KiB, so the padding spans chunks, handed out one by one.
+    size = 4 * 1024 * 1024 + 1
+    encryptor = StreamEncryptor(KEY, AD)
+    head = encryptor.update(payload(size))
+    tail = list(encryptor.finalize_chunks())
+    assert len(tail) > 1
+    assert max(len(piece) for piece in tail) <= ENCRYPTED_CHUNK_SIZE
+    assert len(head) + sum(map(len, tail)) == encrypted_size(size)
+    assert decrypt(head + b"".join(tail)) == payload(size)
+    with pytest.raises(CryptoError):
+        encryptor.update(b"more")
+
+
+def test_version_2_padding_is_checked() -> None:
+    full = payload(CHUNK_SIZE)
+    v2 = VERSION_2
+    assert decrypt(forge([(b"data\x80" + bytes(100), True)], v2)) == b"data"
+    assert decrypt(forge([(b"\x80", True)], v2)) == b""
+    assert decrypt(forge([(full[:-1] + b"\x80", False), (bytes(9), True)], v2)) == full[:-1]
+    malformed = [
+        [(b"data", True)],  # no marker
+        [(b"data\x80\x01", True)],  # a byte after the marker
+        [(bytes(64), True)],  # zeros only
+        [(b"", True)],  # nothing at all
+        [(full[:-1] + b"\x80", False), (b"\x00\x02", True)],  # marker then data
+    ]
+    for chunks in malformed:
+        with pytest.raises(DecryptionError):
+            decrypt(forge(chunks, v2))
+
+
+def test_version_byte_is_authenticated() -> None:
+    # Relabelling a padded stream as version 1 (which has no padding) must not verify.
+    ciphertext = encrypt(b"padded")
+    with pytest.raises(DecryptionError):
+        decrypt(bytes((VERSION_1,)) + ciphertext[1:])
+    old = forge([(b"old file", True)])
+    assert decrypt(old) == b"old file"
+    with pytest.raises(DecryptionError):
+        decrypt(bytes((VERSION_2,)) + old[1:])

@@ -1,10 +1,12 @@
-"""Generate the known-answer vectors seal_v1.json and stream_v1.json.
+"""Generate the known-answer vectors seal_v1.json, stream_v1.json, seal_v2.json, stream_v2.json.
 
 Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
 
 The expected bytes are built here directly from the primitives, following the documented formats,
 and checked against the package's deterministic helpers before anything is written. A vector
 therefore pins the format itself, not merely whatever the implementation happened to output.
+Version 1 is what blobs stored before padding use; the package no longer writes it, but the
+vectors stay to prove that such blobs still open.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto.sealing import _seal_with
 from crypto.stream import CHUNK_SIZE, StreamEncryptor
+
+SEAL_FLOOR = 256
+STREAM_FLOOR = 4096
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,8 +51,36 @@ def pattern(size: int) -> bytes:
     return bytes(i % 251 for i in range(size))
 
 
+def floor_log2(value: int) -> int:
+    exponent = 0
+    while value >= 2:
+        value //= 2
+        exponent += 1
+    return exponent
+
+
+def reference_padme(length: int) -> int:
+    """Padme as the PURBs paper writes it (E, S, lastBits, bitMask), for lengths of 2 or more."""
+    e = floor_log2(length)
+    s = floor_log2(e) + 1
+    last_bits = e - s
+    bit_mask = (1 << last_bits) - 1
+    return (length + bit_mask) & ~bit_mask
+
+
+def reference_pad(data: bytes, floor: int) -> bytes:
+    """ISO/IEC 7816-4 padding of data to the Padme bucket of len(data) + 1, at least ``floor``."""
+    size = reference_padme(max(len(data) + 1, floor))
+    return data + b"\x80" + b"\x00" * (size - len(data) - 1)
+
+
 def reference_seal(
-    ephemeral_private: bytes, nonce: bytes, recipient_public: bytes, plaintext: bytes, ad: bytes
+    ephemeral_private: bytes,
+    nonce: bytes,
+    recipient_public: bytes,
+    plaintext: bytes,
+    ad: bytes,
+    version: int = 1,
 ) -> tuple[bytes, bytes, bytes]:
     ephemeral = X25519PrivateKey.from_private_bytes(ephemeral_private)
     ephemeral_public = _raw_public(ephemeral)
@@ -56,14 +89,21 @@ def reference_seal(
         algorithm=hashes.SHA256(),
         length=32,
         salt=None,
-        info=b"candor-seal-v1" + ephemeral_public + recipient_public,
+        info=f"candor-seal-v{version}".encode() + ephemeral_public + recipient_public,
     ).derive(shared)
-    blob = b"\x01" + ephemeral_public + nonce + AESGCM(key).encrypt(nonce, plaintext, ad)
+    if version == 2:
+        plaintext = reference_pad(plaintext, SEAL_FLOOR)
+    sealed = AESGCM(key).encrypt(nonce, plaintext, ad)
+    blob = bytes((version,)) + ephemeral_public + nonce + sealed
     return blob, shared, key
 
 
-def reference_stream(key: bytes, prefix: bytes, plaintext: bytes, ad: bytes) -> bytes:
-    header = b"\x01" + prefix
+def reference_stream(
+    key: bytes, prefix: bytes, plaintext: bytes, ad: bytes, version: int = 1
+) -> bytes:
+    if version == 2:
+        plaintext = reference_pad(plaintext, STREAM_FLOOR)
+    header = bytes((version,)) + prefix
     aead = AESGCM(key)
     out = [header]
     full = len(plaintext) // CHUNK_SIZE
@@ -75,7 +115,14 @@ def reference_stream(key: bytes, prefix: bytes, plaintext: bytes, ad: bytes) -> 
     return b"".join(out)
 
 
-def seal_vectors() -> list[dict[str, Any]]:
+SEAL_V2_EXTRA = [
+    ("fills the smallest bucket with its marker", pattern(255), b"case:3|message:1", bytes(12)),
+    ("one byte over the smallest bucket", pattern(256), b"case:3|message:2", bytes(12)),
+    ("a kilobyte bucket", pattern(1000), b"case:3|intake:1", bytes(12)),
+]
+
+
+def seal_vectors(version: int = 1) -> list[dict[str, Any]]:
     recipient_private = bytes.fromhex(RECIPIENT_PRIVATE)
     recipient_public = bytes.fromhex(RECIPIENT_PUBLIC)
     ephemeral_private = bytes.fromhex(EPHEMERAL_PRIVATE)
@@ -92,13 +139,16 @@ def seal_vectors() -> list[dict[str, Any]]:
             bytes.fromhex("00" * 11 + "01"),
         ),
     ]
+    if version == 2:
+        cases += SEAL_V2_EXTRA
     vectors = []
     for name, plaintext, ad, nonce in cases:
         blob, shared, key = reference_seal(
-            ephemeral_private, nonce, recipient_public, plaintext, ad
+            ephemeral_private, nonce, recipient_public, plaintext, ad, version
         )
         assert shared.hex() == SHARED_SECRET, "RFC 7748 shared secret"
-        assert _seal_with(ephemeral_private, nonce, recipient_public, plaintext, ad) == blob
+        helper = _seal_with(ephemeral_private, nonce, recipient_public, plaintext, ad, version)
+        assert helper == blob
         vectors.append(
             {
                 "name": name,
@@ -117,17 +167,28 @@ def seal_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
-def stream_vectors() -> list[dict[str, Any]]:
+STREAM_V1_SIZES = [
+    ("empty file", 0),
+    ("one short chunk", 13),
+    ("exact chunk multiple: full chunk then empty final chunk", CHUNK_SIZE),
+    ("full chunk then short final chunk", CHUNK_SIZE + 100),
+]
+STREAM_V2_SIZES = [
+    ("empty file: marker and zeros up to the 4 KiB floor", 0),
+    ("one short chunk", 13),
+    ("fills the 4 KiB floor with its marker", STREAM_FLOOR - 1),
+    ("marker ends the first chunk: full chunk then empty final chunk", CHUNK_SIZE - 1),
+    ("exact chunk of data: marker and padding in the final chunk", CHUNK_SIZE),
+    ("full chunk then short final chunk", CHUNK_SIZE + 100),
+]
+
+
+def stream_vectors(version: int = 1) -> list[dict[str, Any]]:
     vectors = []
-    for name, size in [
-        ("empty file", 0),
-        ("one short chunk", 13),
-        ("exact chunk multiple: full chunk then empty final chunk", CHUNK_SIZE),
-        ("full chunk then short final chunk", CHUNK_SIZE + 100),
-    ]:
+    for name, size in STREAM_V2_SIZES if version == 2 else STREAM_V1_SIZES:
         plaintext = pattern(size)
-        expected = reference_stream(FILE_KEY, NONCE_PREFIX, plaintext, STREAM_AD)
-        encryptor = StreamEncryptor._with_nonce_prefix(FILE_KEY, STREAM_AD, NONCE_PREFIX)
+        expected = reference_stream(FILE_KEY, NONCE_PREFIX, plaintext, STREAM_AD, version)
+        encryptor = StreamEncryptor._with_nonce_prefix(FILE_KEY, STREAM_AD, NONCE_PREFIX, version)
         assert encryptor.update(plaintext) + encryptor.finalize() == expected
         vectors.append(
             {
@@ -163,6 +224,22 @@ def main() -> None:
         "file_key, nonce_prefix || u64be(i), plaintext_i, header || AD || u64be(i) || final). "
         "Chunks of 65536 bytes; the final chunk is shorter (possibly empty).",
         stream_vectors(),
+    )
+    write(
+        "seal_v2.json",
+        "Candor seal v2: 0x02 || ephemeral_pub || nonce || AES-256-GCM(HKDF-SHA256(X25519, "
+        "info='candor-seal-v2' || ephemeral_pub || recipient_pub), nonce, padded, AD), where "
+        "padded = plaintext || 0x80 || 0x00... of length Padme(max(len(plaintext) + 1, 256)). "
+        "Keys from RFC 7748 section 6.1.",
+        seal_vectors(2),
+    )
+    write(
+        "stream_v2.json",
+        "Candor attachment stream v2: header 0x02 || nonce_prefix(4); padded = plaintext || "
+        "0x80 || 0x00... of length Padme(max(size + 1, 4096)); chunk i = AES-256-GCM(file_key, "
+        "nonce_prefix || u64be(i), padded_i, header || AD || u64be(i) || final). Chunks of 65536 "
+        "bytes of padded; the final chunk is shorter (possibly empty).",
+        stream_vectors(2),
     )
 
 
