@@ -70,6 +70,7 @@ class RateLimitConfig:
     storage_url: str
     check_per_code: str
     check_site: str
+    staff_sign_in_site: str
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,7 @@ def config_from_mapping(
             storage_url=reader.get("ratelimit.storage_url", str, _non_empty),
             check_per_code=reader.get("ratelimit.check_per_code", str, _rate),
             check_site=reader.get("ratelimit.check_site", str, _rate),
+            staff_sign_in_site=reader.get("ratelimit.staff_sign_in_site", str, _rate),
         ),
         intake=_intake(reader),
         clock=_clock(reader),

@@ -140,6 +140,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
             "storage_url": "memory://",
             "check_per_code": "5 per hour",
             "check_site": "100 per hour",
+            "staff_sign_in_site": "50 per 15 minutes",
         },
         "clock": {"interval_seconds": 5, "batch_size": 500, "country": "DE", "subdivision": "BY"},
         "smtp": {

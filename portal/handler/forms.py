@@ -22,6 +22,10 @@ class NewPasswordForm(FlaskForm):
     )
 
 
+class PasswordForm(FlaskForm):
+    password = PasswordField("Password", validators=[InputRequired()])
+
+
 class EnrolForm(FlaskForm):
     code = StringField("One-time code", validators=[InputRequired(), Length(max=10)])
     stored = BooleanField("I have stored my recovery key somewhere safe")
