@@ -23,7 +23,9 @@ USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
 # zxcvbn's scale: 3 is "safely unguessable" (about 10^10 guesses), the lowest it calls strong.
 MIN_PASSWORD_SCORE = 3
-ZXCVBN_MAX_LENGTH = 100
+# zxcvbn's time grows fast with length, and it refuses more than 72 characters; what follows
+# only adds strength, so the first 72 are scored.
+ZXCVBN_MAX_LENGTH = 72
 TOTP_ISSUER = "Candor"
 ACTIVATION_LIFETIME = timedelta(days=7)
 # The columns' width (users.display_name and users.title).
@@ -106,7 +108,6 @@ def check_password(password: str, names: Sequence[str] = ()) -> None:
     """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
-    # zxcvbn's time grows fast with length; its authors advise scoring the first 100 characters.
     estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=list(names))
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return
