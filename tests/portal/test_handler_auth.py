@@ -257,3 +257,67 @@ def test_admin_who_is_not_a_handler_reads_no_case(client: FlaskClient, db: Sessi
     sign_in_as(client, db, admin)
     assert client.get("/staff/inbox").status_code == 403
     assert client.get("/staff/cases/0123456789abcdef0123456789abcdef").status_code == 403
+
+
+def activate_nina(client: FlaskClient, db: Session) -> str:
+    """Invite and activate an account; return the enrol page that follows."""
+    admin = make_admin(db)
+    _, token = accounts.invite_user(
+        db,
+        admin,
+        username="nina",
+        display_name="Nina Ng",
+        title="Compliance officer",
+        level=1,
+        is_handler=True,
+        is_admin=False,
+        categories=(),
+        now=utcnow(),
+    )
+    page = client.get(f"/staff/activate/{token}").get_data(as_text=True)
+    password = "maple orbit velvet canyon"
+    return client.post(
+        f"/staff/activate/{token}",
+        data={"csrf_token": csrf_of(page), "password": password, "confirm": password},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
+def recovery_key_on(page: str) -> str | None:
+    found = re.search(r'id="recovery-key">([^<]+)<', page)
+    return found.group(1) if found else None
+
+
+def test_a_mistyped_code_keeps_the_recovery_key_on_the_enrol_page(
+    client: FlaskClient, db: Session
+) -> None:
+    """Issue 16: the recovery key is shown again, with its box, until enrolment completes."""
+    enrol = activate_nina(client, db)
+    key = recovery_key_on(enrol)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrol)
+    assert key and secret
+    good_code = pyotp.TOTP(secret.group(1)).now()
+    wrong_code = "000000" if good_code != "000000" else "111111"
+    wrong = client.post(
+        "/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": wrong_code, "stored": "y"}
+    )
+    assert wrong.status_code == 400
+    again = wrong.get_data(as_text=True)
+    assert recovery_key_on(again) == key
+    assert 'name="stored"' in again
+    assert "Nothing is lost" in again
+    # A reload shows it too.
+    assert recovery_key_on(client.get("/staff/enrol").get_data(as_text=True)) == key
+    # The box must be ticked: a right code without it keeps the page and the key.
+    unticked = client.post("/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": good_code})
+    assert unticked.status_code == 400
+    assert recovery_key_on(unticked.get_data(as_text=True)) == key
+    done = client.post(
+        "/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": good_code, "stored": "y"}
+    )
+    assert done.status_code == 302
+    # Once enrolment completes, the key is gone from the session for good.
+    assert client.get("/staff/enrol").status_code == 302
+    rows = db.scalars(select(StaffSession)).all()
+    assert all(row.pending_totp_wrapped is None for row in rows)
+    assert crypto.parse_recovery_key(key)
