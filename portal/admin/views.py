@@ -154,14 +154,17 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
     if not form.validate_on_submit():
         return _confirm_page(RESET_SECOND_FACTOR, form, user), _status()
     config = app_config()
-    token = accounts.reset_second_factor(
-        db_session(),
-        staff().user,
-        user,
-        utcnow(),
-        base_url=config.site.base_url,
-        site_name=config.site.name,
-    )
+    try:
+        token = accounts.reset_second_factor(
+            db_session(),
+            staff().user,
+            user,
+            utcnow(),
+            base_url=config.site.base_url,
+            site_name=config.site.name,
+        )
+    except InvalidInputError as exc:
+        return _confirm_page(RESET_SECOND_FACTOR, form, user, str(exc)), 400
     link = accounts.re_enrol_link(config.site.base_url, token)
     return render_template("admin/link.html", user=user, link=link, re_enrol=True)
 

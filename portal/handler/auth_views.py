@@ -8,6 +8,7 @@ import segno
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from portal.handler import bp
@@ -24,7 +25,7 @@ from portal.services import accounts, staff_auth, tokens
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import SESSION_KEY, current_login, remember_login, staff, staff_required
 from portal.timeutil import utcnow
-from portal.web import app_config, argon2_profile, db_session, limiter
+from portal.web import ERROR_TEXTS, app_config, argon2_profile, db_session, limiter
 
 
 def _username_key() -> str:
@@ -55,8 +56,13 @@ def _link_key() -> str:
     return f"re-enrol:{tokens.token_hash(token).hex()}"
 
 
+SIGN_IN_ENDPOINTS = ("handler.sign_in", "handler.recover", "handler.re_enrol")
+
+
 @bp.errorhandler(429)
-def _too_many(_error: Exception) -> tuple[str, int, dict[str, str]]:
+def _too_many(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+    if request.endpoint not in SIGN_IN_ENDPOINTS:
+        return render_template("error.html", error=error, text=ERROR_TEXTS[429]), 429, {}
     limit = limiter.current_limit
     now = utcnow()
     reset_at = datetime.fromtimestamp(limit.reset_at, UTC) if limit is not None else now
@@ -200,9 +206,7 @@ def activate(token: str) -> ResponseReturnValue:
 
 @bp.route("/re-enrol/<token>", methods=["GET", "POST"])
 @_site_limit
-@limiter.limit(
-    "10 per 15 minutes", key_func=lambda: _link_key(), methods=["POST"], deduct_when=_refused
-)
+@limiter.limit("10 per 15 minutes", key_func=_link_key, methods=["POST"], deduct_when=_refused)
 def re_enrol(token: str) -> ResponseReturnValue:
     """The one-time link from an admin's second-factor reset: the password, then a new app."""
     db = db_session()

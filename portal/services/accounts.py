@@ -418,6 +418,12 @@ def reset_second_factor(
     address, does, together with the password. Returns the link's token; only its hash is kept,
     in the activation columns, which an activated account does not otherwise use.
     """
+    if not user.activated:
+        # Its activation link is what sets the second factor up; a new link here would kill it.
+        raise InvalidInputError(
+            "This account is not activated yet, so it has no second factor to reset. Nothing "
+            "was changed; its activation link sets one up."
+        )
     token = secrets.token_urlsafe(32)
     user.totp_wrapped_secret = None
     user.totp_last_step = None

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.models import AuditEntry, OutboxMessage, StaffSession, User
 from portal.services import accounts, staff_auth
-from portal.services.errors import NotFoundError
+from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
 from tests.factories import PASSWORD, make_admin, make_handler, sign_in_as, totp_code
 from tests.portal.test_handler_auth import post_sign_in
@@ -167,3 +167,25 @@ def test_an_activation_link_is_no_re_enrolment_link(client: FlaskClient, db: Ses
         now=utcnow(),
     )
     assert client.get(f"/staff/re-enrol/{token}").status_code == 404
+
+
+def test_an_account_waiting_for_activation_keeps_its_activation_link(db: Session) -> None:
+    admin = make_admin(db)
+    nina, token = accounts.invite_user(
+        db,
+        admin,
+        username="nina",
+        display_name="Nina Ng",
+        title="Compliance officer",
+        level=1,
+        is_handler=True,
+        is_admin=False,
+        categories=(),
+        now=utcnow(),
+    )
+    with pytest.raises(InvalidInputError, match="not activated yet"):
+        accounts.reset_second_factor(
+            db, admin, nina, utcnow(), base_url="http://localhost", site_name="Test"
+        )
+    db.rollback()
+    assert accounts.find_invited(db, token, utcnow()) is not None
