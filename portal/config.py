@@ -87,6 +87,8 @@ class RateLimitConfig:
     upload_site: str = "600 per hour"
     upload_mb_site: str = "4096 per hour"
     message_per_case: str = "30 per hour"
+    # Failed staff sign-ins across the site, whatever the username (a password spray).
+    staff_sign_in_site: str = "50 per 15 minutes"
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,9 @@ def _ratelimit(reader: _Reader) -> RateLimitConfig:
         upload_site=reader.optional("ratelimit.upload_site", str, "600 per hour", _rate),
         upload_mb_site=reader.optional("ratelimit.upload_mb_site", str, "4096 per hour", _rate),
         message_per_case=reader.optional("ratelimit.message_per_case", str, "30 per hour", _rate),
+        staff_sign_in_site=reader.optional(
+            "ratelimit.staff_sign_in_site", str, "50 per 15 minutes", _rate
+        ),
     )
 
 

@@ -70,7 +70,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.teardown_request(discard_unclaimed_uploads)
     app.teardown_appcontext(_close_session)
     app.after_request(_security_headers)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, http_error_page)
     app.register_error_handler(crypto.DecryptionError, _integrity_error)
     app.register_error_handler(Argon2BusyError, _busy_error)
     app.context_processor(_template_globals)
@@ -212,7 +212,7 @@ SMALL_BODY_TEXT = (
 )
 
 
-def _http_error(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+def http_error_page(error: HTTPException) -> tuple[str, int, dict[str, str]]:
     code = error.code or 500
     title, text = ERROR_PAGES.get(
         code,

@@ -136,7 +136,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
         },
         "database": {"url": database_url},
         "storage": {"attachments_dir": str(tmp_path / "attachments"), "max_upload_mb": 5},
-        "ratelimit": {"storage_url": "memory://"},
+        "ratelimit": {"storage_url": "memory://", "staff_sign_in_site": "50 per 15 minutes"},
         "clock": {"interval_seconds": 5, "batch_size": 500, "country": "DE", "subdivision": "BY"},
         "smtp": {
             "host": "",

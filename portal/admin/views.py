@@ -138,7 +138,9 @@ RESET_SECOND_FACTOR = Act(
     heading="Reset the second factor of {name}",
     consequences=(
         "{name} is signed out at once.",
-        "At their next sign-in, with their password, they set up a new authenticator app.",
+        "You receive a one-time link for them, shown once (and e-mailed to them if their "
+        "account has an address). With it and their password they set up a new authenticator "
+        "app; their password alone does not.",
         "Their password, recovery key and cases stay as they are.",
     ),
     button="Reset the second factor",
@@ -181,9 +183,20 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
     form = ConfirmForm()
     if not form.validate_on_submit():
         return _confirm_page(RESET_SECOND_FACTOR, form, user), _status()
-    accounts.reset_second_factor(db_session(), staff().user, user, utcnow())
-    flash(f"The second factor of {user.username} is reset; they set up a new one.", "info")
-    return redirect(url_for("admin.users"))
+    config = app_config()
+    try:
+        token = accounts.reset_second_factor(
+            db_session(),
+            staff().user,
+            user,
+            utcnow(),
+            base_url=config.site.base_url,
+            site_name=config.site.name,
+        )
+    except InvalidInputError as exc:
+        return _confirm_page(RESET_SECOND_FACTOR, form, user, str(exc)), 400
+    link = accounts.re_enrol_link(config.site.base_url, token)
+    return render_template("admin/link.html", user=user, link=link, re_enrol=True)
 
 
 @bp.route("/users/<int:user_id>/reset-without-recovery", methods=["GET", "POST"])

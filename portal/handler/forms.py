@@ -47,6 +47,10 @@ class NewPasswordForm(FlaskForm):
     )
 
 
+class PasswordForm(FlaskForm):
+    password = PasswordField("Password", validators=[InputRequired()])
+
+
 class EnrolForm(FlaskForm):
     code = StringField(
         "One-time code",

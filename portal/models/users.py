@@ -42,11 +42,12 @@ class User(Base):
     password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     password_verifier: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     recovery_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    # None after an admin resets the second factor: the next sign-in enrols a new one.
+    # None after an admin resets the second factor: the one-time link then enrols a new one.
     totp_wrapped_secret: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # The last accepted TOTP time step, so a code is refused the second time it is used.
     totp_last_step: Mapped[int | None] = mapped_column(default=None)
-    # SHA-256 of the one-time activation link's token, while the account waits for it.
+    # SHA-256 of the one-time link's token, while the account waits for it: the activation link
+    # before the account has a password, the re-enrolment link after a second-factor reset.
     activation_lookup: Mapped[bytes | None] = mapped_column(
         LargeBinary(32), unique=True, default=None
     )
@@ -87,7 +88,8 @@ class StaffSession(Base):
     wrapped_private_key: Mapped[bytes] = mapped_column(LargeBinary)
     # False until a new second factor is confirmed (at activation, or after an admin reset it).
     second_factor_done: Mapped[bool] = mapped_column(default=True)
-    # The TOTP secret being enrolled, wrapped under the cookie key, until its first code is shown.
+    # The TOTP secret being enrolled (with the recovery key to show again, after activation),
+    # wrapped under the cookie key, until its first code is shown.
     pending_totp_wrapped: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime] = mapped_column(index=True)

@@ -4,28 +4,45 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pyotp
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
-from portal.services import approvals, audit, tokens
+from portal.services import approvals, audit, notifications, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.lengths import MAX_PASSWORD_LENGTH, too_long_message
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_LENGTH = 12
+# zxcvbn's scale: 3 is "safely unguessable" (about 10^10 guesses), the lowest it calls strong.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's time grows fast with length, and it refuses more than 72 characters; what follows
+# only adds strength, so the first 72 are scored.
+ZXCVBN_MAX_LENGTH = 72
 TOTP_ISSUER = "Candor"
 ACTIVATION_LIFETIME = timedelta(days=7)
 # The columns' width (users.display_name and users.title).
 MAX_NAME_LENGTH = 128
 DEFAULT_TITLE = "Case handler"
+
+
+RE_ENROL_LINK_DEAD = (
+    "This link is not valid any more: it was used, or it expired. Nothing was changed. "
+    "Ask an admin to reset your second factor again for a new link."
+)
+
+
+class LinkExpiredError(NotFoundError):
+    """A one-time link that was used, expired, or never existed."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +87,41 @@ def clean_email(email: str) -> str | None:
     return email
 
 
-def check_password(password: str) -> None:
+def normalise_username(text: str) -> str:
+    """The form of a typed username that lookups and per-account limits use, so that
+    "Hanna", " hanna" and full-width letters all count against the same account."""
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def user_inputs(username: str, display_name: str, email: str | None = None) -> list[str]:
+    """What a password must not lean on: the account's own names, which an attacker knows."""
+    words = [username, display_name, *display_name.split(), *re.split(r"[._-]", username)]
+    if email:
+        words.append(email.split("@", 1)[0])
+    return [word for word in words if word]
+
+
+def check_password(password: str, names: Sequence[str] = ()) -> None:
+    """Refuse a staff password that is short or easy to guess.
+
+    A staff password unwraps a handler's private key, so an offline guess against a copied
+    database opens every case that handler holds; zxcvbn estimates how many guesses it takes,
+    counting dictionary words, keyboard runs, repeats and the account's own ``names``.
+    """
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInputError(too_long_message("password", MAX_PASSWORD_LENGTH))
+    estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=list(names))
+    if estimate["score"] >= MIN_PASSWORD_SCORE:
+        return
+    feedback = estimate["feedback"]
+    advice = " ".join([feedback["warning"], *feedback["suggestions"]]).strip()
+    raise InvalidInputError(
+        "Password: this one is too easy to guess. Nothing was saved; choose another."
+        + (f" {advice}" if advice else "")
+        + " A few unrelated words make a strong password that is easy to remember."
+    )
 
 
 def wrap_totp_secret(user: User, totp_secret: str, keys: crypto.DerivedKeys) -> None:
@@ -88,7 +135,7 @@ def set_password(
     user: User, password: str, private_key: bytes, profile: crypto.Argon2Profile
 ) -> crypto.DerivedKeys:
     """Wrap ``private_key`` under ``password``; one Argon2id run also yields the login verifier."""
-    check_password(password)
+    check_password(password, user_inputs(user.username, user.display_name, user.email))
     wrapped, verifier = crypto.wrap_with_secret(
         private_key, password, private_key_context(user.username), profile
     )
@@ -164,7 +211,7 @@ def create_user(
 ) -> NewAccount:
     """Create an active staff account with its key pair (the command-line path). Commits once."""
     username, display_name = _validate_identity(username, display_name, level)
-    check_password(password)
+    check_password(password, user_inputs(username, display_name))
     _ensure_free(session, username)
     user = User(
         username=username,
@@ -240,6 +287,12 @@ def invite_user(
 
 
 def find_invited(session: Session, token: str, now: datetime) -> User | None:
+    user = _find_by_link(session, token, now)
+    # A re-enrolment link must never reach activation, which would issue a new key pair.
+    return None if user is None or user.activated else user
+
+
+def _find_by_link(session: Session, token: str, now: datetime) -> User | None:
     user = session.scalar(select(User).where(User.activation_lookup == tokens.token_hash(token)))
     if user is None or user.activation_expires_at is None or user.activation_expires_at < now:
         return None
@@ -392,13 +445,58 @@ def deactivate(session: Session, admin: User, user: User, now: datetime) -> None
     session.commit()
 
 
-def reset_second_factor(session: Session, admin: User, user: User, now: datetime) -> None:
-    """Forget the TOTP secret; the holder enrols a new one at their next sign-in. Commits once."""
+def reset_second_factor(
+    session: Session, admin: User, user: User, now: datetime, *, base_url: str, site_name: str
+) -> str:
+    """Forget the TOTP secret and issue a one-time re-enrolment link. Commits once.
+
+    A password alone never enrols a new authenticator (whoever learnt the password would take
+    the account over); the link, shown once to the admin and e-mailed if the account has an
+    address, does, together with the password. Returns the link's token; only its hash is kept,
+    in the activation columns, which an activated account does not otherwise use.
+    """
+    if not user.activated:
+        # Its activation link is what sets the second factor up; a new link here would kill it.
+        raise InvalidInputError(
+            "This account is not activated yet, so it has no second factor to reset. Nothing "
+            "was changed; its activation link sets one up."
+        )
+    token = secrets.token_urlsafe(32)
     user.totp_wrapped_secret = None
     user.totp_last_step = None
+    user.activation_lookup = tokens.token_hash(token)
+    user.activation_expires_at = now + ACTIVATION_LIFETIME
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    if user.email and "\r" not in user.email and "\n" not in user.email:
+        notifications.enqueue(
+            session,
+            to=user.email,
+            subject=f"[{site_name}] Set up your second factor again",
+            body=(
+                f"An admin reset the second factor of your account {user.username}.\n\n"
+                "Open this link, type your password and set up a new authenticator app. "
+                f"It works once, for {ACTIVATION_LIFETIME.days} days:\n"
+                f"{re_enrol_link(base_url, token)}\n\n"
+                "If you did not expect this, tell your admins through another channel.\n"
+            ),
+            recipient_id=user.id,
+            now=now,
+        )
     audit.record(session, "second_factor_reset", now=now, actor_id=admin.id, subject_id=user.id)
     session.commit()
+    return token
+
+
+def re_enrol_link(base_url: str, token: str) -> str:
+    return f"{base_url}/staff/re-enrol/{token}"
+
+
+def find_re_enrolment(session: Session, token: str, now: datetime) -> User | None:
+    """The account whose second-factor reset issued this link, while the link lives."""
+    user = _find_by_link(session, token, now)
+    if user is None or not user.activated or user.totp_wrapped_secret is not None:
+        return None
+    return user if user.active else None
 
 
 def reset_without_recovery(session: Session, admin: User, user: User, now: datetime) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from portal.models import AuditEntry, AuditHead
@@ -44,6 +44,16 @@ def record(
     """
     head = session.info.get(_HEAD)
     if head is None:
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite ignores FOR UPDATE, and its driver begins a transaction only at the first
+            # write: without this touch, two writers (parallel failed sign-ins) read the same
+            # head and fork the chain. Touching the row takes the write lock before the read.
+            session.execute(
+                update(AuditHead)
+                .where(AuditHead.id == HEAD_ID)
+                .values(last_hash=AuditHead.last_hash)
+                .execution_options(synchronize_session=False)
+            )
         head = session.scalar(select(AuditHead).where(AuditHead.id == HEAD_ID).with_for_update())
         if head is None:
             head = AuditHead(id=HEAD_ID, last_hash=GENESIS)

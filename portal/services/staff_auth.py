@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 import pyotp
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
@@ -46,6 +49,15 @@ class StaffLogin:
 
 
 @dataclass(frozen=True)
+class PendingEnrolment:
+    """A second factor being set up: its secret, and the recovery key to show again on every
+    attempt (empty when there is none to show) until the first code is accepted."""
+
+    totp_secret: str
+    recovery_key: str = ""
+
+
+@dataclass(frozen=True)
 class StaffContext:
     """A signed-in staff member for one request."""
 
@@ -55,8 +67,14 @@ class StaffContext:
     token: str
 
 
-def _accept_totp(user: User, secret: str, code: str, now: datetime) -> bool:
-    """Check ``code`` against the current steps; a step already used is refused (replay)."""
+def _accept_totp(session: Session, user: User, secret: str, code: str, now: datetime) -> bool:
+    """Check ``code`` against the current steps and consume its step for good.
+
+    A step at or below the last one used is refused (replay). The step is taken by one
+    conditional UPDATE that must change exactly one row, so that of several sign-ins racing
+    with the same code only one wins: a check on the loaded row alone would let each of them
+    see the step as unused.
+    """
     code = "".join(code.split())
     totp = pyotp.TOTP(secret, interval=TOTP_PERIOD)
     current = int(now.timestamp()) // TOTP_PERIOD
@@ -64,9 +82,24 @@ def _accept_totp(user: User, secret: str, code: str, now: datetime) -> bool:
         if user.totp_last_step is not None and step <= user.totp_last_step:
             continue
         if hmac.compare_digest(totp.at(step * TOTP_PERIOD), code):
-            user.totp_last_step = step
-            return True
+            return _consume_step(session, user, step)
     return False
+
+
+def _consume_step(session: Session, user: User, step: int) -> bool:
+    result = session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    set_committed_value(user, "totp_last_step", step)
+    return True
 
 
 def sign_in(
@@ -90,7 +123,9 @@ def sign_in(
         ("password", password, MAX_PASSWORD_LENGTH),
         ("one-time code", code, MAX_ONE_TIME_CODE_LENGTH),
     )
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(
+        select(User).where(User.username == accounts.normalise_username(username))
+    )
     usable = user is not None and user.active and user.password_wrapped_key is not None
     blob = user.password_wrapped_key if usable and user is not None else None
     with gate.slot():
@@ -107,25 +142,23 @@ def sign_in(
         raise SignInError(SIGN_IN_FAILED)
     if not crypto.verifier_matches(user.password_verifier, keys.verifier):
         _fail(session, user, now, "wrong password")
-    private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
-    pending_totp = None
     if user.totp_wrapped_secret is None:
-        # An admin reset the second factor: enrol a new one before anything else.
-        pending_totp = pyotp.random_base32()
-        accounts.wrap_totp_secret(user, pending_totp, keys)
-    else:
-        secret = crypto.unwrap_with_key(
-            user.totp_wrapped_secret, keys.wrapping_key, accounts.totp_context(user.username)
-        ).decode()
-        if not _accept_totp(user, secret, code, now):
-            _fail(session, user, now, "wrong or reused one-time code")
-    login = _open_session(session, user, private_key, now, pending_totp)
+        # The second factor was reset: a password alone never enrols a new one (whoever holds
+        # only the password would own the account). The one-time link from the admin does.
+        _fail(session, user, now, "no second factor; waiting for the re-enrolment link")
+    private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
+    secret = crypto.unwrap_with_key(
+        user.totp_wrapped_secret, keys.wrapping_key, accounts.totp_context(user.username)
+    ).decode()
+    if not _accept_totp(session, user, secret, code, now):
+        _fail(session, user, now, "wrong or reused one-time code")
+    login = _open_session(session, user, private_key, now, None)
     audit.record(session, "sign_in", now=now, actor_id=user.id, subject_id=user.id)
     session.commit()
     return login
 
 
-def _fail(session: Session, user: User, now: datetime, why: str) -> None:
+def _fail(session: Session, user: User, now: datetime, why: str) -> NoReturn:
     audit.record(
         session, "sign_in_failed", now=now, actor_kind="anonymous", subject_id=user.id, detail=why
     )
@@ -134,7 +167,11 @@ def _fail(session: Session, user: User, now: datetime, why: str) -> None:
 
 
 def _open_session(
-    session: Session, user: User, private_key: bytes, now: datetime, pending_totp: str | None
+    session: Session,
+    user: User,
+    private_key: bytes,
+    now: datetime,
+    pending: PendingEnrolment | None,
 ) -> StaffLogin:
     # A new random id at every sign-in: a session id fixed before sign-in is never promoted.
     token = secrets.token_urlsafe(32)
@@ -145,10 +182,18 @@ def _open_session(
             id_hash=tokens.token_hash(token),
             user_id=user.id,
             wrapped_private_key=crypto.wrap_with_key(private_key, cookie_key, context),
-            second_factor_done=pending_totp is None,
+            second_factor_done=pending is None,
+            # The recovery key rides along, wrapped under the cookie key like the secret, so a
+            # mistyped code never loses it; it goes with the row once enrolment completes.
             pending_totp_wrapped=(
-                crypto.wrap_with_key(pending_totp.encode(), cookie_key, context + b":totp")
-                if pending_totp is not None
+                crypto.wrap_with_key(
+                    json.dumps(
+                        {"totp": pending.totp_secret, "recovery_key": pending.recovery_key}
+                    ).encode(),
+                    cookie_key,
+                    context + b":totp",
+                )
+                if pending is not None
                 else None
             ),
             created_at=now,
@@ -162,19 +207,29 @@ def open_session_after_activation(
     session: Session, user: User, credentials: accounts.Credentials, now: datetime
 ) -> StaffLogin:
     """Sign the new account holder in; the session is limited until the first TOTP code."""
-    login = _open_session(session, user, credentials.private_key, now, credentials.totp_secret)
+    pending = PendingEnrolment(credentials.totp_secret, credentials.recovery_key)
+    login = _open_session(session, user, credentials.private_key, now, pending)
     session.commit()
     return login
 
 
-def pending_totp_secret(session: Session, login: StaffLogin) -> str | None:
+def pending_enrolment(session: Session, login: StaffLogin) -> PendingEnrolment | None:
+    """The second factor this session is setting up, or None once there is nothing pending."""
     row = session.get(StaffSession, tokens.token_hash(login.token))
     if row is None or row.pending_totp_wrapped is None:
         return None
     user = session.get_one(User, row.user_id)
-    return crypto.unwrap_with_key(
-        row.pending_totp_wrapped, login.cookie_key, _session_context(user) + b":totp"
-    ).decode()
+    try:
+        plain = crypto.unwrap_with_key(
+            row.pending_totp_wrapped, login.cookie_key, _session_context(user) + b":totp"
+        )
+    except crypto.DecryptionError:
+        return None
+    if not plain.startswith(b"{"):
+        # Written before the recovery key was kept with it: the bare secret.
+        return PendingEnrolment(plain.decode())
+    fields = json.loads(plain)
+    return PendingEnrolment(str(fields["totp"]), str(fields.get("recovery_key", "")))
 
 
 def session_username(session: Session, login: StaffLogin) -> str:
@@ -187,11 +242,11 @@ def confirm_second_factor(session: Session, login: StaffLogin, code: str, *, now
     if len(code) > MAX_ONE_TIME_CODE_LENGTH:
         return False
     row = session.get(StaffSession, tokens.token_hash(login.token))
-    secret = pending_totp_secret(session, login)
-    if row is None or secret is None:
+    pending = pending_enrolment(session, login)
+    if row is None or pending is None:
         return False
     user = session.get_one(User, row.user_id)
-    if not _accept_totp(user, secret, code, now):
+    if not _accept_totp(session, user, pending.totp_secret, code, now):
         return False
     row.second_factor_done = True
     row.pending_totp_wrapped = None
@@ -285,14 +340,19 @@ def recover(
     profile: crypto.Argon2Profile,
     now: datetime,
     gate: Argon2Gate = UNGATED,
-) -> None:
-    """Set a new password with the recovery key; cases stay readable. The second factor is
-    enrolled afresh at the next sign-in (the old one was wrapped under the lost password).
-    Input is checked (lengths first) before the Argon2id runs, which wait for a slot of
-    ``gate``. Commits once."""
+) -> StaffLogin:
+    """Set a new password with the recovery key; cases stay readable. Commits once.
+
+    The old second factor was wrapped under the lost password, so a new one is set up at once,
+    in the limited session this opens: holding the recovery key is what allows it, as the
+    one-time link does after an admin reset. Lengths are checked before any Argon2id run, which
+    waits for a slot of ``gate``.
+    """
     check_lengths(("recovery key", recovery_key, MAX_RECOVERY_KEY_LENGTH))
     accounts.check_password(new_password)
-    user = session.scalar(select(User).where(User.username == username.strip().lower()))
+    user = session.scalar(
+        select(User).where(User.username == accounts.normalise_username(username))
+    )
     refused = SignInError("The username or recovery key is wrong.")
     if user is None or user.recovery_wrapped_key is None or not user.active:
         raise refused
@@ -309,12 +369,57 @@ def recover(
         session.commit()
         raise refused from None
     with gate.slot():
-        accounts.set_password(user, new_password, private_key, profile)
-    user.totp_wrapped_secret = None
-    user.totp_last_step = None
+        keys = accounts.set_password(user, new_password, private_key, profile)
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    login = _open_session(session, user, private_key, now, _new_second_factor(user, keys))
     audit.record(session, "account_recovered", now=now, actor_id=user.id, subject_id=user.id)
     session.commit()
+    return login
+
+
+def re_enrol(
+    session: Session,
+    token: str,
+    password: str,
+    *,
+    profile: crypto.Argon2Profile,
+    now: datetime,
+    gate: Argon2Gate = UNGATED,
+) -> StaffLogin:
+    """Follow the one-time link an admin's second-factor reset issued: check the password, then
+    open a limited session that sets up a new authenticator. The link dies here. Commits once.
+
+    One Argon2id run per attempt (waiting for a slot of ``gate``), against a decoy when the link
+    is not valid, so the time taken does not tell a live link from a dead one.
+    """
+    check_lengths(("password", password, MAX_PASSWORD_LENGTH))
+    user = accounts.find_re_enrolment(session, token, now)
+    blob = user.password_wrapped_key if user is not None else None
+    with gate.slot():
+        keys = crypto.derive_for_blob(blob or tokens.decoy_blob(profile), password)
+    if user is None or blob is None or user.password_verifier is None:
+        raise accounts.LinkExpiredError(accounts.RE_ENROL_LINK_DEAD)
+    if not crypto.verifier_matches(user.password_verifier, keys.verifier):
+        audit.record(
+            session, "re_enrolment_failed", now=now, actor_kind="anonymous", subject_id=user.id
+        )
+        session.commit()
+        raise SignInError("The password is wrong. Type the password you sign in with.")
+    private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
+    user.activation_lookup = None
+    user.activation_expires_at = None
+    session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
+    login = _open_session(session, user, private_key, now, _new_second_factor(user, keys))
+    audit.record(session, "second_factor_link_used", now=now, actor_id=user.id, subject_id=user.id)
+    session.commit()
+    return login
+
+
+def _new_second_factor(user: User, keys: crypto.DerivedKeys) -> PendingEnrolment:
+    secret = pyotp.random_base32()
+    accounts.wrap_totp_secret(user, secret, keys)
+    user.totp_last_step = None
+    return PendingEnrolment(secret)
 
 
 def _session_context(user: User) -> bytes:

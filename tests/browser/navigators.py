@@ -141,3 +141,40 @@ class ReporterNavigator:
     def go_to_case(self) -> None:
         self.page.goto(f"{self.base_url}/case")
         self._arrived()
+
+
+class NewStaffNavigator:
+    """The steps a new staff member takes from the activation link to a working second factor."""
+
+    def __init__(self, page: Page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+
+    def _arrived(self) -> None:
+        assert self.page.locator("script").count() == 0, f"a <script> on {self.page.url}"
+
+    def activate(self, link_path: str, password: str) -> None:
+        self.page.goto(f"{self.base_url}{link_path}")
+        self._arrived()
+        self.page.get_by_label("New password", exact=True).fill(password)
+        self.page.get_by_label("Repeat the new password").fill(password)
+        self.page.get_by_role("button", name="Continue").click()
+        self._arrived()
+        expect(self.page.get_by_role("heading", level=1)).to_have_text("Set up your second factor")
+
+    def read_recovery_key(self) -> str:
+        """Unfold the recovery key (a plain <details>, no script needed) and read it."""
+        self.page.locator("summary", has_text="Show my recovery key").click()
+        key = self.page.locator("#recovery-key")
+        expect(key).to_be_visible()
+        return key.inner_text().strip()
+
+    def secret(self) -> str:
+        return self.page.locator("#totp-secret").inner_text().strip()
+
+    def enter_code(self, code: str, *, stored: bool = True) -> None:
+        self.page.get_by_label("One-time code").fill(code)
+        if stored:
+            self.page.get_by_label("I have stored my recovery key somewhere safe").check()
+        self.page.get_by_role("button", name="Finish").click()
+        self._arrived()

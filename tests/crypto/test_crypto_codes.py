@@ -96,7 +96,7 @@ def test_bad_codes_refused() -> None:
         canonical[:8] + "a" + canonical[9:],
         canonical[:8] + "." + canonical[9:],
         "\u0663" * 16,  # sixteen Arabic-Indic threes: the check digit does not match
-        canonical[:15] + "\u00b2",  # a superscript is not a decimal digit
+        canonical[:15] + "\u2167",  # a Roman numeral folds to letters, not to a digit
     ):
         with pytest.raises(InvalidReceiptCodeError):
             normalize_receipt_code(bad)

@@ -197,10 +197,14 @@ def test_resetting_the_second_factor_clears_the_secret(
     client: FlaskClient, db: Session, admin: User, hanna: User
 ) -> None:
     assert hanna.totp_wrapped_secret is not None
-    status, _, _ = post_form(client, f"/admin/users/{hanna.id}/reset-second-factor", confirm="yes")
-    assert status == 302
+    status, page, _ = post_form(
+        client, f"/admin/users/{hanna.id}/reset-second-factor", confirm="yes"
+    )
+    assert status == 200
+    assert re.search(r"http://localhost/staff/re-enrol/[A-Za-z0-9_-]+", page)
     user = fresh(db, hanna)
     assert user.totp_wrapped_secret is None
+    assert user.activation_lookup is not None
     assert user.password_wrapped_key is not None
     assert "second_factor_reset" in audit_actions(db, hanna)
 

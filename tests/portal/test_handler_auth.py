@@ -102,9 +102,10 @@ def test_failures_are_throttled_per_account(client: FlaskClient, db: Session) ->
         for i in range(11)
     ]  # type: ignore[attr-defined]
     assert statuses == [400] * 10 + [429]
-    assert "Too many attempts" in post_sign_in(client, "hanna", "x" * 12, "1").get_data(
-        as_text=True
-    )  # type: ignore[attr-defined]
+    paused = post_sign_in(client, "hanna", "x" * 12, "1")
+    assert "Sign-in paused" in paused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert "Try again after" in paused.get_data(as_text=True)  # type: ignore[attr-defined]
+    assert int(paused.headers["Retry-After"]) >= 60  # type: ignore[attr-defined]
 
 
 def test_session_id_changes_at_sign_in_and_sign_out_ends_it(
@@ -152,6 +153,7 @@ def test_activation_sets_password_keys_and_second_factor(client: FlaskClient, db
     enrol = client.post(
         f"/staff/activate/{token}",
         data={"csrf_token": csrf_of(page), "password": new_password, "confirm": new_password},
+        follow_redirects=True,
     ).get_data(as_text=True)
     assert "<svg" in enrol
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrol)
@@ -247,16 +249,21 @@ def test_recovery_key_sets_a_new_password_and_keeps_the_key(
             "confirm": new,
         },
     )
-    assert good.status_code == 302
+    # The recovery key proves enough to set up a new second factor at once, in a limited session.
+    assert good.headers["Location"].endswith("/staff/enrol")
+    assert client.get("/staff/inbox").headers["Location"].endswith("/staff/enrol")
+    enrol = client.get("/staff/enrol").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrol)
+    assert secret
     db.expire_all()
     user = db.get_one(User, hanna.id)
-    assert user.public_key == old_public and user.totp_wrapped_secret is None
-    # Next sign-in needs no code and leads straight to enrolling a new second factor.
-    response = post_sign_in(client, "hanna", new, "")
-    assert response.status_code == 400  # the code field is required by the form
-    response = post_sign_in(client, "hanna", new, "-")
-    assert response.status_code == 302  # type: ignore[attr-defined]
-    assert client.get("/staff/inbox").headers["Location"].endswith("/staff/enrol")
+    assert user.public_key == old_public
+    done = client.post(
+        "/staff/enrol",
+        data={"csrf_token": csrf_of(enrol), "code": pyotp.TOTP(secret.group(1)).now()},
+    )
+    assert done.status_code == 302
+    assert client.get("/staff/inbox").status_code == 200
 
 
 def test_admin_who_is_not_a_handler_reads_no_case(client: FlaskClient, db: Session) -> None:
@@ -264,3 +271,67 @@ def test_admin_who_is_not_a_handler_reads_no_case(client: FlaskClient, db: Sessi
     sign_in_as(client, db, admin)
     assert client.get("/staff/inbox").status_code == 403
     assert client.get("/staff/cases/0123456789abcdef0123456789abcdef").status_code == 403
+
+
+def activate_nina(client: FlaskClient, db: Session) -> str:
+    """Invite and activate an account; return the enrol page that follows."""
+    admin = make_admin(db)
+    _, token = accounts.invite_user(
+        db,
+        admin,
+        username="nina",
+        display_name="Nina Ng",
+        title="Compliance officer",
+        level=1,
+        is_handler=True,
+        is_admin=False,
+        categories=(),
+        now=utcnow(),
+    )
+    page = client.get(f"/staff/activate/{token}").get_data(as_text=True)
+    password = "maple orbit velvet canyon"
+    return client.post(
+        f"/staff/activate/{token}",
+        data={"csrf_token": csrf_of(page), "password": password, "confirm": password},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+
+def recovery_key_on(page: str) -> str | None:
+    found = re.search(r'id="recovery-key">([^<]+)<', page)
+    return found.group(1) if found else None
+
+
+def test_a_mistyped_code_keeps_the_recovery_key_on_the_enrol_page(
+    client: FlaskClient, db: Session
+) -> None:
+    """Issue 16: the recovery key is shown again, with its box, until enrolment completes."""
+    enrol = activate_nina(client, db)
+    key = recovery_key_on(enrol)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enrol)
+    assert key and secret
+    good_code = pyotp.TOTP(secret.group(1)).now()
+    wrong_code = "000000" if good_code != "000000" else "111111"
+    wrong = client.post(
+        "/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": wrong_code, "stored": "y"}
+    )
+    assert wrong.status_code == 400
+    again = wrong.get_data(as_text=True)
+    assert recovery_key_on(again) == key
+    assert 'name="stored"' in again
+    assert "Nothing is lost" in again
+    # A reload shows it too.
+    assert recovery_key_on(client.get("/staff/enrol").get_data(as_text=True)) == key
+    # The box must be ticked: a right code without it keeps the page and the key.
+    unticked = client.post("/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": good_code})
+    assert unticked.status_code == 400
+    assert recovery_key_on(unticked.get_data(as_text=True)) == key
+    done = client.post(
+        "/staff/enrol", data={"csrf_token": csrf_of(enrol), "code": good_code, "stored": "y"}
+    )
+    assert done.status_code == 302
+    # Once enrolment completes, the key is gone from the session for good.
+    assert client.get("/staff/enrol").status_code == 302
+    rows = db.scalars(select(StaffSession)).all()
+    assert all(row.pending_totp_wrapped is None for row in rows)
+    assert crypto.parse_recovery_key(key)
