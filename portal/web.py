@@ -11,6 +11,7 @@ from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 import crypto
 from portal.config import Config
@@ -43,7 +44,51 @@ SECURITY_HEADERS = {
 }
 
 
+# Row ids are `integer` columns (PostgreSQL's is 32 bits). A larger number used to reach the query
+# and fail there with a 500; now it is refused before any query runs.
+MAX_ID = 2**31 - 1
+
+
+def parse_number(value: str, maximum: int = MAX_ID) -> int | None:
+    """``value`` as a whole number from 0 to ``maximum``, or None when it is anything else.
+
+    Only ASCII digits count: ``str.isdigit`` also says yes to "²", which ``int`` refuses, and
+    ``int`` reads signs, spaces, underscores and other scripts' digits.
+    """
+    if not value or len(value) > len(str(maximum)) or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def parse_id(value: str) -> int | None:
+    """``value`` as a row id the database can hold, or None."""
+    number = parse_number(value)
+    return number if number else None
+
+
+def coerce_number(value: object) -> int:
+    """WTForms ``coerce`` for choices that are numbers: a ValueError becomes a form error."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
+        return value
+    number = parse_number(value) if isinstance(value, str) else None
+    if number is None:
+        raise ValueError("not a number from the list")
+    return number
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: only ASCII digits, and only ids the database can hold (else 404)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=1, max=MAX_ID)
+
+
 def init_app(app: Flask, config: Config) -> None:
+    # Before any blueprint registers a rule, so that every `<int:...>` part is bounded.
+    app.url_map.converters["int"] = IdConverter
     engine = make_engine(config.database.url)
     app.extensions["candor.engine"] = engine
     app.extensions["candor.sessionmaker"] = make_session_factory(engine)

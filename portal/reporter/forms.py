@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length
 
 from portal.config import IntakeConfig
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
+from portal.web import coerce_number
 
 TIER_CHOICES = [
     SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
@@ -51,7 +52,7 @@ class IntakeFormBase(FlaskForm):
     )
     name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
-    excluded = MultiCheckboxField("Do not send my report to", coerce=int)
+    excluded = MultiCheckboxField("Do not send my report to", coerce=coerce_number)
 
 
 def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:
