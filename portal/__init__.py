@@ -27,6 +27,10 @@ def create_app(config: Config) -> Flask:
         # comes back with everything typed and a clear message; beyond that the request is refused.
         MAX_CONTENT_LENGTH=2 * config.storage.max_upload_mb * 1024 * 1024 + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
+        # Flask-WTF's HTTPS check wants a Referer, which our Referrer-Policy (no-referrer) keeps
+        # browsers from sending, so over HTTPS every form would fail. Forged posts are still
+        # refused by the CSRF token and the SameSite=Strict cookie.
+        WTF_CSRF_SSL_STRICT=False,
     )
     app.extensions["candor.config"] = config
 

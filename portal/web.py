@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
@@ -42,6 +43,12 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+# One year. Browsers that saw the site over HTTPS refuse plain HTTP to it for that long, so a
+# network attacker cannot strip TLS on a reporter's next visit. Not includeSubDomains or preload:
+# the organisation's other hosts are not ours to commit.
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
+# Characters kept as they are when a path or query is copied into the Onion-Location header.
+_URL_SAFE = "/:@!$&'()*+,;=-._~%?"
 
 
 # Row ids are `integer` columns (PostgreSQL's is 32 bits). A larger number used to reach the query
@@ -144,10 +151,43 @@ def _close_session(_exc: BaseException | None) -> None:
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Static files too: even a cached style sheet tells whoever uses the computer next that this
+    # site was visited.
+    response.headers["Cache-Control"] = SECURITY_HEADERS["Cache-Control"]
+    site = app_config().site
+    if request.is_secure or site.base_url.startswith("https://"):
+        response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_SECONDS}"
+    if (
+        site.onion_address
+        and request.blueprint == "reporter"
+        and not request.host.split(":")[0].endswith(".onion")
+    ):
+        # Tor Browser offers the same page on the onion service, which keeps the reporter's
+        # visit inside Tor end to end.
+        response.headers["Onion-Location"] = _onion_location(site.onion_address)
     return response
 
 
+def _onion_location(onion_address: str) -> str:
+    location = onion_address + quote(request.script_root + request.path, safe=_URL_SAFE)
+    query = request.query_string.decode("latin-1")
+    return f"{location}?{quote(query, safe=_URL_SAFE)}" if query else location
+
+
 ERROR_TEXTS = {
+    403: "This page is not open to you. Nothing has changed. Go back to the start page, or sign "
+    "in with an account that may see it.",
+    404: "There is no page at this address, or it is not open to you. Nothing has changed. Check "
+    "the address, or go back to the start page.",
+    405: "This page cannot be used that way. Nothing has changed. Go back to the start page and "
+    "follow the links from there.",
+    # An unexpected error: the services commit once at the end, so a request that failed before
+    # then saved nothing; one that failed after may have been saved, and the text says both.
+    500: "Something went wrong on our side and this page could not be shown. What you just sent "
+    "may not have been saved; anything you sent before is safe. Go back, keep a copy of any text "
+    "you typed, check whether it arrived, and if not send it again in a few minutes.",
+    503: "The site is busy right now. Nothing you sent with this request was saved. Wait a "
+    "minute and try again.",
     413: "The upload is larger than this site accepts. Go back, choose smaller or fewer files, "
     "and send again. Your browser may have kept what you typed.",
     429: "Too many attempts. Wait a while before you try again.",
@@ -156,12 +196,19 @@ ERROR_TEXTS = {
 }
 
 
-def _http_error(error: HTTPException) -> tuple[str, int]:
+def _http_error(error: HTTPException) -> Response:
     code = error.code or 500
     text = ERROR_TEXTS.get(code, error.description)
+    if code == 503 and error.description != type(error).description:
+        text = error.description  # raised with its own words, such as how long to wait
     if code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
-    return render_template("error.html", error=error, text=text), code
+    response = make_response(render_template("error.html", error=error, text=text), code)
+    # Keep what the error itself says to the browser (Allow on a 405, Retry-After on a 503).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
 
 
 def _duration(delta: timedelta) -> str:
