@@ -47,8 +47,10 @@ SECURITY_HEADERS = {
 # network attacker cannot strip TLS on a reporter's next visit. Not includeSubDomains or preload:
 # the organisation's other hosts are not ours to commit.
 HSTS_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
-# Characters kept as they are when a path or query is copied into the Onion-Location header.
-_URL_SAFE = "/:@!$&'()*+,;=-._~%?"
+# Characters kept as they are when the (decoded) path is copied into the Onion-Location header;
+# the query string arrives still encoded, so its "%" escapes and "?" stay as they are too.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "%?"
 
 
 # Row ids are `integer` columns (PostgreSQL's is 32 bits). A larger number used to reach the query
@@ -169,9 +171,9 @@ def _security_headers(response: Response) -> Response:
 
 
 def _onion_location(onion_address: str) -> str:
-    location = onion_address + quote(request.script_root + request.path, safe=_URL_SAFE)
+    location = onion_address + quote(request.script_root + request.path, safe=_PATH_SAFE)
     query = request.query_string.decode("latin-1")
-    return f"{location}?{quote(query, safe=_URL_SAFE)}" if query else location
+    return f"{location}?{quote(query, safe=_QUERY_SAFE)}" if query else location
 
 
 ERROR_TEXTS = {

@@ -88,6 +88,11 @@ def test_id_fields_on_the_case_page_refuse_an_id_out_of_range(
             data={"csrf_token": token, "category": "fraud", field: "new", **extra},
         )
         assert response.status_code == 400, (field, value, response.status_code)
+    response = staff.post(
+        f"/staff/cases/{uid}/update",
+        data={"csrf_token": token, "tier": "2", "status": "new", "category": value},
+    )
+    assert response.status_code == 400, ("category", value, response.status_code)
     response = staff.post("/staff/bulk-grant", data={"csrf_token": csrf_of(page), "user_id": value})
     assert response.status_code == 400, (value, response.status_code)
     db.expire_all()
@@ -136,3 +141,19 @@ def test_admin_account_form_refuses_a_level_out_of_range(
     assert response.status_code == 400, (value, response.status_code)
     db.expire_all()
     assert db.get(User, hanna.id).level == 1  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("value", HUGE)
+def test_admin_category_form_refuses_a_category_out_of_the_list(
+    client: FlaskClient, db: Session, admin: User, value: str
+) -> None:
+    sign_in_as(client, db, admin)
+    token = csrf_of(client.get("/admin/categories").get_data(as_text=True))
+    before = set(db.scalars(select(AuditEntry.action)))
+    response = client.post(
+        "/admin/categories",
+        data={"csrf_token": token, "category": value, "policies": ["eu-directive"]},
+    )
+    assert response.status_code == 400, (value, response.status_code)
+    db.expire_all()
+    assert set(db.scalars(select(AuditEntry.action))) == before

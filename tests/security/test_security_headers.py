@@ -177,6 +177,8 @@ def test_onion_location_on_reporter_pages_with_the_same_path_and_query(
         assert response.headers.get("Onion-Location") == ONION + path, path
     query = client.get("/check", query_string="lang=en&x=%C3%A9")
     assert query.headers["Onion-Location"] == ONION + "/check?lang=en&x=%C3%A9"
+    escaped = client.get("/case/attachments/a%25b%20c%C3%A9")
+    assert escaped.headers["Onion-Location"] == ONION + "/case/attachments/a%25b%20c%C3%A9"
     # Staff pages and pages already served on the onion service carry none.
     assert client.get("/staff/sign-in").headers.get("Onion-Location") is None
     onion_host = ONION.removeprefix("http://")
