@@ -24,7 +24,7 @@ from portal.config import ConfigError
 from portal.web import HSTS_MAX_AGE_SECONDS
 from tests.conftest import make_config
 from tests.factories import make_admin, sign_in_as
-from tests.portal.test_reporter_web import csrf_of
+from tests.portal.test_reporter_web import csrf_of, file_report
 
 # The Tor Project's own v3 address: a real, well-formed one.
 ONION = "http://2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion"
@@ -103,23 +103,30 @@ def test_every_route_signed_out_and_in_carries_the_headers(
     app = make_app(**overrides)
     admin = make_admin(db, also_handler=True)
     https = "site__base_url" in overrides
-    for signed_in in (False, True):
-        client = app.test_client()
-        if signed_in:
-            sign_in_as(client, db, admin)
+    reporter = app.test_client()
+    code, passphrase = file_report(reporter)
+    page = reporter.get("/check").get_data(as_text=True)
+    reporter.post(
+        "/check",
+        data={"csrf_token": csrf_of(page), "receipt_code": code, "passphrase": passphrase},
+    )
+    assert reporter.get("/case").status_code == 200
+    staff = app.test_client()
+    sign_in_as(staff, db, admin)
+    clients = {"signed out": app.test_client(), "reporter": reporter, "staff": staff}
+    for who, client in clients.items():
         for path in get_routes(app, admin.id):
             response = client.get(path)
-            where = f"GET {path} ({'signed in' if signed_in else 'signed out'})"
+            where = f"GET {path} ({who})"
             assert response.status_code != 500, where
             assert_security_headers(response, where)
-            assert response.headers.get("Strict-Transport-Security") == (HSTS if https else None), (
-                where
-            )
+            hsts = response.headers.get("Strict-Transport-Security")
+            assert hsts == (HSTS if https else None), where
         for path in post_routes(app, admin.id):
             # Without a CSRF token: refused, still with the headers.
             response = client.post(path)
-            assert response.status_code == 400, f"POST {path}"
-            assert_security_headers(response, f"POST {path}")
+            assert response.status_code == 400, f"POST {path} ({who})"
+            assert_security_headers(response, f"POST {path} ({who})")
 
 
 @pytest.mark.parametrize("https", [False, True])
