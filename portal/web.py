@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -105,6 +106,9 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.clock"] = clock.settings_for(config)
     app.request_class = EncryptingRequest
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
+    # Flask-Limiter's INFO line for a refused request names the limit's key, which is the receipt
+    # code being guessed (or a username): kept out of the log at any level a deployment sets.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     csrf.init_app(app)
     limiter.init_app(app)
     app.teardown_request(discard_unclaimed_uploads)

@@ -220,7 +220,18 @@ def test_the_app_logs_no_address_during_a_reporter_journey(
     assert sent.status_code in (200, 302)
     assert client.get("/no-such-page").status_code == 404
     assert client.post("/logout", data={"csrf_token": csrf_of(case_page)}).status_code < 400
+    # A stranger guessing passphrases for the code until the limit refuses them.
+    page = client.get("/check").get_data(as_text=True)
+    guesses = [
+        client.post(
+            "/check",
+            data={"csrf_token": csrf_of(page), "receipt_code": code, "passphrase": f"guess {n}"},
+        ).status_code
+        for n in range(8)
+    ]
+    assert set(guesses) <= {400, 429, 503}, guesses
     logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
     for secret in (REMOTE_ADDR, USER_AGENT, "unique-agent", FORWARDED_FOR, "198.51.100.9"):
         assert secret not in logged, secret
-    assert code not in logged and passphrase not in logged
+    digits = code.replace(" ", "")
+    assert code not in logged and digits not in logged and passphrase not in logged
