@@ -1,9 +1,10 @@
 """Attack: huge, negative or odd integer ids in a URL or a form field.
 
-A number the database cannot hold (2**63 overflows PostgreSQL's integer and SQLite's driver)
+A number the database cannot hold (2**31 overflows PostgreSQL's integer, 2**63 SQLite's driver)
 used to reach the query and end in a 500. The site bounds every ``<int:...>`` URL part to the
 database's integer range, so anything outside it is a 404, and every form field that carries an id
-refuses an out-of-range value as a form error (400) before any query runs.
+(or another number: tier, level, page) refuses an out-of-range or non-ASCII value as a form error
+(400) or ignores it as a filter, before any query runs.
 """
 
 from __future__ import annotations
