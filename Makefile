@@ -27,13 +27,13 @@ install: $(STAMP)
 $(CONFIG): | $(STAMP)
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 
-# The clock worker runs beside the web server and stops with it. Gunicorn keeps no access log:
-# the site records no IP address.
+# The clock worker runs beside the web server and stops with it. gunicorn.conf.py keeps no access
+# log and removes addresses from the error log: the site records no IP address.
 run: $(STAMP) $(CONFIG)
 	CANDOR_CONFIG=$(CONFIG) CANDOR_SERVE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi candor init
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor clock run & \
 	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  CANDOR_CONFIG=$(CONFIG) $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 wsgi:app
+	  CANDOR_CONFIG=$(CONFIG) CANDOR_BIND=$(HOST):$(PORT) $(BIN)/gunicorn --config gunicorn.conf.py wsgi:app
 
 # Browser tests drive Debian's chromium; Playwright must never download a browser of its own.
 CHROMIUM := /usr/bin/chromium

@@ -13,11 +13,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: Config) -> Flask:
     """Build the application for ``config``; every resource it needs hangs off the app."""
-    app = Flask(
-        __name__,
-        template_folder=str(PROJECT_ROOT / "templates"),
-        static_folder=str(PROJECT_ROOT / "static"),
-    )
+    # The static route is added below, once automatic OPTIONS answers are off.
+    app = Flask(__name__, template_folder=str(PROJECT_ROOT / "templates"), static_folder=None)
     app.config.update(
         SECRET_KEY=config.site.secret_key,
         SESSION_COOKIE_HTTPONLY=True,
@@ -27,6 +24,17 @@ def create_app(config: Config) -> Flask:
         # comes back with everything typed and a clear message; beyond that the request is refused.
         MAX_CONTENT_LENGTH=2 * config.storage.max_upload_mb * 1024 * 1024 + 1024 * 1024,
         WTF_CSRF_TIME_LIMIT=None,
+        # Flask-WTF's HTTPS check wants a Referer, which our Referrer-Policy (no-referrer) keeps
+        # browsers from sending, so over HTTPS every form would fail. Forged posts are still
+        # refused by the CSRF token and the SameSite=Strict cookie.
+        WTF_CSRF_SSL_STRICT=False,
+        # OPTIONS is answered with 405 like any other method a route does not take: the site
+        # has no cross-origin callers to serve, and every answer then goes through one path.
+        PROVIDE_AUTOMATIC_OPTIONS=False,
+    )
+    app.static_folder = str(PROJECT_ROOT / "static")
+    app.add_url_rule(
+        f"{app.static_url_path}/<path:filename>", endpoint="static", view_func=app.send_static_file
     )
     app.extensions["candor.config"] = config
 

@@ -7,6 +7,8 @@ pepper without anyone noticing.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 import tomllib
@@ -47,6 +49,8 @@ class SiteConfig:
     base_url: str
     secret_key: str
     timezone: str
+    # The site's v3 onion service (e.g. "http://<56 characters>.onion"), or None.
+    onion_address: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,7 @@ def config_from_mapping(
             base_url=reader.get("site.base_url", str, _non_empty).rstrip("/"),
             secret_key=reader.get("site.secret_key", str, _long_secret),
             timezone=timezone,
+            onion_address=reader.optional("site.onion_address", str, "", _onion_address) or None,
         ),
         security=_security(reader, profile),
         database=DatabaseConfig(url=reader.get("database.url", str, _non_empty)),
@@ -475,3 +480,32 @@ def _hex_secret_bytes(key: str, value: str) -> bytes:
             f"{key}: must be at least {MIN_SECRET_BYTES} bytes ({MIN_SECRET_BYTES * 2} hex digits)"
         )
     return secret
+
+
+ONION_V3 = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z2-7]{56})\.onion(?P<port>:[0-9]{1,5})?")
+ONION_V3_VERSION = 3
+
+
+def _onion_address(key: str, value: str) -> str:
+    """A v3 onion service URL (scheme and host, no path), or "" for none.
+
+    Browsers follow Onion-Location to this address, so a typo would send reporters to a site
+    that someone else could own: the format and the version byte are checked here.
+    """
+    address = value.strip().rstrip("/")
+    if not address:
+        return ""
+    found = ONION_V3.fullmatch(address)
+    if found is None:
+        raise ConfigError(
+            f"{key}: must be a v3 onion address such as http://<56 letters and digits>.onion "
+            '(no path), or "" for none'
+        )
+    try:
+        # 32 bytes of public key, 2 of checksum, then the version.
+        decoded = base64.b32decode(found["host"].upper())
+    except binascii.Error:
+        raise ConfigError(f"{key}: the onion address is not valid base32") from None
+    if decoded[-1] != ONION_V3_VERSION:
+        raise ConfigError(f"{key}: not a version 3 onion address; check it for typos")
+    return address

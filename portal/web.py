@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter, Map
 
 import crypto
 from portal import uploads
@@ -46,9 +49,61 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
 }
+# One year. Browsers that saw the site over HTTPS refuse plain HTTP to it for that long, so a
+# network attacker cannot strip TLS on a reporter's next visit. Not includeSubDomains or preload:
+# the organisation's other hosts are not ours to commit.
+HSTS_MAX_AGE_SECONDS = 365 * 24 * 60 * 60
+# Characters kept as they are when the (decoded) path is copied into the Onion-Location header;
+# the query string arrives still encoded, so its "%" escapes and "?" stay as they are too.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "%?"
+
+
+# Row ids are `integer` columns (PostgreSQL's is 32 bits). A larger number used to reach the query
+# and fail there with a 500; now it is refused before any query runs.
+MAX_ID = 2**31 - 1
+
+
+def parse_number(value: str, maximum: int = MAX_ID) -> int | None:
+    """``value`` as a whole number from 0 to ``maximum``, or None when it is anything else.
+
+    Only ASCII digits count: ``str.isdigit`` also says yes to "²", which ``int`` refuses, and
+    ``int`` reads signs, spaces, underscores and other scripts' digits.
+    """
+    if not value or len(value) > len(str(maximum)) or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if number <= maximum else None
+
+
+def parse_id(value: str) -> int | None:
+    """``value`` as a row id the database can hold, or None."""
+    number = parse_number(value)
+    return number if number else None
+
+
+def coerce_number(value: object) -> int:
+    """WTForms ``coerce`` for choices that are numbers: a ValueError becomes a form error."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
+        return value
+    number = parse_number(value) if isinstance(value, str) else None
+    if number is None:
+        raise ValueError("not a number from the list")
+    return number
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in a URL: only ASCII digits, and only ids the database can hold (else 404)."""
+
+    regex = r"[0-9]{1,10}"
+
+    def __init__(self, url_map: Map, fixed_digits: int = 0) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=1, max=MAX_ID)
 
 
 def init_app(app: Flask, config: Config) -> None:
+    # Before any blueprint registers a rule, so that every `<int:...>` part is bounded.
+    app.url_map.converters["int"] = IdConverter
     engine = make_engine(config.database.url)
     app.extensions["candor.engine"] = engine
     app.extensions["candor.sessionmaker"] = make_session_factory(engine)
@@ -65,6 +120,9 @@ def init_app(app: Flask, config: Config) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
     # Before CSRF protection, which is the first to read a form: body limits come first.
     uploads.init_app(app, limiter)
+    # Flask-Limiter's INFO line for a refused request names the limit's key, which is the receipt
+    # code being guessed (or a username): kept out of the log at any level a deployment sets.
+    logging.getLogger("flask-limiter").setLevel(logging.WARNING)
     csrf.init_app(app)
     limiter.init_app(app)
     app.teardown_request(discard_unclaimed_uploads)
@@ -144,7 +202,27 @@ def _close_session(_exc: BaseException | None) -> None:
 def _security_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
+    # Static files too: even a cached style sheet tells whoever uses the computer next that this
+    # site was visited.
+    response.headers["Cache-Control"] = SECURITY_HEADERS["Cache-Control"]
+    site = app_config().site
+    if request.is_secure or site.base_url.startswith("https://"):
+        response.headers["Strict-Transport-Security"] = f"max-age={HSTS_MAX_AGE_SECONDS}"
+    if (
+        site.onion_address
+        and request.blueprint == "reporter"
+        and not request.host.split(":")[0].endswith(".onion")
+    ):
+        # Tor Browser offers the same page on the onion service, which keeps the reporter's
+        # visit inside Tor end to end.
+        response.headers["Onion-Location"] = _onion_location(site.onion_address)
     return response
+
+
+def _onion_location(onion_address: str) -> str:
+    location = onion_address + quote(request.script_root + request.path, safe=_PATH_SAFE)
+    query = request.query_string.decode("latin-1")
+    return f"{location}?{quote(query, safe=_QUERY_SAFE)}" if query else location
 
 
 # Every error page says, in plain words, what happened, whether anything was lost, and what to
@@ -185,11 +263,13 @@ ERROR_PAGES: dict[int, tuple[str, str]] = {
         "There were too many attempts in a short time, so this one was not carried out and "
         "nothing was changed. Wait a few minutes, then try again.",
     ),
+    # An unexpected error: the services commit once at the end, so a request that failed before
+    # then saved nothing; one that failed after may have been saved, and the text says both.
     500: (
         "Something went wrong",
-        "Something went wrong on our side and this request was not completed; nothing was "
-        "saved from it. Go back and try again in a moment. If it keeps happening, tell the "
-        "organisation through another channel.",
+        "Something went wrong on our side and this page could not be shown. What you just sent "
+        "may not have been saved; anything you sent before is safe. Go back, keep a copy of any "
+        "text you typed, check whether it arrived, and if not send it again in a few minutes.",
     ),
     503: (
         "The site is busy",
@@ -212,7 +292,7 @@ SMALL_BODY_TEXT = (
 )
 
 
-def http_error_page(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+def http_error_page(error: HTTPException) -> Response:
     code = error.code or 500
     title, text = ERROR_PAGES.get(
         code,
@@ -222,13 +302,22 @@ def http_error_page(error: HTTPException) -> tuple[str, int, dict[str, str]]:
         ),
     )
     text = getattr(error, "plain_text", None) or text
+    if code == 503 and error.description and error.description != type(error).description:
+        text = error.description  # raised with its own words, such as how long to wait
     if code == 413 and not uploads.takes_files(request.endpoint):
         title, text = "Too much was sent", SMALL_BODY_TEXT
     elif code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
+    page = render_template("error.html", error=ErrorTitle(title), text=text)
+    response = make_response(page, code)
+    # Keep what the error itself says to the browser (Allow on a 405, Retry-After on a 503).
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
     retry_after = getattr(error, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
-    return render_template("error.html", error=ErrorTitle(title), text=text), code, headers
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _duration(delta: timedelta) -> str:

@@ -17,6 +17,7 @@ from wtforms.validators import AnyOf, InputRequired, Length
 
 from portal.config import IntakeConfig
 from portal.services.accounts import MAX_NAME_LENGTH
+from portal.web import coerce_number
 
 LEVEL_CHOICES = [
     SelectChoice("1", "1: handler"),
@@ -43,7 +44,7 @@ class AccountFormBase(FlaskForm):
         "E-mail for notifications (optional; they name a case reference, never its content)",
         validators=[Length(max=320)],
     )
-    level = RadioField("Escalation level", choices=LEVEL_CHOICES, coerce=int, default=1)
+    level = RadioField("Escalation level", choices=LEVEL_CHOICES, coerce=coerce_number, default=1)
     is_handler = BooleanField("Handler: receives and works on cases", default=True)
     is_admin = BooleanField("Admin: manages accounts and site texts")
     categories = MultiCheckboxField("Categories received (none ticked: every category)")

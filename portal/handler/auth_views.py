@@ -68,7 +68,7 @@ SIGN_IN_ENDPOINTS = ("handler.sign_in", "handler.recover", "handler.re_enrol")
 
 
 @bp.errorhandler(429)
-def _too_many(error: HTTPException) -> tuple[str, int, dict[str, str]]:
+def _too_many(error: HTTPException) -> ResponseReturnValue:
     if request.endpoint not in SIGN_IN_ENDPOINTS:
         return http_error_page(error)
     limit = limiter.current_limit

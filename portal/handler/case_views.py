@@ -17,14 +17,14 @@ from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import handler_required, keep_typed_text, staff, take_drafts_for
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, upload_problem
-from portal.web import ErrorTitle, app_config, clock_settings, db_session
+from portal.web import ErrorTitle, app_config, clock_settings, db_session, parse_id, parse_number
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
 
 
 def _int_arg(name: str, allowed: range) -> int | None:
-    value = request.args.get(name, "")
-    return int(value) if value.isdigit() and int(value) in allowed else None
+    number = parse_number(request.args.get(name, ""))
+    return number if number is not None and number in allowed else None
 
 
 @bp.get("/inbox")
@@ -193,16 +193,16 @@ def add_note(uid: str) -> ResponseReturnValue:
 @bp.post("/cases/<uid>/update")
 @handler_required
 def update_case(uid: str) -> ResponseReturnValue:
-    tier = request.form.get("tier", "")
+    tier = parse_number(request.form.get("tier", ""))
     status = request.form.get("status", "")
-    if not tier.isdigit() or status not in STATUS_LABELS:
+    if tier is None or status not in STATUS_LABELS:
         abort(400)
 
     def action(access: casework.CaseAccess) -> str:
         casework.update_case(
             db_session(),
             access,
-            tier=int(tier),
+            tier=tier,
             category=request.form.get("category", ""),
             status=CaseStatus(status),
             outcome=request.form.get("outcome") or None,
@@ -219,7 +219,10 @@ def update_case(uid: str) -> ResponseReturnValue:
 @handler_required
 def assign(uid: str) -> ResponseReturnValue:
     value = request.form.get("assignee", "")
-    assignee = int(value) if value.isdigit() else None
+    assignee = parse_id(value)
+    # Empty means "nobody"; anything else that is not an id must not quietly unassign the case.
+    if value and assignee is None:
+        abort(400)
 
     def action(access: casework.CaseAccess) -> str:
         casework.assign(db_session(), access, assignee, now=utcnow())
@@ -231,12 +234,12 @@ def assign(uid: str) -> ResponseReturnValue:
 @bp.post("/cases/<uid>/grant")
 @handler_required
 def grant(uid: str) -> ResponseReturnValue:
-    value = request.form.get("user_id", "")
-    if not value.isdigit():
+    user_id = parse_id(request.form.get("user_id", ""))
+    if user_id is None:
         abort(400)
 
     def action(access: casework.CaseAccess) -> str:
-        casework.grant(db_session(), access, int(value), now=utcnow())
+        casework.grant(db_session(), access, user_id, now=utcnow())
         return "Access granted. They can now open the case."
 
     return _act(uid, action)
@@ -350,7 +353,7 @@ def bulk_grant() -> ResponseReturnValue:
                 db,
                 context.user,
                 context.private_key,
-                int(value) if value.isdigit() else 0,
+                parse_id(value) or 0,
                 now=utcnow(),
             )
         except InvalidInputError as exc:

@@ -23,6 +23,7 @@ from portal.services.lengths import (
     MAX_RECEIPT_CODE_LENGTH,
     too_long_message,
 )
+from portal.web import coerce_number
 
 TIER_CHOICES = [
     SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
@@ -59,7 +60,7 @@ class IntakeFormBase(FlaskForm):
     )
     name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
-    excluded = MultiCheckboxField("Do not send my report to", coerce=int)
+    excluded = MultiCheckboxField("Do not send my report to", coerce=coerce_number)
     keep_files = BooleanField(KEEP_FILES_LABEL)
 
 
