@@ -3,7 +3,7 @@ from __future__ import annotations
 from base64 import b64decode, b64encode
 from datetime import timedelta
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from werkzeug.wrappers import Response
 
@@ -172,7 +172,10 @@ def check() -> ResponseReturnValue:
         )
     except reporter_access.AccessDeniedError as exc:
         return render_template("reporter/check.html", form=form, draft=draft, problem=str(exc)), 400
+    # A fresh cookie at sign-in, CSRF token included: Flask-WTF caches it on g for this request,
+    # and the page shown with a draft would otherwise carry a token planted before sign-in.
     session.clear()
+    g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
     if draft:
         # Show the case with the unsent message in place, instead of keeping it in a cookie.

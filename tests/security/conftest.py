@@ -6,7 +6,9 @@ Kept small and generic; each attack file builds what is particular to it.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pytest
 from flask import Flask
@@ -14,8 +16,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from portal import timeutil
 from portal.models import Base, Case, User
-from tests.factories import make_handler, sign_in_as
+from tests.factories import NOW, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, file_report
 
 
@@ -99,3 +102,30 @@ CSRF_FIELD = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+(")')
 def without_csrf(html: str) -> str:
     """A page with its CSRF token blanked, so two pages can be compared byte for byte."""
     return CSRF_FIELD.sub(r"\1\2", html)
+
+
+class WebClock:
+    """The time every view sees; tests move it instead of sleeping."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def web_clock(monkeypatch: pytest.MonkeyPatch) -> WebClock:
+    """Fix the clock of every module that reads it (``portal.timeutil.utcnow``) at NOW."""
+    clock = WebClock(NOW)
+    monkeypatch.setattr(timeutil, "utcnow", clock)
+    for name, module in list(sys.modules.items()):
+        if name.split(".")[0] == "portal" and getattr(module, "utcnow", None) is _real_utcnow:
+            monkeypatch.setattr(module, "utcnow", clock)
+    return clock
+
+
+_real_utcnow = timeutil.utcnow
