@@ -13,7 +13,7 @@ from portal.services import casework, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.staff import handler_required, staff
+from portal.staff import case_handler_required, handler_required, staff
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads
 from portal.web import app_config, clock_settings, db_session
@@ -74,7 +74,7 @@ def _access(uid: str) -> casework.CaseAccess:
 
 
 @bp.get("/cases/<uid>")
-@handler_required
+@case_handler_required
 def case_page(uid: str) -> ResponseReturnValue:
     return _render_case(_access(uid), None)
 
@@ -118,7 +118,7 @@ def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseRetu
 
 
 @bp.post("/cases/<uid>/identity")
-@handler_required
+@case_handler_required
 def reveal_identity(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():
@@ -129,7 +129,7 @@ def reveal_identity(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/messages")
-@handler_required
+@case_handler_required
 def send_message(uid: str) -> ResponseReturnValue:
     kind = request.form.get("kind", "reply")
     body = request.form.get("body", "")
@@ -152,7 +152,7 @@ def send_message(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/notes")
-@handler_required
+@case_handler_required
 def add_note(uid: str) -> ResponseReturnValue:
     body = request.form.get("body", "")
 
@@ -164,7 +164,7 @@ def add_note(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/update")
-@handler_required
+@case_handler_required
 def update_case(uid: str) -> ResponseReturnValue:
     tier = request.form.get("tier", "")
     status = request.form.get("status", "")
@@ -189,7 +189,7 @@ def update_case(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/assign")
-@handler_required
+@case_handler_required
 def assign(uid: str) -> ResponseReturnValue:
     value = request.form.get("assignee", "")
     assignee = int(value) if value.isdigit() else None
@@ -202,7 +202,7 @@ def assign(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/grant")
-@handler_required
+@case_handler_required
 def grant(uid: str) -> ResponseReturnValue:
     value = request.form.get("user_id", "")
     if not value.isdigit():
@@ -223,7 +223,7 @@ DEADLINE_ACTS = {
 
 
 @bp.post("/cases/<uid>/deadlines/<policy>/<clock>/<act>")
-@handler_required
+@case_handler_required
 def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnValue:
     """Extend, pause or resume one deadline; extending and pausing take a reason."""
     if act not in DEADLINE_ACTS:
@@ -251,7 +251,7 @@ def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnV
 
 
 @bp.get("/cases/<uid>/recuse")
-@handler_required
+@case_handler_required
 def confirm_recuse(uid: str) -> ResponseReturnValue:
     access = _access(uid)
     return render_template(
@@ -263,7 +263,7 @@ def confirm_recuse(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/recuse")
-@handler_required
+@case_handler_required
 def recuse(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():
@@ -278,7 +278,7 @@ def recuse(uid: str) -> ResponseReturnValue:
 
 
 @bp.get("/cases/<uid>/attachments/<attachment_uid>")
-@handler_required
+@case_handler_required
 def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
     access = _access(uid)
     try:
@@ -292,7 +292,7 @@ def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/export")
-@handler_required
+@case_handler_required
 def export(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():
