@@ -6,11 +6,11 @@ from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, current_app, g, render_template
+from flask import Flask, Response, current_app, g, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 import crypto
 from portal.config import Config
@@ -51,6 +51,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.clock"] = clock.settings_for(config)
     app.request_class = EncryptingRequest
     app.config["RATELIMIT_STORAGE_URI"] = config.ratelimit.storage_url
+    app.before_request(_refuse_nul_characters)
     csrf.init_app(app)
     limiter.init_app(app)
     app.teardown_request(discard_unclaimed_uploads)
@@ -111,9 +112,32 @@ ERROR_TEXTS = {
 }
 
 
+class NulCharacterError(BadRequest):
+    """A NUL character in the address or a form field: no person types one."""
+
+    text = (
+        "The form or address contained a character that this site does not accept (a NUL "
+        "character, which no keyboard types). Nothing was saved. Go back, retype the text or "
+        "paste it again as plain text, and send it again."
+    )
+
+
+def _refuse_nul_characters() -> None:
+    # PostgreSQL refuses NUL in text, so a NUL that reached a query or a stored value would be a
+    # 500 there and stored on SQLite; no person types one, so refuse the request before any view.
+    fields = [request.path]
+    for key, value in request.args.items(multi=True):
+        fields += [key, value]
+    if request.method == "POST":
+        for key, value in request.form.items(multi=True):
+            fields += [key, value]
+    if any("\x00" in field for field in fields):
+        raise NulCharacterError()
+
+
 def _http_error(error: HTTPException) -> tuple[str, int]:
     code = error.code or 500
-    text = ERROR_TEXTS.get(code, error.description)
+    text = getattr(error, "text", None) or ERROR_TEXTS.get(code, error.description)
     if code == 413:
         text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
     return render_template("error.html", error=error, text=text), code
