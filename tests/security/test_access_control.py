@@ -40,7 +40,9 @@ def attachment_of(db: Session, case: FiledCase) -> str:
 
 
 @pytest.fixture
-def outsiders(app: Flask, db: Session, team: dict[str, User]) -> tuple[FiledCase, dict[str, FlaskClient]]:
+def outsiders(
+    app: Flask, db: Session, team: dict[str, User]
+) -> tuple[FiledCase, dict[str, FlaskClient]]:
     """A case held by hanna, and one browser for each kind of staff who must not see it."""
     erik = make_handler(db, "erik")
     case = file_case(
@@ -122,7 +124,12 @@ def test_a_reporter_cannot_reach_another_case(
     page = reporter_a.get("/case").get_data(as_text=True)
     reporter_a.post(
         "/case/messages",
-        data={"csrf_token": csrf_of(page), "body": "For case A", "uid": case_b.uid, "case": case_b.uid},
+        data={
+            "csrf_token": csrf_of(page),
+            "body": "For case A",
+            "uid": case_b.uid,
+            "case": case_b.uid,
+        },
     )
     case_b_id = db.scalar(select(Case.id).where(Case.uid == case_b.uid))
     db.expire_all()

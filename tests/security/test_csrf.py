@@ -76,9 +76,7 @@ def everything(app: Flask, db: Session) -> tuple[FlaskClient, dict[str, str]]:
     boss = make_admin(db, "boss", also_handler=True)
     hanna = make_handler(db, "hanna")
     filer = app.test_client()
-    case: FiledCase = file_case(
-        filer, db, attachments=[file_bytes("proof.txt", b"evidence")]
-    )
+    case: FiledCase = file_case(filer, db, attachments=[file_bytes("proof.txt", b"evidence")])
     client = reporter_client(app, case)
     login = staff_auth._open_session(db, boss, handler_private_key(boss), utcnow(), None)
     db.commit()
@@ -179,6 +177,10 @@ def test_a_garbled_token_is_refused(
     own = csrf_of(client.get("/check").get_data(as_text=True))
     for garbled in (own[:-4] + "AAAA", "", "x" * 500, own.split(".")[0]):
         assert_refused(
-            client, db, app, fill("/staff/cases/<uid>/notes", values), {**FIELDS, "csrf_token": garbled}
+            client,
+            db,
+            app,
+            fill("/staff/cases/<uid>/notes", values),
+            {**FIELDS, "csrf_token": garbled},
         )
     assert db.scalar(select(User).where(User.username == "mallory")) is None

@@ -91,7 +91,12 @@ def staff_sign_in(client: FlaskClient, username: str, password: str, code: str) 
     page = client.get("/staff/sign-in").get_data(as_text=True)
     response = client.post(
         "/staff/sign-in",
-        data={"csrf_token": csrf_of(page), "username": username, "password": password, "code": code},
+        data={
+            "csrf_token": csrf_of(page),
+            "username": username,
+            "password": password,
+            "code": code,
+        },
     )
     return response.status_code, echoed(response.get_data(as_text=True), "username")
 

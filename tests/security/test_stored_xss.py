@@ -31,7 +31,7 @@ ATTACK = (
 )
 
 # A file name keeps only what follows its last slash, so this attack has none.
-FILE_NAME_ATTACK = "FILENAME <img src=x onerror=alert(2)>\"><svg onload=alert(1)>.txt"
+FILE_NAME_ATTACK = 'FILENAME <img src=x onerror=alert(2)>"><svg onload=alert(1)>.txt'
 
 
 def payload(label: str) -> str:
@@ -51,9 +51,13 @@ class LiveContent(HTMLParser):
         for name, value in attrs:
             if name.startswith("on"):
                 self.found.append(f"<{tag} {name}=...>")
-            if name in {"href", "src", "action", "formaction"} and value and re.sub(
-                r"[\s\x00-\x1f]", "", value
-            ).lower().startswith(("javascript:", "data:", "vbscript:")):
+            if (
+                name in {"href", "src", "action", "formaction"}
+                and value
+                and re.sub(r"[\s\x00-\x1f]", "", value)
+                .lower()
+                .startswith(("javascript:", "data:", "vbscript:"))
+            ):
                 self.found.append(f"<{tag} {name}={value}>")
 
 
