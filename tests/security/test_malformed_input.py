@@ -152,3 +152,29 @@ def test_invalid_utf8_in_a_report_is_filed_as_valid_text(
     uid = db.scalars(select(Case.uid)).one()
     page = handler.get(f"/staff/cases/{uid}").get_data(as_text=True)
     assert "Depot%FF%FE4" in page
+
+
+def test_invalid_utf8_in_a_multipart_form_is_filed_as_valid_text(
+    app: Flask, db: Session, team: dict[str, User]
+) -> None:
+    client = app.test_client()
+    boundary = "candorboundary"
+    fields = intake_fields(client)
+    del fields["q_when_where"]
+    body = b"".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+        for k, v in fields.items()
+    )
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="q_when_where"\r\n\r\n'.encode()
+        + b"Depot\xff\xfe4\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    response = client.post(
+        "/report", data=body, content_type=f"multipart/form-data; boundary={boundary}"
+    )
+    assert response.status_code == 200
+    handler = staff_client(app, db, team["hanna"])
+    uid = db.scalars(select(Case.uid)).one()
+    page = handler.get(f"/staff/cases/{uid}").get_data(as_text=True)
+    assert "Depot\ufffd\ufffd4" in page
