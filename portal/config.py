@@ -191,7 +191,7 @@ def config_from_mapping(
     attachments = Path(reader.get("storage.attachments_dir", str))
     return Config(
         site=SiteConfig(
-            name=reader.get("site.name", str, _non_empty),
+            name=reader.get("site.name", str, _one_line_name),
             base_url=reader.get("site.base_url", str, _non_empty).rstrip("/"),
             secret_key=reader.get("site.secret_key", str, _long_secret),
             timezone=timezone,
@@ -318,6 +318,11 @@ def _one_of(choices: tuple[str, ...]) -> Callable[[str, str], str]:
         return value
 
     return check
+
+
+def _one_line_name(key: str, value: str) -> str:
+    # The site name heads every notification's subject, so it is a mail header too.
+    return _header_safe(key, _non_empty(key, value))
 
 
 def _header_safe(key: str, value: str) -> str:

@@ -97,7 +97,9 @@ def staff() -> staff_auth.StaffContext:
 
 
 def _gate(
-    view: Callable[P, ResponseReturnValue], check: Callable[[staff_auth.StaffContext], bool]
+    view: Callable[P, ResponseReturnValue],
+    check: Callable[[staff_auth.StaffContext], bool],
+    refusal: int = 403,
 ) -> Callable[P, ResponseReturnValue]:
     @wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
@@ -124,7 +126,7 @@ def _gate(
         if not context.second_factor_done:
             return redirect(url_for("handler.enrol"))
         if not check(context):
-            abort(403)
+            abort(refusal)
         g.staff = context
         return view(*args, **kwargs)
 
@@ -134,6 +136,14 @@ def _gate(
 def handler_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     """Signed in, second factor done, and a handler: only handlers read cases."""
     return _gate(view, lambda c: c.user.is_handler)
+
+
+def case_handler_required(
+    view: Callable[P, ResponseReturnValue],
+) -> Callable[P, ResponseReturnValue]:
+    """As :func:`handler_required`, for pages of one case: someone who is not a handler gets
+    404, the answer for a case that does not exist, so a case URL never confirms a case."""
+    return _gate(view, lambda c: c.user.is_handler, refusal=404)
 
 
 def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:

@@ -13,7 +13,7 @@ from flask import Flask, Response, current_app, g, make_response, render_templat
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter, Map
 
 import crypto
@@ -123,6 +123,7 @@ def init_app(app: Flask, config: Config) -> None:
     # Flask-Limiter's INFO line for a refused request names the limit's key, which is the receipt
     # code being guessed (or a username): kept out of the log at any level a deployment sets.
     logging.getLogger("flask-limiter").setLevel(logging.WARNING)
+    app.before_request(_refuse_nul_characters)
     csrf.init_app(app)
     limiter.init_app(app)
     app.teardown_request(discard_unclaimed_uploads)
@@ -292,6 +293,29 @@ SMALL_BODY_TEXT = (
 )
 
 
+class NulCharacterError(BadRequest):
+    """A NUL character in the address or a form field: no person types one."""
+
+    text = (
+        "The form or address contained a character that this site does not accept (a NUL "
+        "character, which no keyboard types). Nothing was saved. Go back, retype the text or "
+        "paste it again as plain text, and send it again."
+    )
+
+
+def _refuse_nul_characters() -> None:
+    # PostgreSQL refuses NUL in text, so a NUL that reached a query or a stored value would be a
+    # 500 there and stored on SQLite; no person types one, so refuse the request before any view.
+    fields = [request.path]
+    for key, value in request.args.items(multi=True):
+        fields += [key, value]
+    if request.method == "POST":
+        for key, value in request.form.items(multi=True):
+            fields += [key, value]
+    if any("\x00" in field for field in fields):
+        raise NulCharacterError()
+
+
 def http_error_page(error: HTTPException) -> Response:
     code = error.code or 500
     title, text = ERROR_PAGES.get(
@@ -301,7 +325,7 @@ def http_error_page(error: HTTPException) -> Response:
             "The request could not be completed and nothing was changed. Go back and try again.",
         ),
     )
-    text = getattr(error, "plain_text", None) or text
+    text = getattr(error, "plain_text", None) or getattr(error, "text", None) or text
     if code == 503 and error.description and error.description != type(error).description:
         text = error.description  # raised with its own words, such as how long to wait
     if code == 413 and not uploads.takes_files(request.endpoint):

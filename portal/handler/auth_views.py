@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pyotp
@@ -111,11 +112,17 @@ def sign_in() -> ResponseReturnValue:
     except (staff_auth.SignInError, InvalidInputError) as exc:
         return render_template("handler/sign_in.html", form=form, problem=str(exc)), 400
     remember_login(login)
-    target = request.args.get("next", "")
-    # Only a path on this site: never an open redirect.
-    if not target.startswith("/staff/") and not target.startswith("/admin/"):
-        target = url_for("handler.home")
-    return redirect(target)
+    return redirect(_local_target(request.args.get("next", "")) or url_for("handler.home"))
+
+
+def _local_target(target: str) -> str | None:
+    """``target`` if it is a staff or admin path of this site, else None: never an open
+    redirect, and never a line break that would add a header to the redirect."""
+    if not target.startswith(("/staff/", "/admin/")) or urlsplit(target).netloc:
+        return None
+    if "\\" in target or not target.isprintable():
+        return None
+    return target
 
 
 @bp.get("/")

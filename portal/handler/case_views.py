@@ -14,10 +14,23 @@ from portal.services import casework, drafts, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.staff import handler_required, keep_typed_text, staff, take_drafts_for
+from portal.staff import (
+    case_handler_required,
+    handler_required,
+    keep_typed_text,
+    staff,
+    take_drafts_for,
+)
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, upload_problem
-from portal.web import ErrorTitle, app_config, clock_settings, db_session, parse_id, parse_number
+from portal.web import (
+    app_config,
+    clock_settings,
+    db_session,
+    http_error_page,
+    parse_id,
+    parse_number,
+)
 
 STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
 
@@ -75,7 +88,7 @@ def _access(uid: str) -> casework.CaseAccess:
 
 
 @bp.get("/cases/<uid>")
-@handler_required
+@case_handler_required
 def case_page(uid: str) -> ResponseReturnValue:
     access = _access(uid)
     kept = take_drafts_for(access.case, access.case_private_key)
@@ -83,7 +96,7 @@ def case_page(uid: str) -> ResponseReturnValue:
 
 
 @bp.errorhandler(CSRFError)
-def form_expired(_error: CSRFError) -> ResponseReturnValue:
+def form_expired(error: CSRFError) -> ResponseReturnValue:
     """A reply or note whose form expired is kept for the case page, never dropped."""
     if keep_typed_text():
         flash(
@@ -92,12 +105,7 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
             "info",
         )
         return redirect(url_for("handler.case_page", uid=(request.view_args or {})["uid"]))
-    return render_template(
-        "error.html",
-        error=ErrorTitle("The form expired"),
-        text="The form had been open too long and was not accepted; nothing was changed. "
-        "Go back, reload the page and try again.",
-    ), 400
+    return http_error_page(error)
 
 
 def _render_case(
@@ -142,7 +150,7 @@ def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseRetu
 
 
 @bp.post("/cases/<uid>/identity")
-@handler_required
+@case_handler_required
 def reveal_identity(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():
@@ -153,7 +161,7 @@ def reveal_identity(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/messages")
-@handler_required
+@case_handler_required
 def send_message(uid: str) -> ResponseReturnValue:
     kind = request.form.get("kind", "reply")
     body = request.form.get("body", "")
@@ -179,7 +187,7 @@ def send_message(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/notes")
-@handler_required
+@case_handler_required
 def add_note(uid: str) -> ResponseReturnValue:
     body = request.form.get("body", "")
 
@@ -191,7 +199,7 @@ def add_note(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/update")
-@handler_required
+@case_handler_required
 def update_case(uid: str) -> ResponseReturnValue:
     tier = parse_number(request.form.get("tier", ""))
     status = request.form.get("status", "")
@@ -216,7 +224,7 @@ def update_case(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/assign")
-@handler_required
+@case_handler_required
 def assign(uid: str) -> ResponseReturnValue:
     value = request.form.get("assignee", "")
     assignee = parse_id(value)
@@ -232,7 +240,7 @@ def assign(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/grant")
-@handler_required
+@case_handler_required
 def grant(uid: str) -> ResponseReturnValue:
     user_id = parse_id(request.form.get("user_id", ""))
     if user_id is None:
@@ -253,7 +261,7 @@ DEADLINE_ACTS = {
 
 
 @bp.post("/cases/<uid>/deadlines/<policy>/<clock>/<act>")
-@handler_required
+@case_handler_required
 def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnValue:
     """Extend, pause or resume one deadline; extending and pausing take a reason."""
     if act not in DEADLINE_ACTS:
@@ -281,7 +289,7 @@ def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnV
 
 
 @bp.get("/cases/<uid>/recuse")
-@handler_required
+@case_handler_required
 def confirm_recuse(uid: str) -> ResponseReturnValue:
     access = _access(uid)
     return render_template(
@@ -293,7 +301,7 @@ def confirm_recuse(uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/recuse")
-@handler_required
+@case_handler_required
 def recuse(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():
@@ -308,7 +316,7 @@ def recuse(uid: str) -> ResponseReturnValue:
 
 
 @bp.get("/cases/<uid>/attachments/<attachment_uid>")
-@handler_required
+@case_handler_required
 def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
     access = _access(uid)
     try:
@@ -322,7 +330,7 @@ def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
 
 
 @bp.post("/cases/<uid>/export")
-@handler_required
+@case_handler_required
 def export(uid: str) -> ResponseReturnValue:
     form = PlainForm()
     if not form.validate():

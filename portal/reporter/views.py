@@ -4,7 +4,7 @@ import math
 from base64 import b64decode, b64encode
 from datetime import datetime, timedelta
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
@@ -19,13 +19,13 @@ from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, upload_problem
 from portal.web import (
     BUSY_TEXT,
-    ErrorTitle,
     app_config,
     argon2_gate,
     argon2_profile,
     busy_headers,
     clock_settings,
     db_session,
+    http_error_page,
     local_time,
     receipt_delay_policy,
 )
@@ -242,7 +242,10 @@ def check() -> ResponseReturnValue:
         return page(str(exc), 400)
     except Argon2BusyError as exc:
         return page(f"{BUSY_TEXT} Your receipt code is kept below.", 503, busy_headers(exc))
+    # A fresh cookie at sign-in, CSRF token included: Flask-WTF caches it on g for this request,
+    # and the page shown with a draft would otherwise carry a token planted before sign-in.
     session.clear()
+    g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
     if draft:
         # Show the case with the unsent message in place, instead of keeping it in a cookie.
@@ -346,7 +349,7 @@ def send_message() -> ResponseReturnValue:
 
 
 @bp.errorhandler(CSRFError)
-def form_expired(_error: CSRFError) -> ResponseReturnValue:
+def form_expired(error: CSRFError) -> ResponseReturnValue:
     """A post whose session or form has expired: keep what the reporter typed, always."""
     if request.endpoint == "reporter.send_message":
         body = request.form.get("body", "")
@@ -376,12 +379,7 @@ def form_expired(_error: CSRFError) -> ResponseReturnValue:
                 ],
                 uploads_dropped=bool(request.files),
             ), 400
-    return render_template(
-        "error.html",
-        error=ErrorTitle("The form expired"),
-        text="The form had been open too long and was not accepted; nothing was changed. Go "
-        "back, reload the page and send it again.",
-    ), 400
+    return http_error_page(error)
 
 
 @bp.post("/case/appeal")

@@ -232,7 +232,11 @@ def submit_report(
             keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
         )
     session.add(case)
-    session.flush()
+    try:
+        # PostgreSQL checks the unique submission lookup here, at the insert, not at commit.
+        session.flush()
+    except IntegrityError:
+        return _lost_race(session, store, submission, submission_lookup, now)
 
     receiving = [r.id for r in recipients if r.id not in submission.excluded_handler_ids]
     for user in session.scalars(select(User).where(User.id.in_(receiving))):
@@ -273,16 +277,28 @@ def submit_report(
     try:
         session.commit()
     except IntegrityError:
-        # The same form raced in twice; the other post opened the case.
-        session.rollback()
-        _discard(store, submission.uploads)
-        existing = _existing_receipt(session, submission, submission_lookup, now)
-        if existing is None:
-            raise
-        return existing
+        return _lost_race(session, store, submission, submission_lookup, now)
     for upload in submission.uploads:
         store.commit(upload.uid)
     return receipt
+
+
+def _lost_race(
+    session: Session,
+    store: AttachmentStore,
+    submission: Submission,
+    submission_lookup: bytes,
+    now: datetime,
+) -> Receipt:
+    """The same form raced in on another connection and opened the case: show its receipt."""
+    session.rollback()
+    _discard(store, submission.uploads)
+    existing = _existing_receipt(session, submission, submission_lookup, now)
+    if existing is None:
+        raise InvalidInputError(
+            "The report could not be filed just now; what you typed is kept below. Send it again."
+        )
+    return existing
 
 
 def add_attachments(

@@ -270,7 +270,7 @@ def test_admin_who_is_not_a_handler_reads_no_case(client: FlaskClient, db: Sessi
     admin = make_admin(db)
     sign_in_as(client, db, admin)
     assert client.get("/staff/inbox").status_code == 403
-    assert client.get("/staff/cases/0123456789abcdef0123456789abcdef").status_code == 403
+    assert client.get("/staff/cases/0123456789abcdef0123456789abcdef").status_code == 404
 
 
 def activate_nina(client: FlaskClient, db: Session) -> str:
