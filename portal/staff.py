@@ -46,6 +46,10 @@ def keep_typed_text() -> bool:
     case_uid = (request.view_args or {}).get("uid")
     if request.method != "POST" or kind is None or not isinstance(case_uid, str):
         return False
+    # Only for a browser that was signed in (its session ended or its form expired): a stranger
+    # with no staff cookie gets nothing written.
+    if current_login() is None:
+        return False
     token = drafts.keep_draft(
         db_session(), case_uid, kind, request.form.get("body", ""), now=utcnow()
     )
@@ -105,9 +109,6 @@ def _gate(
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> ResponseReturnValue:
         login = current_login()
         if login is None:
-            if keep_typed_text():
-                flash(_KEPT_AFTER_SIGN_OUT, "info")
-                return redirect(url_for("handler.sign_in", next=_case_path()))
             return redirect(url_for("handler.sign_in", next=request.path))
         try:
             context = staff_auth.resume(
@@ -117,9 +118,10 @@ def _gate(
                 idle=timedelta(minutes=app_config().security.session_idle_minutes),
             )
         except staff_auth.StaffSessionExpiredError as exc:
+            kept = keep_typed_text()
             session.pop(SESSION_KEY, None)
             flash(str(exc), "error")
-            if keep_typed_text():
+            if kept:
                 flash(_KEPT_AFTER_SIGN_OUT, "info")
                 return redirect(url_for("handler.sign_in", next=_case_path()))
             return redirect(url_for("handler.sign_in"))
