@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
-from portal.services import audit, tokens
+from portal.services import audit, integrity, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -172,7 +172,8 @@ def create_user(
     )
     credentials = issue_credentials(user, password, profile, issuer)
     session.add(user)
-    session.flush()
+    session.flush()  # the key's integrity tag is bound to the account's id
+    integrity.sign_user_key(session, user)
     audit.record(session, "account_created", now=now, actor_kind="system", subject_id=user.id)
     session.commit()
     return NewAccount(user, credentials.recovery_key, credentials.totp_uri, credentials.totp_secret)
@@ -245,6 +246,7 @@ def activate(
             "This activation link is not valid any more. Ask an admin for a new one."
         )
     credentials = issue_credentials(user, password, profile, issuer)
+    integrity.sign_user_key(session, user)
     user.activation_lookup = None
     user.activation_expires_at = None
     audit.record(session, "account_activated", now=now, actor_id=user.id, subject_id=user.id)
@@ -372,6 +374,7 @@ def reset_without_recovery(session: Session, admin: User, user: User, now: datet
     """
     token = secrets.token_urlsafe(32)
     user.public_key = None
+    user.public_key_tag = None
     user.password_wrapped_key = None
     user.password_verifier = None
     user.recovery_wrapped_key = None

@@ -27,7 +27,7 @@ from portal.models import (
     User,
     UserCategory,
 )
-from portal.services import clock, contexts
+from portal.services import audit, clock, contexts, integrity, notifications
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, ServiceError
 
@@ -194,6 +194,8 @@ def submit_report(
         contexts.reporter_key(case.uid),
         profile,
     )
+    integrity.tag_reporter_key(session, case)
+    integrity.sign_case_key(session, case)
     report = {
         "category": category.label,
         "tier": submission.tier,
@@ -202,37 +204,25 @@ def submit_report(
             for q in intake.questions
         ],
     }
-    case.sealed_report = crypto.seal(
-        keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
+    case.sealed_report, case.sealed_report_tag = integrity.seal_item(
+        session, keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
     )
     first_answer = next(
         (text for q in intake.questions if (text := submission.answers.get(q.key, "").strip())), ""
     )
-    case.sealed_preview = crypto.seal(
-        keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
+    case.sealed_preview, case.sealed_preview_tag = integrity.seal_item(
+        session, keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
     )
     if submission.confidential:
         identity = {"name": submission.name.strip(), "contact": submission.contact.strip()}
-        case.sealed_identity = crypto.seal(
-            keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
+        case.sealed_identity, case.sealed_identity_tag = integrity.seal_item(
+            session, keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
         )
     session.add(case)
     session.flush()
 
     receiving = [r.id for r in recipients if r.id not in submission.excluded_handler_ids]
-    for user in session.scalars(select(User).where(User.id.in_(receiving))):
-        if user.public_key is None:  # list_recipients() returns activated handlers only
-            continue
-        session.add(
-            CaseKeyGrant(
-                case_id=case.id,
-                user_id=user.id,
-                sealed_case_key=crypto.seal(
-                    user.public_key, keypair.private_key, contexts.case_key(case.uid, user.id)
-                ),
-                granted_at=now,
-            )
-        )
+    _grant_to_receiving(session, case, keypair.private_key, receiving, clock_settings, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
@@ -267,6 +257,48 @@ def submit_report(
     return receipt
 
 
+def _grant_to_receiving(
+    session: Session,
+    case: Case,
+    case_private_key: bytes,
+    receiving: Sequence[int],
+    settings: clock.ClockSettings,
+    now: datetime,
+) -> None:
+    """Seal the case key to every receiving handler whose public key verifies.
+
+    A handler whose key is malformed or fails its integrity check (a database writer may have
+    put their own key there) gets nothing sealed to it; the report still reaches everyone else,
+    and the admins are told, without case content, so one bad row cannot stop intake.
+    """
+    skipped = []
+    for user in session.scalars(select(User).where(User.id.in_(receiving)).order_by(User.id)):
+        try:
+            public_key = integrity.user_public_key(session, user)
+            blob, tag = integrity.seal_item(
+                session, public_key, case_private_key, contexts.case_key(case.uid, user.id)
+            )
+        except crypto.CryptoError:
+            skipped.append(user)
+            continue
+        session.add(
+            CaseKeyGrant(
+                case_id=case.id, user_id=user.id, sealed_case_key=blob, tag=tag, granted_at=now
+            )
+        )
+    for user in skipped:
+        audit.record(
+            session,
+            "grant_skipped_bad_key",
+            now=now,
+            actor_kind="system",
+            case_id=case.id,
+            subject_id=user.id,
+            detail="public key failed its integrity check; nothing was sealed to it",
+        )
+        notifications.notify_admins_of_bad_key(session, user, settings, case=case, now=now)
+
+
 def add_attachments(
     session: Session,
     case: Case,
@@ -276,17 +308,24 @@ def add_attachments(
     now: datetime,
 ) -> None:
     """Record uploads as the case's attachments; their metadata is sealed to the case key."""
+    public_key = integrity.case_public_key(session, case) if uploads else b""
     for upload in uploads:
         meta = AttachmentMeta(upload.name, upload.content_type, upload.size, upload.file_key)
+        sealed_meta, tag = integrity.seal_item(
+            session,
+            public_key,
+            meta.to_bytes(),
+            contexts.attachment_meta(case.uid, upload.uid),
+            integrity.attachment_bound(author_kind, message_id),
+        )
         session.add(
             Attachment(
                 uid=upload.uid,
                 case_id=case.id,
                 message_id=message_id,
                 author_kind=author_kind,
-                sealed_meta=crypto.seal(
-                    case.public_key, meta.to_bytes(), contexts.attachment_meta(case.uid, upload.uid)
-                ),
+                sealed_meta=sealed_meta,
+                tag=tag,
                 created_at=now,
             )
         )

@@ -90,6 +90,40 @@ def notify_users(
     return count
 
 
+def notify_admins_of_bad_key(
+    session: Session, handler: User, settings: ClockSettings, *, case: Case, now: datetime
+) -> int:
+    """Tell every active admin with an address that a handler was skipped for a new report.
+
+    Content-free: the case reference, the account's username and what to do.
+    """
+    admins = session.scalars(
+        select(User).where(User.is_admin.is_(True), User.active.is_(True), User.email.is_not(None))
+    )
+    reference = inbox.reference(case)
+    count = 0
+    for admin in admins:
+        if not admin.email or "\r" in admin.email or "\n" in admin.email:
+            continue
+        enqueue(
+            session,
+            to=admin.email,
+            subject=f"[{settings.site_name}] A handler was not given case {reference}",
+            body=(
+                f"A new report arrived as case {reference}. The public key stored for the account "
+                f"{handler.username!r} failed its integrity check, so that account was not given "
+                "the case. Everyone else who receives such reports was given it; nothing was lost."
+                "\n\nThe key may have been altered in the database. Check the account, reset it if "
+                "needed, then ask a colleague who holds the case to grant it again.\n\n"
+                "This message holds no case content by design.\n"
+            ),
+            recipient_id=admin.id,
+            now=now,
+        )
+        count += 1
+    return count
+
+
 DIGEST_SUBJECT = "Daily summary of your cases"
 
 

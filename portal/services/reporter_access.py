@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Case, ReporterSession
-from portal.services import contexts, tokens
+from portal.services import contexts, integrity, tokens
 from portal.services.errors import ServiceError
 
 COOKIE_KEY_SIZE = 32
@@ -71,6 +71,7 @@ def sign_in(
         with contextlib.suppress(crypto.DecryptionError):
             crypto.unwrap_with_secret(tokens.decoy_blob(profile), normalized, b"decoy")
         raise AccessDeniedError("That receipt code and passphrase do not match a report.")
+    integrity.check_reporter_key(session, case)
     try:
         case_private_key = crypto.unwrap_with_secret(
             case.reporter_wrapped_key, normalized, contexts.reporter_key(case.uid)
