@@ -40,14 +40,14 @@ COLUMNS = {
 
 def upgrade() -> None:
     for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table) as batch:
-            for column in columns:
-                batch.add_column(sa.Column(column, sa.LargeBinary(length=32), nullable=True))
+        for column in columns:
+            op.add_column(table, sa.Column(column, sa.LargeBinary(length=32), nullable=True))
 
 
 def downgrade() -> None:
     # The tags can be made again from the data (sign-existing), so dropping them loses nothing.
+    # A plain ALTER TABLE DROP COLUMN (SQLite 3.35 and later), not a batch copy of the table,
+    # which would lose the expression index ix_cases_inbox on SQLite.
     for table, columns in COLUMNS.items():
-        with op.batch_alter_table(table) as batch:
-            for column in reversed(columns):
-                batch.drop_column(column)
+        for column in reversed(columns):
+            op.drop_column(table, column)
