@@ -130,7 +130,12 @@ def seal_note(session: Session, case: Case, author: User, body: str, *, now: dat
 
 
 def read_report(session: Session, case: Case, case_private_key: bytes) -> ReportView:
-    """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown."""
+    """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown.
+
+    A case whose public key fails its check is refused here too, before anyone reads on and
+    answers into a case that would seal their answer to someone else's key.
+    """
+    integrity.case_public_key(session, case)
     report = json.loads(
         integrity.open_item(
             session,
