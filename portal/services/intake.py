@@ -37,6 +37,10 @@ MAX_FILES = 20
 # How long a receipt can be shown again (a reload, a second post) before it is forgotten.
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
+NOBODY_CAN_RECEIVE = (
+    "Your report could not be filed because no handler can receive it right now, so nothing "
+    "was saved. Please try again later, or use one of the other ways to report."
+)
 
 
 class AlreadyFiledError(ServiceError):
@@ -222,7 +226,16 @@ def submit_report(
     session.flush()
 
     receiving = [r.id for r in recipients if r.id not in submission.excluded_handler_ids]
-    _grant_to_receiving(session, case, keypair.private_key, receiving, clock_settings, now)
+    skipped = _grant_to_receiving(session, case, keypair.private_key, receiving, now)
+    if len(skipped) == len(receiving):
+        # Nobody could be given the case key: a case nobody can read helps no one. Nothing is
+        # kept, and the reporter is told so while they still have what they wrote.
+        session.rollback()
+        _discard(store, submission.uploads)
+        _tell_admins_of_bad_keys(session, skipped, None, clock_settings, now)
+        session.commit()
+        raise InvalidInputError(NOBODY_CAN_RECEIVE)
+    _tell_admins_of_bad_keys(session, skipped, case, clock_settings, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
@@ -262,14 +275,13 @@ def _grant_to_receiving(
     case: Case,
     case_private_key: bytes,
     receiving: Sequence[int],
-    settings: clock.ClockSettings,
     now: datetime,
-) -> None:
-    """Seal the case key to every receiving handler whose public key verifies.
+) -> list[User]:
+    """Seal the case key to every receiving handler whose public key verifies; return the others.
 
     A handler whose key is malformed or fails its integrity check (a database writer may have
     put their own key there) gets nothing sealed to it; the report still reaches everyone else,
-    and the admins are told, without case content, so one bad row cannot stop intake.
+    so one bad row cannot stop intake.
     """
     skipped = []
     for user in session.scalars(select(User).where(User.id.in_(receiving)).order_by(User.id)):
@@ -286,17 +298,30 @@ def _grant_to_receiving(
                 case_id=case.id, user_id=user.id, sealed_case_key=blob, tag=tag, granted_at=now
             )
         )
+    return skipped
+
+
+def _tell_admins_of_bad_keys(
+    session: Session,
+    skipped: Sequence[User],
+    case: Case | None,
+    settings: clock.ClockSettings,
+    now: datetime,
+) -> None:
+    """An audit entry per skipped handler and one content-free e-mail to each admin."""
+    if not skipped:
+        return
     for user in skipped:
         audit.record(
             session,
-            "grant_skipped_bad_key",
+            "grant_skipped_bad_key" if case is not None else "report_refused_bad_keys",
             now=now,
             actor_kind="system",
-            case_id=case.id,
+            case_id=case.id if case is not None else None,
             subject_id=user.id,
             detail="public key failed its integrity check; nothing was sealed to it",
         )
-        notifications.notify_admins_of_bad_key(session, user, settings, case=case, now=now)
+    notifications.notify_admins_of_bad_key(session, skipped, settings, case=case, now=now)
 
 
 def add_attachments(
