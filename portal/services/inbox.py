@@ -145,6 +145,7 @@ def _preview(
     """The opened preview, or None when it or the grant fails: one bad row must not take the
     whole inbox down, and what fails is never half-shown."""
     try:
+        integrity.case_public_key(session, case)
         case_key = integrity.open_item(
             session, private_key, sealed_key, tag, contexts.case_key(case.uid, handler.id)
         )

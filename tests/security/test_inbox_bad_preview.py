@@ -36,6 +36,8 @@ def _corrupt_preview(db: Session, filed: FiledCase, how: str) -> None:
         case.sealed_preview = flip(case.sealed_preview, bit=len(case.sealed_preview) * 4)
     elif how == "untagged":
         case.sealed_preview_tag = None
+    elif how == "case-key":
+        case.public_key = crypto.generate_keypair().public_key
     elif how == "forged":
         case.sealed_preview = crypto.seal(
             case.public_key, b"Forged preview", contexts.preview(case.uid)
@@ -47,7 +49,7 @@ def _corrupt_preview(db: Session, filed: FiledCase, how: str) -> None:
     db.commit()
 
 
-@pytest.mark.parametrize("how", ["flipped", "untagged", "forged", "grant"])
+@pytest.mark.parametrize("how", ["flipped", "untagged", "forged", "grant", "case-key"])
 def test_one_bad_row_is_marked_and_the_rest_of_the_inbox_shows(
     app: Flask, db: Session, how: str
 ) -> None:
