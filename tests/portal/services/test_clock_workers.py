@@ -227,6 +227,13 @@ def populate(engine: Engine, cases: int) -> Population:
                     "receipt_lookup": secrets.token_bytes(32),
                     "submission_lookup": secrets.token_bytes(32),
                     "public_key": keypair.public_key,
+                    # Checked before the clock seals an automatic message to the key.
+                    "public_key_tag": crypto.integrity_tag(
+                        TEST_INTEGRITY_KEY,
+                        b"public-key",
+                        contexts.case_public_key(uid),
+                        keypair.public_key,
+                    ),
                     "reporter_wrapped_key": b"dummy: the clock never opens it",
                     "category": "fraud",
                     "policies": [POLICY],
