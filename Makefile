@@ -27,9 +27,11 @@ install: $(STAMP)
 $(CONFIG): | $(STAMP)
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 
-# The clock worker runs beside the web server and stops with it. gunicorn.conf.py keeps no access
-# log and removes addresses from the error log: the site records no IP address.
+# setup_config adds any secret a newer version needs (e.g. security.integrity_key) to an older
+# config. The clock worker runs beside the web server and stops with it. gunicorn.conf.py keeps no
+# access log and removes addresses from the error log: the site records no IP address.
 run: $(STAMP) $(CONFIG)
+	$(BIN)/python -m portal.setup_config $(CONFIG)
 	CANDOR_CONFIG=$(CONFIG) CANDOR_SERVE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi candor init
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor clock run & \
 	  worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

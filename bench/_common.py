@@ -47,6 +47,11 @@ def drop_postgres_schema(schema: str) -> None:
     conftest.drop_postgres_schema(POSTGRES_URL, schema)
 
 
+# The integrity key of every benchmark database and app: rows seeded through a bench's own
+# sessions must verify in the app it starts.
+BENCH_INTEGRITY_KEY = bytes.fromhex("b7" * 32)
+
+
 # --- what the web benchmarks share --------------------------------------------------------------
 
 
@@ -58,6 +63,7 @@ def app_config(tmp: Path, database_url: str, *, argon2_profile: str) -> dict[str
     raw["site"]["base_url"] = "http://127.0.0.1"
     raw["site"]["secret_key"] = secrets.token_urlsafe(48)
     raw["security"]["receipt_pepper"] = secrets.token_hex(32)
+    raw["security"]["integrity_key"] = BENCH_INTEGRITY_KEY.hex()
     raw["security"]["argon2_profile"] = argon2_profile
     raw["database"]["url"] = database_url
     raw["storage"]["attachments_dir"] = str(tmp / "attachments")

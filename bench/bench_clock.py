@@ -36,7 +36,12 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _common import drop_postgres_schema, postgres_answers, postgres_schema_engine  # noqa: E402
+from _common import (  # noqa: E402
+    BENCH_INTEGRITY_KEY,
+    drop_postgres_schema,
+    postgres_answers,
+    postgres_schema_engine,
+)
 from sqlalchemy import Engine, event, func, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
@@ -183,6 +188,10 @@ def case_row(case_id: int, uid: str, public_key: bytes, received: datetime) -> d
         "receipt_lookup": secrets.token_bytes(32),
         "submission_lookup": secrets.token_bytes(32),
         "public_key": public_key,
+        # The clock seals automatic messages to this key, after checking its tag as the app does.
+        "public_key_tag": crypto.integrity_tag(
+            BENCH_INTEGRITY_KEY, b"public-key", contexts.case_public_key(uid), public_key
+        ),
         "reporter_wrapped_key": b"bench: never opened by the clock",
         "category": "fraud",
         "policies": [POLICY],
@@ -486,7 +495,12 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{tmp / 'candor.sqlite3'}")
         migrate.upgrade(engine)
         tracer = traced(engine)
-        all_results["SQLite"] = bench("SQLite", engine, make_session_factory(engine), tracer)
+        all_results["SQLite"] = bench(
+            "SQLite",
+            engine,
+            make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY),
+            tracer,
+        )
         engine.dispose()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -497,7 +511,10 @@ def main() -> None:
             migrate.upgrade(engine)
             tracer = traced(engine)
             all_results["PostgreSQL"] = bench(
-                "PostgreSQL", engine, make_session_factory(engine), tracer
+                "PostgreSQL",
+                engine,
+                make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY),
+                tracer,
             )
             engine.dispose()
         finally:

@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:
 
 import pyotp  # noqa: E402
 from _common import (  # noqa: E402
+    BENCH_INTEGRITY_KEY,
     ArgonTimer,
     app_config,
     argon2_production_ms,
@@ -196,6 +197,11 @@ def _seal_chunk(
     return sealed
 
 
+def _tag(label: bytes, binding: bytes, value: bytes) -> bytes:
+    """The integrity tag the app writes beside a value (see portal.services.integrity)."""
+    return crypto.integrity_tag(BENCH_INTEGRITY_KEY, label, binding, value)
+
+
 def build_plan(handlers: list[Handler], users: list[dict[str, Any]]) -> Plan:
     rng = random.Random(SEED)  # noqa: S311  # layout of test data, not secrets
     plan = Plan(handlers, users)
@@ -244,10 +250,20 @@ def build_plan(handlers: list[Handler], users: list[dict[str, Any]]) -> Plan:
         results = pool.map(_seal_chunk, chunks, [recipients] * len(chunks))
         sealed = [row for chunk in results for row in chunk]
     for case, (public_key, preview_blob, grants) in zip(plan.cases, sealed, strict=True):
+        uid = case["uid"]
         case["public_key"] = public_key
+        case["public_key_tag"] = _tag(b"public-key", contexts.case_public_key(uid), public_key)
         case["sealed_preview"] = preview_blob
+        case["sealed_preview_tag"] = _tag(b"sealed", contexts.preview(uid), preview_blob)
         for user_id, blob in zip((a, b), grants, strict=False):
-            plan.grants.append({"case_id": case["id"], "user_id": user_id, "sealed_case_key": blob})
+            plan.grants.append(
+                {
+                    "case_id": case["id"],
+                    "user_id": user_id,
+                    "sealed_case_key": blob,
+                    "tag": _tag(b"sealed", contexts.case_key(uid, user_id), blob),
+                }
+            )
     example, _ = crypto.wrap_with_secret(secrets.token_bytes(32), "x" * 20, b"ad", crypto.TEST)
     plan.wrapped_key_size = len(example)
     return plan
@@ -425,7 +441,7 @@ def database_size(engine: Engine) -> str:
 def build_database(engine: Engine, plan: Plan | None) -> Plan:
     """Migrate, add the handlers (created here, or copied from the plan), load the cases."""
     migrate.upgrade(engine)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY)
     start = time.perf_counter()
     if plan is None:
         handlers, users = create_handlers(factory)
@@ -467,7 +483,7 @@ def bench_inbox() -> None:
         url = f"sqlite:///{tmp / 'candor.sqlite3'}"
         engine = make_engine(url)
         plan = build_database(engine, None)
-        factory = make_session_factory(engine)
+        factory = make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY)
         p95s = {"SQLite": bench_list_cases("SQLite", factory, plan)}
         bench_opening(plan, factory)
         engine.dispose()
@@ -479,7 +495,9 @@ def bench_inbox() -> None:
                 pg_engine = postgres_schema_engine(schema)
                 build_database(pg_engine, plan)
                 p95s["PostgreSQL"] = bench_list_cases(
-                    "PostgreSQL", make_session_factory(pg_engine), plan
+                    "PostgreSQL",
+                    make_session_factory(pg_engine, integrity_key=BENCH_INTEGRITY_KEY),
+                    plan,
                 )
             finally:
                 if pg_engine is not None:
@@ -528,7 +546,7 @@ def bench_sign_in() -> None:
     try:
         engine = make_engine(f"sqlite:///{tmp / 'candor.sqlite3'}")
         migrate.upgrade(engine)
-        factory = make_session_factory(engine)
+        factory = make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY)
         with factory() as db:
             account = accounts.create_user(
                 db,

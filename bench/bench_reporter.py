@@ -35,7 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from _common import ArgonTimer, app_config, argon2_production_ms, percentile  # noqa: E402
+from _common import (  # noqa: E402
+    BENCH_INTEGRITY_KEY,
+    ArgonTimer,
+    app_config,
+    argon2_production_ms,
+    percentile,
+)
 
 import crypto  # noqa: E402
 from portal import create_app, migrate  # noqa: E402
@@ -67,7 +73,7 @@ def prepare_database(url: str) -> None:
     """Migrate the database and create two handlers (weak Argon2 profile: set-up only)."""
     engine = make_engine(url)
     migrate.upgrade(engine)
-    with make_session_factory(engine)() as db:
+    with make_session_factory(engine, integrity_key=BENCH_INTEGRITY_KEY)() as db:
         for level, username in enumerate(("alice", "bob"), start=1):
             account = accounts.create_user(
                 db,

@@ -17,10 +17,12 @@ from crypto.codes import (
 from crypto.errors import (
     CryptoError,
     DecryptionError,
+    IntegrityCheckError,
     InvalidReceiptCodeError,
     InvalidRecoveryKeyError,
     UnsupportedFormatError,
 )
+from crypto.integrity import integrity_tag, verify_tag
 from crypto.kdf import (
     PRODUCTION,
     PROFILES,
@@ -71,6 +73,7 @@ __all__ = [
     "CryptoError",
     "DecryptionError",
     "DerivedKeys",
+    "IntegrityCheckError",
     "InvalidReceiptCodeError",
     "InvalidRecoveryKeyError",
     "KeyPair",
@@ -89,6 +92,7 @@ __all__ = [
     "generate_passphrase",
     "generate_receipt_code",
     "generate_recovery_key",
+    "integrity_tag",
     "lookup_hmac",
     "new_file_key",
     "new_salt",
@@ -107,6 +111,7 @@ __all__ = [
     "unwrap_with_keys",
     "unwrap_with_secret",
     "verifier_matches",
+    "verify_tag",
     "wrap_with_key",
     "wrap_with_secret",
 ]

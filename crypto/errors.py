@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "CryptoError",
     "DecryptionError",
+    "IntegrityCheckError",
     "InvalidReceiptCodeError",
     "InvalidRecoveryKeyError",
     "UnsupportedFormatError",
@@ -29,6 +30,14 @@ class DecryptionError(CryptoError):
 
 class UnsupportedFormatError(DecryptionError):
     """A blob starts with a version byte this code does not know."""
+
+
+class IntegrityCheckError(DecryptionError):
+    """A stored value's integrity tag is missing or does not match its value and row.
+
+    A subclass of ``DecryptionError`` so that every caller which refuses content that fails to
+    open refuses a forged, moved or untagged value the same way.
+    """
 
 
 class InvalidReceiptCodeError(CryptoError):

@@ -19,7 +19,7 @@ import crypto
 from portal import migrate
 from portal.config import Config
 from portal.models import Role
-from portal.services import accounts, audit, clock, notifications
+from portal.services import accounts, audit, clock, integrity_scan, notifications
 from portal.services.errors import ServiceError
 from portal.services.readiness import next_steps, site_readiness
 from portal.timeutil import utcnow
@@ -141,6 +141,48 @@ def audit_verify_command() -> None:
     if not result.ok:
         raise click.ClickException(f"audit trail broken: {result.problem}")
     click.echo(f"Audit trail intact: {result.checked} entries.")
+
+
+@candor.group("integrity")
+def integrity_group() -> None:
+    """Integrity tags on sealed items and public keys."""
+
+
+@integrity_group.command("sign-existing")
+def integrity_sign_existing_command() -> None:
+    """Tag every row written before tags existed. Run once after upgrading, while the database
+    is trusted: what is in an untagged row now is taken as genuine from then on."""
+    session = current_app.extensions["candor.sessionmaker"]()
+    try:
+        result = integrity_scan.sign_existing(session)
+    finally:
+        session.close()
+    click.echo(f"Checked {result.checked} stored values; tagged {result.signed} that had no tag.")
+    _report_failures(result)
+
+
+@integrity_group.command("verify")
+def integrity_verify_command() -> None:
+    """Check every tag; list the rows (by reference, never content) that fail or have none."""
+    session = current_app.extensions["candor.sessionmaker"]()
+    try:
+        result = integrity_scan.verify(session)
+    finally:
+        session.close()
+    _report_failures(result)
+    click.echo(f"All {result.checked} stored values verified.")
+
+
+def _report_failures(result: integrity_scan.ScanResult) -> None:
+    if not result.failed:
+        return
+    for where in result.failed:
+        click.echo(f"  failed: {where}", err=True)
+    raise click.ClickException(
+        f"{len(result.failed)} of {result.checked} stored values failed their integrity check "
+        "and are refused wherever they are read. They were left as they are: if the database "
+        "was altered, restore them from a trusted backup."
+    )
 
 
 @candor.group("clock")

@@ -31,6 +31,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CANDOR_BASE_URL": "site.base_url",
     "CANDOR_SECRET_KEY": "site.secret_key",
     "CANDOR_RECEIPT_PEPPER": "security.receipt_pepper",
+    "CANDOR_INTEGRITY_KEY": "security.integrity_key",
     "CANDOR_DATABASE_URL": "database.url",
     "CANDOR_RATELIMIT_STORAGE_URL": "ratelimit.storage_url",
     "CANDOR_SMTP_PASSWORD": "smtp.password",
@@ -56,6 +57,8 @@ class SiteConfig:
 @dataclass(frozen=True)
 class SecurityConfig:
     receipt_pepper: bytes
+    # Authenticates every public key and sealed item in the database; see docs/threat-model.md.
+    integrity_key: bytes
     argon2_profile: str
     session_idle_minutes: int
     # Argon2id runs at once in one process (0 in the file: one per CPU), how long a request waits
@@ -239,6 +242,7 @@ def _security(reader: _Reader, profile: str) -> SecurityConfig:
     )
     return SecurityConfig(
         receipt_pepper=reader.get("security.receipt_pepper", str, _hex_secret_bytes),
+        integrity_key=reader.get("security.integrity_key", str, _hex_key),
         argon2_profile=profile,
         session_idle_minutes=reader.get("security.session_idle_minutes", int, _positive),
         argon2_concurrency=concurrency,
@@ -473,6 +477,13 @@ def _long_secret(key: str, value: str) -> str:
     if len(value) < MIN_SECRET_BYTES:
         raise ConfigError(f"{key}: must be at least {MIN_SECRET_BYTES} characters of random text")
     return value
+
+
+def _hex_key(key: str, value: str) -> bytes:
+    secret = _hex_secret_bytes(key, value)
+    if len(secret) != MIN_SECRET_BYTES:
+        raise ConfigError(f"{key}: must be exactly {MIN_SECRET_BYTES} bytes (64 hex digits)")
+    return secret
 
 
 def _hex_secret_bytes(key: str, value: str) -> bytes:

@@ -43,5 +43,15 @@ def _sqlite_begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, integrity_key: bytes) -> sessionmaker[Session]:
+    """Sessions that carry the integrity key (see portal.services.integrity for why there)."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=integrity_info(integrity_key))
+
+
+def integrity_info(integrity_key: bytes) -> dict[str, bytes]:
+    # The key name lives here rather than in portal.services.integrity so that this module, which
+    # the services import nothing from, stays at the bottom of the layers.
+    return {INTEGRITY_KEY: integrity_key}
+
+
+INTEGRITY_KEY = "candor.integrity_key"

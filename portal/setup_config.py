@@ -21,6 +21,7 @@ def write_local_config(target: Path) -> bool:
     replacements = {
         "secret_key": secrets.token_urlsafe(48),
         "receipt_pepper": secrets.token_hex(32),
+        "integrity_key": secrets.token_hex(32),
         "url": f"sqlite:///{(target.parent / 'candor.sqlite3').resolve()}",
     }
     for key, value in replacements.items():
@@ -33,10 +34,42 @@ def write_local_config(target: Path) -> bool:
     return True
 
 
+INTEGRITY_KEY_LINES = (
+    "# HMAC key that authenticates every public key and sealed item in the database. Losing it\n"
+    "# makes every stored item unverifiable: back it up with the receipt pepper.\n"
+    'integrity_key = "{key}"\n'
+)
+
+
+def add_missing_secrets(target: Path) -> bool:
+    """Add a fresh ``security.integrity_key`` to an existing config that predates it.
+
+    Safe to run at every start: a file that has the key is left as it is. Returns whether the
+    file was changed.
+    """
+    text = target.read_text(encoding="utf-8")
+    if re.search(r"(?m)^\s*integrity_key\s*=", text):
+        return False
+    lines = INTEGRITY_KEY_LINES.format(key=secrets.token_hex(32))
+    header = re.search(r"(?m)^\[security\][^\n]*\n", text)
+    if header is None:
+        text = text.rstrip("\n") + "\n\n[security]\n" + lines
+    else:
+        text = text[: header.end()] + lines + text[header.end() :]
+    target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)
+    return True
+
+
 def main() -> None:
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "instance/candor.toml")
     if write_local_config(target):
         print(f"Wrote {target} with new secrets.")
+    elif add_missing_secrets(target):
+        print(
+            f"Added a new security.integrity_key to {target}. Back it up with the receipt "
+            "pepper, then run `flask --app wsgi candor integrity sign-existing` once."
+        )
 
 
 if __name__ == "__main__":

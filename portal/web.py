@@ -106,7 +106,9 @@ def init_app(app: Flask, config: Config) -> None:
     app.url_map.converters["int"] = IdConverter
     engine = make_engine(config.database.url)
     app.extensions["candor.engine"] = engine
-    app.extensions["candor.sessionmaker"] = make_session_factory(engine)
+    app.extensions["candor.sessionmaker"] = make_session_factory(
+        engine, integrity_key=config.security.integrity_key
+    )
     app.extensions["candor.attachments"] = AttachmentStore(config.storage.attachments_dir)
     app.extensions["candor.clock"] = clock.settings_for(config)
     # One gate per process: a process's threads share its CPUs and memory.

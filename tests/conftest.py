@@ -23,9 +23,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal import create_app, migrate
 from portal.config import Config, config_from_mapping
-from portal.db import make_engine
+from portal.db import integrity_info, make_engine
 
 POSTGRES_URL = os.environ.get("CANDOR_TEST_DATABASE_URL")
+# The integrity key of every test database and app (make_config uses it too), so that rows
+# written through one are verified by the other, as in a deployment sharing one configuration.
+TEST_INTEGRITY_KEY = bytes.fromhex("5a" * 32)
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -100,7 +103,12 @@ def database(
         shutil.copy(template, path)
         url = f"sqlite:///{path}"
         engine = make_engine(url)
-        yield url, sessionmaker(bind=engine, expire_on_commit=False)
+        yield (
+            url,
+            sessionmaker(
+                bind=engine, expire_on_commit=False, info=integrity_info(TEST_INTEGRITY_KEY)
+            ),
+        )
         engine.dispose()
         return
     engine = request.getfixturevalue("postgres_engine")
@@ -108,7 +116,10 @@ def database(
     outer = connection.begin()
     # Services commit; here each commit only releases a savepoint inside the outer transaction.
     factory = sessionmaker(
-        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        bind=connection,
+        expire_on_commit=False,
+        join_transaction_mode="create_savepoint",
+        info=integrity_info(TEST_INTEGRITY_KEY),
     )
     yield engine.url.render_as_string(hide_password=False), factory
     outer.rollback()
@@ -131,6 +142,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
         },
         "security": {
             "receipt_pepper": secrets.token_hex(32),
+            "integrity_key": TEST_INTEGRITY_KEY.hex(),
             "argon2_profile": "test",
             "session_idle_minutes": 30,
         },

@@ -89,6 +89,14 @@ class Case(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # The case private key wrapped under Argon2id(passphrase, per-case salt kept in the blob).
     reporter_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tags (HMAC under the configuration's integrity key, bound to this case) of the
+    # public key and of each sealed column: a database writer can neither forge nor swap them.
+    # None on rows from before tags existed, which are refused until signed by the operator.
+    public_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    reporter_wrapped_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    sealed_report_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    sealed_identity_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    sealed_preview_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     category: Mapped[str] = mapped_column(String(64))
     # The names of the policies whose clocks run on this case, fixed when it is filed.
     policies: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
@@ -123,6 +131,8 @@ class CaseKeyGrant(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     sealed_case_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tag of the sealed key (see Case.public_key_tag).
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     granted_at: Mapped[datetime]
 
 
@@ -160,6 +170,8 @@ class Note(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tag of the sealed body, bound to the case, this entry and its author.
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_at: Mapped[datetime]
 
 
@@ -175,6 +187,8 @@ class Message(Base):
     author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tag of the sealed body, bound to the case, this entry and its author.
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_at: Mapped[datetime]
 
 
@@ -192,6 +206,8 @@ class Attachment(Base):
     )
     author_kind: Mapped[AuthorKind] = mapped_column(_enum(AuthorKind, "author_kind"))
     sealed_meta: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tag of the sealed metadata, bound to the case, this file, its message and author.
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_at: Mapped[datetime]
 
 
@@ -282,4 +298,6 @@ class StaffDraft(Base):
     # "reply" or "note": which form on the case page gets the text back.
     kind: Mapped[str] = mapped_column(String(16))
     sealed_body: Mapped[bytes] = mapped_column(LargeBinary)
+    # Integrity tag over the sealed body, its place and its kind (see services/integrity.py).
+    tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_at: Mapped[datetime] = mapped_column(index=True)

@@ -39,6 +39,9 @@ class User(Base):
     # Escalation level: 1 handler, 2 supervisor, 3 executive or committee.
     level: Mapped[int] = mapped_column(default=1)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
+    # Integrity tag of the public key, bound to this account's id: a key a database writer puts
+    # here is refused before anything is sealed to it.
+    public_key_tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     password_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     password_verifier: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     recovery_wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

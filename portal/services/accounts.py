@@ -17,7 +17,7 @@ from zxcvbn import zxcvbn
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
-from portal.services import approvals, audit, notifications, tokens
+from portal.services import approvals, audit, integrity, notifications, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.lengths import MAX_PASSWORD_LENGTH, too_long_message
 
@@ -223,7 +223,8 @@ def create_user(
     )
     credentials = issue_credentials(user, password, profile, issuer)
     session.add(user)
-    session.flush()
+    session.flush()  # the key's integrity tag is bound to the account's id
+    integrity.sign_user_key(session, user)
     audit.record(session, "account_created", now=now, actor_kind="system", subject_id=user.id)
     session.commit()
     return NewAccount(user, credentials.recovery_key, credentials.totp_uri, credentials.totp_secret)
@@ -322,6 +323,7 @@ def activate(
     check_password(password)
     with gate.slot():
         credentials = issue_credentials(user, password, profile, issuer)
+    integrity.sign_user_key(session, user)
     user.activation_lookup = None
     user.activation_expires_at = None
     audit.record(session, "account_activated", now=now, actor_id=user.id, subject_id=user.id)
@@ -507,6 +509,7 @@ def reset_without_recovery(session: Session, admin: User, user: User, now: datet
     """
     token = secrets.token_urlsafe(32)
     user.public_key = None
+    user.public_key_tag = None
     user.password_wrapped_key = None
     user.password_verifier = None
     user.recovery_wrapped_key = None

@@ -15,7 +15,6 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-import crypto
 from portal.config import IntakeConfig
 from portal.models import (
     AuditEntry,
@@ -30,7 +29,7 @@ from portal.models import (
     Note,
     User,
 )
-from portal.services import audit, clock, contexts, messaging
+from portal.services import audit, clock, contexts, integrity, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 from portal.services.policies import load_policy
@@ -72,8 +71,12 @@ def open_case(session: Session, handler: User, private_key: bytes, case_uid: str
     if row is None or not handler.is_handler:
         raise AccessError("No such case.")
     case, grant = row
-    case_key = crypto.open_sealed(
-        private_key, grant.sealed_case_key, contexts.case_key(case.uid, handler.id)
+    case_key = integrity.open_item(
+        session,
+        private_key,
+        grant.sealed_case_key,
+        grant.tag,
+        *integrity.grant_place(case.uid, grant),
     )
     return CaseAccess(case, case_key, handler)
 
@@ -100,13 +103,28 @@ class CaseDetail:
 def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
     """Everything on the case page, decrypted; records that the case was opened. Commits."""
     case = access.case
+    # The page refuses as a whole if anything of the case fails its check, even the parts it
+    # does not show: the preview (shown in the inbox), the identity (opened on request) and the
+    # reporter's key; read_report checks the case's public key.
+    integrity.check_item(
+        session, case.sealed_preview, case.sealed_preview_tag, contexts.preview(case.uid)
+    )
+    if case.sealed_identity is not None:
+        integrity.check_item(
+            session, case.sealed_identity, case.sealed_identity_tag, contexts.identity(case.uid)
+        )
+    integrity.check_reporter_key(session, case)
     report = messaging.read_report(session, case, access.case_private_key)
     thread = messaging.read_thread(session, case, access.case_private_key)
     notes = [
         NoteView(
             author_name=author.display_name,
-            body=crypto.open_sealed(
-                access.case_private_key, note.sealed_body, contexts.note(case.uid, note.uid)
+            body=integrity.open_item(
+                session,
+                access.case_private_key,
+                note.sealed_body,
+                note.tag,
+                *integrity.note_place(case.uid, note),
             ).decode(),
             created_at=note.created_at,
         )
@@ -242,8 +260,12 @@ def reveal_identity(
     if case.sealed_identity is None:
         return None
     identity: dict[str, str] = json.loads(
-        crypto.open_sealed(
-            access.case_private_key, case.sealed_identity, contexts.identity(case.uid)
+        integrity.open_item(
+            session,
+            access.case_private_key,
+            case.sealed_identity,
+            case.sealed_identity_tag,
+            contexts.identity(case.uid),
         )
     )
     audit.record(session, "identity_revealed", now=now, actor_id=access.handler.id, case_id=case.id)
@@ -281,8 +303,12 @@ def export_case(session: Session, access: CaseAccess, *, now: datetime) -> bytes
         "notes": [
             {
                 "at": n.created_at.isoformat(),
-                "body": crypto.open_sealed(
-                    access.case_private_key, n.sealed_body, contexts.note(case.uid, n.uid)
+                "body": integrity.open_item(
+                    session,
+                    access.case_private_key,
+                    n.sealed_body,
+                    n.tag,
+                    *integrity.note_place(case.uid, n),
                 ).decode(),
             }
             for n in notes
@@ -463,8 +489,12 @@ def bulk_grant(
     ).tuples()
     count = 0
     for case, own in rows:
-        case_key = crypto.open_sealed(
-            private_key, own.sealed_case_key, contexts.case_key(case.uid, handler.id)
+        case_key = integrity.open_item(
+            session,
+            private_key,
+            own.sealed_case_key,
+            own.tag,
+            *integrity.grant_place(case.uid, own),
         )
         _seal_grant(session, case, case_key, target, now)
         audit.record(
@@ -483,13 +513,15 @@ def bulk_grant(
 def _seal_grant(session: Session, case: Case, case_key: bytes, target: User, now: datetime) -> None:
     if target.public_key is None:
         raise NotFoundError("That handler has not activated their account.")
+    # A key a database writer swapped in is refused here: the server never seals to it.
+    blob, tag = integrity.seal_item(
+        session,
+        integrity.user_public_key(session, target),
+        case_key,
+        contexts.case_key(case.uid, target.id),
+    )
     session.add(
         CaseKeyGrant(
-            case_id=case.id,
-            user_id=target.id,
-            sealed_case_key=crypto.seal(
-                target.public_key, case_key, contexts.case_key(case.uid, target.id)
-            ),
-            granted_at=now,
+            case_id=case.id, user_id=target.id, sealed_case_key=blob, tag=tag, granted_at=now
         )
     )

@@ -46,3 +46,12 @@ def reporter_session(case_uid: str) -> bytes:
 
 def staff_draft(case_uid: str, draft_uid: str) -> bytes:
     return f"candor:case:{case_uid}:staff-draft:{draft_uid}".encode()
+
+
+# Bindings for integrity tags over values that are not sealed (public keys): they name the row.
+def case_public_key(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:public-key".encode()
+
+
+def user_public_key(user_id: int) -> bytes:
+    return f"candor:user:{user_id}:public-key".encode()

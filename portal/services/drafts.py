@@ -15,9 +15,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-import crypto
 from portal.models import Case, StaffDraft
-from portal.services import contexts, tokens
+from portal.services import contexts, integrity, tokens
 
 # Long enough to cover a night's sleep; short enough that forgotten drafts do not pile up.
 DRAFT_LIFETIME = timedelta(hours=24)
@@ -48,17 +47,21 @@ def keep_draft(
         return None
     token = secrets.token_urlsafe(32)
     uid = secrets.token_hex(16)
+    sealed_body, tag = integrity.seal_item(
+        session,
+        integrity.case_public_key(session, case),
+        body[:MAX_DRAFT_LENGTH].encode(),
+        contexts.staff_draft(case.uid, uid),
+        kind.encode(),
+    )
     session.add(
         StaffDraft(
             id_hash=tokens.token_hash(token),
             uid=uid,
             case_id=case.id,
             kind=kind,
-            sealed_body=crypto.seal(
-                case.public_key,
-                body[:MAX_DRAFT_LENGTH].encode(),
-                contexts.staff_draft(case.uid, uid),
-            ),
+            sealed_body=sealed_body,
+            tag=tag,
             created_at=now,
         )
     )
@@ -77,8 +80,9 @@ def take_drafts(
     """Open and forget this case's drafts among ``draft_tokens``.
 
     Returns the drafts (oldest first) and the tokens that belong to other cases, which the caller
-    keeps. A draft that fails to open raises ``DecryptionError`` (the integrity page): nothing is
-    half-shown. Expired drafts are removed. Commits once.
+    keeps. A draft that fails to open, or whose tag shows a database writer forged or altered
+    it, raises ``DecryptionError`` (the integrity page): nothing is half-shown. Expired drafts
+    are removed. Commits once.
     """
     session.execute(delete(StaffDraft).where(StaffDraft.created_at < now - DRAFT_LIFETIME))
     by_hash = {tokens.token_hash(t): t for t in draft_tokens}
@@ -97,8 +101,13 @@ def take_drafts(
     for row in rows:
         if row.case_id != case.id:
             continue
-        body = crypto.open_sealed(
-            case_private_key, row.sealed_body, contexts.staff_draft(case.uid, row.uid)
+        body = integrity.open_item(
+            session,
+            case_private_key,
+            row.sealed_body,
+            row.tag,
+            contexts.staff_draft(case.uid, row.uid),
+            row.kind.encode(),
         ).decode()
         drafts.append(Draft(kind=row.kind, body=body, created_at=row.created_at))
         keep.remove(by_hash[row.id_hash])

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.models import Case, CaseKeyGrant, CaseStatus, User
-from portal.services import contexts
+from portal.services import contexts, integrity
 
 PAGE_SIZE = 50
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -46,7 +46,9 @@ class InboxRow:
     next_due_at: datetime | None
     overdue: bool
     assignee_id: int | None
-    preview: str
+    # None when the preview or the handler's grant failed its integrity check: the row says so
+    # and the rest of the page is shown; the case page itself refuses.
+    preview: str | None
 
 
 @dataclass(frozen=True)
@@ -115,13 +117,16 @@ def list_cases(
         session.scalars(ids.order_by(*INBOX_ORDER).limit(page_size).offset((page - 1) * page_size))
     )
     rows = session.execute(
-        select(Case, CaseKeyGrant.sealed_case_key)
+        select(Case, CaseKeyGrant.sealed_case_key, CaseKeyGrant.tag)
         .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
         .where(CaseKeyGrant.user_id == handler.id, Case.id.in_(page_ids))
         .order_by(*INBOX_ORDER)
     ).tuples()
     return InboxPage(
-        rows=[_row(case, sealed_key, handler, private_key, now) for case, sealed_key in rows],
+        rows=[
+            _row(session, case, sealed_key, tag, handler, private_key, now)
+            for case, sealed_key, tag in rows
+        ],
         total=total,
         page=page,
         pages=pages,
@@ -129,15 +134,42 @@ def list_cases(
     )
 
 
+def _preview(
+    session: Session,
+    case: Case,
+    sealed_key: bytes,
+    tag: bytes | None,
+    handler: User,
+    private_key: bytes,
+) -> str | None:
+    """The opened preview, or None when it or the grant fails: one bad row must not take the
+    whole inbox down, and what fails is never half-shown."""
+    try:
+        integrity.case_public_key(session, case)
+        case_key = integrity.open_item(
+            session, private_key, sealed_key, tag, contexts.case_key(case.uid, handler.id)
+        )
+        return integrity.open_item(
+            session,
+            case_key,
+            case.sealed_preview,
+            case.sealed_preview_tag,
+            contexts.preview(case.uid),
+        ).decode()
+    except (crypto.DecryptionError, UnicodeDecodeError):
+        return None
+
+
 def _row(
-    case: Case, sealed_key: bytes, handler: User, private_key: bytes, now: datetime
+    session: Session,
+    case: Case,
+    sealed_key: bytes,
+    tag: bytes | None,
+    handler: User,
+    private_key: bytes,
+    now: datetime,
 ) -> InboxRow:
-    case_key = crypto.open_sealed(private_key, sealed_key, contexts.case_key(case.uid, handler.id))
-    preview = (
-        crypto.open_sealed(case_key, case.sealed_preview, contexts.preview(case.uid)).decode()
-        if case.sealed_preview
-        else ""
-    )
+    preview = _preview(session, case, sealed_key, tag, handler, private_key)
     return InboxRow(
         uid=case.uid,
         reference=reference(case),

@@ -28,7 +28,7 @@ from portal.models import (
     User,
     UserCategory,
 )
-from portal.services import clock, contexts
+from portal.services import audit, clock, contexts, integrity, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, ServiceError
 
@@ -38,6 +38,10 @@ MAX_FILES = 20
 # How long a receipt can be shown again (a reload, a second post) before it is forgotten.
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
+NOBODY_CAN_RECEIVE = (
+    "Your report could not be filed because no handler can receive it right now, so nothing "
+    "was saved. Please try again later, or use one of the other ways to report."
+)
 
 
 class AlreadyFiledError(ServiceError):
@@ -209,6 +213,8 @@ def submit_report(
             contexts.reporter_key(case.uid),
             profile,
         )
+    integrity.tag_reporter_key(session, case)
+    integrity.sign_case_key(session, case)
     report = {
         "category": category.label,
         "tier": submission.tier,
@@ -217,19 +223,19 @@ def submit_report(
             for q in intake.questions
         ],
     }
-    case.sealed_report = crypto.seal(
-        keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
+    case.sealed_report, case.sealed_report_tag = integrity.seal_item(
+        session, keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
     )
     first_answer = next(
         (text for q in intake.questions if (text := submission.answers.get(q.key, "").strip())), ""
     )
-    case.sealed_preview = crypto.seal(
-        keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
+    case.sealed_preview, case.sealed_preview_tag = integrity.seal_item(
+        session, keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
     )
     if submission.confidential:
         identity = {"name": submission.name.strip(), "contact": submission.contact.strip()}
-        case.sealed_identity = crypto.seal(
-            keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
+        case.sealed_identity, case.sealed_identity_tag = integrity.seal_item(
+            session, keypair.public_key, json.dumps(identity).encode(), contexts.identity(case.uid)
         )
     session.add(case)
     try:
@@ -239,19 +245,16 @@ def submit_report(
         return _lost_race(session, store, submission, submission_lookup, now)
 
     receiving = [r.id for r in recipients if r.id not in submission.excluded_handler_ids]
-    for user in session.scalars(select(User).where(User.id.in_(receiving))):
-        if user.public_key is None:  # list_recipients() returns activated handlers only
-            continue
-        session.add(
-            CaseKeyGrant(
-                case_id=case.id,
-                user_id=user.id,
-                sealed_case_key=crypto.seal(
-                    user.public_key, keypair.private_key, contexts.case_key(case.uid, user.id)
-                ),
-                granted_at=now,
-            )
-        )
+    skipped = _grant_to_receiving(session, case, keypair.private_key, receiving, now)
+    if len(skipped) == len(receiving):
+        # Nobody could be given the case key: a case nobody can read helps no one. Nothing is
+        # kept, and the reporter is told so while they still have what they wrote.
+        session.rollback()
+        _discard(store, submission.uploads)
+        _tell_admins_of_bad_keys(session, skipped, None, clock_settings, now)
+        session.commit()
+        raise InvalidInputError(NOBODY_CAN_RECEIVE)
+    _tell_admins_of_bad_keys(session, skipped, case, clock_settings, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
@@ -301,6 +304,60 @@ def _lost_race(
     return existing
 
 
+def _grant_to_receiving(
+    session: Session,
+    case: Case,
+    case_private_key: bytes,
+    receiving: Sequence[int],
+    now: datetime,
+) -> list[User]:
+    """Seal the case key to every receiving handler whose public key verifies; return the others.
+
+    A handler whose key is malformed or fails its integrity check (a database writer may have
+    put their own key there) gets nothing sealed to it; the report still reaches everyone else,
+    so one bad row cannot stop intake.
+    """
+    skipped = []
+    for user in session.scalars(select(User).where(User.id.in_(receiving)).order_by(User.id)):
+        try:
+            public_key = integrity.user_public_key(session, user)
+            blob, tag = integrity.seal_item(
+                session, public_key, case_private_key, contexts.case_key(case.uid, user.id)
+            )
+        except crypto.CryptoError:
+            skipped.append(user)
+            continue
+        session.add(
+            CaseKeyGrant(
+                case_id=case.id, user_id=user.id, sealed_case_key=blob, tag=tag, granted_at=now
+            )
+        )
+    return skipped
+
+
+def _tell_admins_of_bad_keys(
+    session: Session,
+    skipped: Sequence[User],
+    case: Case | None,
+    settings: clock.ClockSettings,
+    now: datetime,
+) -> None:
+    """An audit entry per skipped handler and one content-free e-mail to each admin."""
+    if not skipped:
+        return
+    for user in skipped:
+        audit.record(
+            session,
+            "grant_skipped_bad_key" if case is not None else "report_refused_bad_keys",
+            now=now,
+            actor_kind="system",
+            case_id=case.id if case is not None else None,
+            subject_id=user.id,
+            detail="public key failed its integrity check; nothing was sealed to it",
+        )
+    notifications.notify_admins_of_bad_key(session, skipped, settings, case=case, now=now)
+
+
 def add_attachments(
     session: Session,
     case: Case,
@@ -310,17 +367,24 @@ def add_attachments(
     now: datetime,
 ) -> None:
     """Record uploads as the case's attachments; their metadata is sealed to the case key."""
+    public_key = integrity.case_public_key(session, case) if uploads else b""
     for upload in uploads:
         meta = upload.meta()
+        sealed_meta, tag = integrity.seal_item(
+            session,
+            public_key,
+            meta.to_bytes(),
+            contexts.attachment_meta(case.uid, upload.uid),
+            integrity.attachment_bound(author_kind, message_id),
+        )
         session.add(
             Attachment(
                 uid=upload.uid,
                 case_id=case.id,
                 message_id=message_id,
                 author_kind=author_kind,
-                sealed_meta=crypto.seal(
-                    case.public_key, meta.to_bytes(), contexts.attachment_meta(case.uid, upload.uid)
-                ),
+                sealed_meta=sealed_meta,
+                tag=tag,
                 created_at=now,
             )
         )

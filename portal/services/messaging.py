@@ -12,9 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import crypto
 from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
-from portal.services import batch, contexts
+from portal.services import batch, contexts, integrity
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
 from portal.services.cleaning import CleaningStatus, Kind
 from portal.services.errors import InvalidInputError, NotFoundError
@@ -76,12 +75,22 @@ def add_message(
     if too_large:
         raise InvalidInputError(f"The file “{too_large[0]}” is larger than the limit.")
     uid = secrets.token_hex(16)
+    author_id = author.id if author is not None else None
+    # A swapped case key is refused here, before the server seals anything to it.
+    sealed_body, tag = integrity.seal_item(
+        session,
+        integrity.case_public_key(session, case),
+        body.encode(),
+        contexts.message(case.uid, uid),
+        integrity.message_bound(author_kind, author_id),
+    )
     fields = {
         "uid": uid,
         "case_id": case.id,
         "author_kind": author_kind,
-        "author_id": author.id if author is not None else None,
-        "sealed_body": crypto.seal(case.public_key, body.encode(), contexts.message(case.uid, uid)),
+        "author_id": author_id,
+        "sealed_body": sealed_body,
+        "tag": tag,
         "created_at": now,
     }
     if uploads:
@@ -104,11 +113,19 @@ def add_message(
 def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:
     """Add an internal note, sealed to the case public key, in the caller's transaction."""
     uid = secrets.token_hex(16)
+    sealed_body, tag = integrity.seal_item(
+        session,
+        integrity.case_public_key(session, case),
+        body.encode(),
+        contexts.note(case.uid, uid),
+        integrity.note_bound(author.id),
+    )
     note = Note(
         uid=uid,
         case_id=case.id,
         author_id=author.id,
-        sealed_body=crypto.seal(case.public_key, body.encode(), contexts.note(case.uid, uid)),
+        sealed_body=sealed_body,
+        tag=tag,
         created_at=now,
     )
     session.add(note)
@@ -116,9 +133,20 @@ def seal_note(session: Session, case: Case, author: User, body: str, *, now: dat
 
 
 def read_report(session: Session, case: Case, case_private_key: bytes) -> ReportView:
-    """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown."""
+    """The decrypted report. A tampered ciphertext raises DecryptionError: nothing half-shown.
+
+    A case whose public key fails its check is refused here too, before anyone reads on and
+    answers into a case that would seal their answer to someone else's key.
+    """
+    integrity.case_public_key(session, case)
     report = json.loads(
-        crypto.open_sealed(case_private_key, case.sealed_report, contexts.report(case.uid))
+        integrity.open_item(
+            session,
+            case_private_key,
+            case.sealed_report,
+            case.sealed_report_tag,
+            contexts.report(case.uid),
+        )
     )
     attachments = session.scalars(
         select(Attachment)
@@ -129,7 +157,9 @@ def read_report(session: Session, case: Case, case_private_key: bytes) -> Report
         category=report["category"],
         tier=int(report["tier"]),
         answers=tuple((a["label"], a["answer"]) for a in report["answers"]),
-        attachments=tuple(_attachment_view(case, a, case_private_key) for a in attachments),
+        attachments=tuple(
+            _attachment_view(session, case, a, case_private_key) for a in attachments
+        ),
     )
 
 
@@ -153,7 +183,7 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
         .order_by(Attachment.id)
     ):
         files.setdefault(attachment.message_id or 0, []).append(
-            _attachment_view(case, attachment, case_private_key)
+            _attachment_view(session, case, attachment, case_private_key)
         )
     author_ids = sorted({m.author_id for m in messages if m.author_id is not None})
     names: dict[int, str] = {
@@ -166,8 +196,12 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
         MessageView(
             author_kind=m.author_kind,
             author_name=names.get(m.author_id, "") if m.author_id is not None else "",
-            body=crypto.open_sealed(
-                case_private_key, m.sealed_body, contexts.message(case.uid, m.uid)
+            body=integrity.open_item(
+                session,
+                case_private_key,
+                m.sealed_body,
+                m.tag,
+                *integrity.message_place(case.uid, m),
             ).decode(),
             created_at=m.created_at,
             attachments=tuple(files.get(m.id, ())),
@@ -193,22 +227,28 @@ def open_attachment(
         author_kinds is not None and attachment.author_kind not in author_kinds
     ):
         raise NotFoundError("No such attachment.")
-    meta = _meta(case, attachment, case_private_key)
+    meta = _meta(session, case, attachment, case_private_key)
     return _view(attachment, meta), store.read(attachment.uid, meta.file_key)
 
 
-def _meta(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentMeta:
+def _meta(
+    session: Session, case: Case, attachment: Attachment, case_private_key: bytes
+) -> AttachmentMeta:
     return AttachmentMeta.from_bytes(
-        crypto.open_sealed(
+        integrity.open_item(
+            session,
             case_private_key,
             attachment.sealed_meta,
-            contexts.attachment_meta(case.uid, attachment.uid),
+            attachment.tag,
+            *integrity.attachment_place(case.uid, attachment),
         )
     )
 
 
-def _attachment_view(case: Case, attachment: Attachment, case_private_key: bytes) -> AttachmentView:
-    return _view(attachment, _meta(case, attachment, case_private_key))
+def _attachment_view(
+    session: Session, case: Case, attachment: Attachment, case_private_key: bytes
+) -> AttachmentView:
+    return _view(attachment, _meta(session, case, attachment, case_private_key))
 
 
 def _view(attachment: Attachment, meta: AttachmentMeta) -> AttachmentView:

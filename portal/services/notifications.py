@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -84,6 +84,58 @@ def notify_users(
                 "This message holds no case content by design.\n"
             ),
             recipient_id=user.id,
+            now=now,
+        )
+        count += 1
+    return count
+
+
+def notify_admins_of_bad_key(
+    session: Session,
+    handlers: Sequence[User],
+    settings: ClockSettings,
+    *,
+    case: Case | None,
+    now: datetime,
+) -> int:
+    """Tell every active admin with an address that handlers were skipped for a new report
+    because their public keys failed the integrity check (``case`` None: the report could not be
+    filed at all). Content-free: the case reference, the usernames and what to do.
+    """
+    admins = session.scalars(
+        select(User).where(User.is_admin.is_(True), User.active.is_(True), User.email.is_not(None))
+    )
+    names = ", ".join(repr(h.username) for h in handlers)
+    if case is None:
+        subject = "A report could not be filed"
+        what = (
+            f"A reporter tried to file a report, but the public keys stored for {names} failed "
+            "their integrity check and nobody else receives such reports, so it was not filed. "
+            "The reporter was told and kept what they wrote."
+        )
+    else:
+        reference = inbox.reference(case)
+        subject = f"A handler was not given case {reference}"
+        what = (
+            f"A new report arrived as case {reference}. The public key stored for {names} "
+            "failed its integrity check, so that account was not given the case. Everyone else "
+            "who receives such reports was given it; nothing was lost."
+        )
+    body = (
+        f"{what}\n\nThe key may have been altered in the database. Check the account, reset it "
+        "if needed, then ask a colleague who holds the case to grant it again.\n\n"
+        "This message holds no case content by design.\n"
+    )
+    count = 0
+    for admin in admins:
+        if not admin.email or "\r" in admin.email or "\n" in admin.email:
+            continue
+        enqueue(
+            session,
+            to=admin.email,
+            subject=f"[{settings.site_name}] {subject}",
+            body=body,
+            recipient_id=admin.id,
             now=now,
         )
         count += 1

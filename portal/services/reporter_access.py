@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import Case, ReporterSession
-from portal.services import contexts, receipt_delays, tokens
+from portal.services import contexts, integrity, receipt_delays, tokens
 from portal.services.errors import ServiceError
 from portal.services.lengths import (
     MAX_PASSPHRASE_LENGTH,
@@ -103,6 +103,8 @@ def sign_in(
     lookup = crypto.lookup_hmac(pepper, code)
     case = session.scalar(select(Case).where(Case.receipt_lookup == lookup))
     normalized = crypto.normalize_passphrase(passphrase)
+    if case is not None:
+        integrity.check_reporter_key(session, case)
     case_private_key = None
     with gate.slot():
         if case is None:

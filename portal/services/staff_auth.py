@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.models import StaffSession, User
-from portal.services import accounts, audit, tokens
+from portal.services import accounts, audit, integrity, tokens
 from portal.services.errors import ServiceError
 from portal.services.lengths import (
     MAX_ONE_TIME_CODE_LENGTH,
@@ -147,6 +147,7 @@ def sign_in(
         # only the password would own the account). The one-time link from the admin does.
         _fail(session, user, now, "no second factor; waiting for the re-enrolment link")
     private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
+    _check_key_pair(session, user, private_key, now)
     secret = crypto.unwrap_with_key(
         user.totp_wrapped_secret, keys.wrapping_key, accounts.totp_context(user.username)
     ).decode()
@@ -156,6 +157,31 @@ def sign_in(
     audit.record(session, "sign_in", now=now, actor_id=user.id, subject_id=user.id)
     session.commit()
     return login
+
+
+def _check_key_pair(session: Session, user: User, private_key: bytes, now: datetime) -> None:
+    """Refuse the sign-in unless the stored public key is genuine and is this private key's.
+
+    A database writer who put their own public key, or a whole key pair and password of their
+    own, in this account's row would otherwise receive every case granted to it from now on.
+    """
+    try:
+        public_key = integrity.user_public_key(session, user)
+        genuine = crypto.public_key_from_private(private_key) == public_key
+    except crypto.CryptoError:
+        genuine = False
+    if genuine:
+        return
+    audit.record(
+        session,
+        "sign_in_refused_bad_key",
+        now=now,
+        actor_kind="anonymous",
+        subject_id=user.id,
+        detail="the account's public key failed its integrity check",
+    )
+    session.commit()
+    raise crypto.IntegrityCheckError("account public key did not verify")
 
 
 def _fail(session: Session, user: User, now: datetime, why: str) -> NoReturn:

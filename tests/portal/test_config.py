@@ -48,6 +48,7 @@ def _example_without(line_start: str) -> str:
     ("removed", "named"),
     [
         ("receipt_pepper", "security.receipt_pepper"),
+        ("integrity_key", "security.integrity_key"),
         ("secret_key", "site.secret_key"),
         ("url =", "database.url"),
         ("max_upload_mb", "storage.max_upload_mb"),
@@ -71,6 +72,8 @@ def test_missing_key_names_it(tmp_path: Path, removed: str, named: str) -> None:
         ("max_upload_mb = 512", "max_upload_mb = true", "storage.max_upload_mb"),
         ('timezone = "Europe/Berlin"', 'timezone = "Mars/Olympus"', "site.timezone"),
         ('receipt_pepper = "0000', 'receipt_pepper = "zz00', "security.receipt_pepper"),
+        ('integrity_key = "0000', 'integrity_key = "zz00', "security.integrity_key"),
+        ('integrity_key = "0000', 'integrity_key = "000000', "security.integrity_key"),
     ],
 )
 def test_malformed_key_names_it(tmp_path: Path, replace: str, by: str, named: str) -> None:

@@ -22,9 +22,15 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from portal import create_app, migrate
-from portal.db import make_engine
+from portal.db import integrity_info, make_engine
 from portal.models import Attachment, Case
-from tests.conftest import POSTGRES_URL, drop_postgres_schema, make_config, postgres_schema_engine
+from tests.conftest import (
+    POSTGRES_URL,
+    TEST_INTEGRITY_KEY,
+    drop_postgres_schema,
+    make_config,
+    postgres_schema_engine,
+)
 from tests.factories import file_bytes, make_handler
 from tests.portal.test_reporter_web import intake_fields, receipt_of
 
@@ -56,9 +62,11 @@ def racing_app(engine: Engine, tmp_path: Path) -> Flask:
     config = make_config(engine.url.render_as_string(hide_password=False), tmp_path)
     app = create_app(config)
     app.config["TESTING"] = True
-    app.extensions["candor.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.extensions["candor.sessionmaker"] = sessionmaker(
+        bind=engine, expire_on_commit=False, info=integrity_info(TEST_INTEGRITY_KEY)
+    )
     config.storage.attachments_dir.mkdir(parents=True, exist_ok=True)
-    with Session(engine) as db:
+    with Session(engine, info=integrity_info(TEST_INTEGRITY_KEY)) as db:
         make_handler(db, "hanna")
     return app
 

@@ -24,10 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import crypto
 from portal import create_app, migrate
-from portal.db import make_engine
+from portal.db import integrity_info, make_engine
 from portal.models import StaffSession, User
 from portal.services import staff_auth
 from tests.conftest import (
+    TEST_INTEGRITY_KEY,
     drop_postgres_schema,
     make_config,
     postgres_schema_engine,
@@ -62,7 +63,7 @@ def shared_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> 
 @pytest.fixture
 def sessions(shared_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(shared_url, pool_size=PARALLEL + 2, max_overflow=0)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    yield sessionmaker(bind=engine, expire_on_commit=False, info=integrity_info(TEST_INTEGRITY_KEY))
     engine.dispose()
 
 

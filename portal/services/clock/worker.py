@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
+import crypto
 from portal.models import AuthorKind, Case, Deadline, DeadlineState
 from portal.services import audit, batch, notifications, sitetext
 from portal.services.clock import chunk
@@ -286,9 +287,14 @@ def _record(session: Session, action: str, case: Case, now: datetime, detail: st
 def _system_message(session: Session, case: Case, body: str, now: datetime) -> None:
     from portal.services import messaging
 
-    messaging.add_message(
-        session, case, body, author_kind=AuthorKind.SYSTEM, store=None, now=now, commit=False
-    )
+    try:
+        messaging.add_message(
+            session, case, body, author_kind=AuthorKind.SYSTEM, store=None, now=now, commit=False
+        )
+    except crypto.DecryptionError:
+        # The case's public key failed its integrity check: nothing is sealed to a key a database
+        # writer may have put there, and the clock goes on for every other case.
+        _record(session, "message_refused_bad_key", case, now, "case key failed its check")
 
 
 def _words(delta: timedelta) -> str:

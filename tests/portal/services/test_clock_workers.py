@@ -54,7 +54,12 @@ from portal.models import (
 from portal.services import accounts, audit, clock, contexts, inbox
 from portal.services.calendar import BusinessCalendar
 from portal.services.policies import load_policy
-from tests.conftest import POSTGRES_URL, drop_postgres_schema, postgres_schema_engine
+from tests.conftest import (
+    POSTGRES_URL,
+    TEST_INTEGRITY_KEY,
+    drop_postgres_schema,
+    postgres_schema_engine,
+)
 
 needs_postgres = pytest.mark.skipif(
     not POSTGRES_URL,
@@ -112,7 +117,7 @@ def run_worker(
         if url.startswith("postgresql")
         else make_engine(url)
     )
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, integrity_key=TEST_INTEGRITY_KEY)
     settings = clock_settings(batch_size)
     passes = claimed = acted = idle = 0
     if go is not None:
@@ -179,7 +184,7 @@ def pg_engine() -> Iterator[Engine]:
 
 def populate(engine: Engine, cases: int) -> Population:
     """Handlers at levels 1-3 with addresses, and ``cases`` cases whose acknowledgement is due."""
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, integrity_key=TEST_INTEGRITY_KEY)
     settings = clock_settings(500)
     calendar = settings.calendar
     policy = load_policy(POLICY)
@@ -222,6 +227,13 @@ def populate(engine: Engine, cases: int) -> Population:
                     "receipt_lookup": secrets.token_bytes(32),
                     "submission_lookup": secrets.token_bytes(32),
                     "public_key": keypair.public_key,
+                    # Checked before the clock seals an automatic message to the key.
+                    "public_key_tag": crypto.integrity_tag(
+                        TEST_INTEGRITY_KEY,
+                        b"public-key",
+                        contexts.case_public_key(uid),
+                        keypair.public_key,
+                    ),
                     "reporter_wrapped_key": b"dummy: the clock never opens it",
                     "category": "fraud",
                     "policies": [POLICY],
@@ -460,7 +472,7 @@ def run_workers(
     assert sum(claimed for _, _, claimed, _, _ in stats) == pop.cases, stats
     if shared:
         assert all(claimed > 0 for _, _, claimed, _, _ in stats), stats
-    with make_session_factory(engine)() as db:
+    with make_session_factory(engine, integrity_key=TEST_INTEGRITY_KEY)() as db:
         assert_exactly_once(db, pop)
 
 
@@ -492,7 +504,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_nothing(pg_engine: En
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     victim = context.Process(target=run_worker, args=(url, pop.now, batch, name, results))
-    factory = make_session_factory(pg_engine)
+    factory = make_session_factory(pg_engine, integrity_key=TEST_INTEGRITY_KEY)
     activity = text(
         "SELECT state, backend_xid IS NOT NULL FROM pg_stat_activity WHERE application_name = :n"
     )
@@ -590,7 +602,7 @@ def test_two_deadlines_of_one_case_due_together_climb_the_ladder_once_each(
                 worker.kill()
     assert not [error for *_, error in stats if error], stats
     assert sum(acted for _, _, _, acted, _ in stats) == 2 * cases, stats
-    with make_session_factory(pg_engine)() as db:
+    with make_session_factory(pg_engine, integrity_key=TEST_INTEGRITY_KEY)() as db:
         levels = set(db.scalars(select(Case.escalation_level)))
         assert levels == {3}
         details = db.execute(

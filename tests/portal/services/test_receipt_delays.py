@@ -11,10 +11,11 @@ import pytest
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from portal.db import make_engine
+from portal.db import integrity_info, make_engine
 from portal.models import ReceiptCodeDelay
 from portal.services import receipt_delays
 from portal.services.receipt_delays import DelayPolicy
+from tests.conftest import TEST_INTEGRITY_KEY
 from tests.factories import NOW
 
 PARALLEL = 8
@@ -38,7 +39,9 @@ def engine(
 def test_parallel_failures_are_all_counted_and_the_delay_only_grows(engine: Engine) -> None:
     policy = DelayPolicy()
     key = secrets.token_bytes(32)
-    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(
+        bind=engine, expire_on_commit=False, info=integrity_info(TEST_INTEGRITY_KEY)
+    )
     start = threading.Barrier(PARALLEL)
     errors: list[BaseException] = []
 

@@ -3,8 +3,8 @@
 A handler's reply or note that arrives after the staff session ended is kept, sealed to the case
 public key, until the handler signs in again.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0008"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Integer(), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("sealed_body", sa.LargeBinary(), nullable=False),
+        sa.Column("tag", sa.LargeBinary(length=32), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],

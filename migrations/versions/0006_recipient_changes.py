@@ -4,7 +4,7 @@ A change that would make an account receive reports it does not receive today (a
 handler gaining a category or a level) is kept here until another admin or a handler at level 2
 or above approves it; the account's own columns keep the approved state.
 
-Revision ID: 0008
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-30 12:00:00
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008"
+revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -4,8 +4,8 @@ Failed check-backs counted per receipt code (under an HMAC of the canonical code
 earliest time of the next attempt: a growing delay per code replaces the per-code lockout and the
 site-wide lockout that lived in the rate limiter's counters.
 
-Revision ID: 0010
-Revises: 0011
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0011"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
