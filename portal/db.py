@@ -9,7 +9,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine; SQLite gets foreign keys enforced and write-ahead logging."""
+    """Create an engine; SQLite gets foreign keys enforced and write-ahead logging.
+
+    A database error never carries its statement's parameters into a message or a traceback:
+    they are lookups, tags and ciphertexts that have no place in a log.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)

@@ -8,6 +8,7 @@ holds with the settings of production (no TESTING, no DEBUG, exceptions not prop
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from flask import Flask, abort
@@ -81,3 +82,24 @@ def test_the_real_app_never_runs_in_debug_mode(config: Config) -> None:
     prod = create_app(config)
     assert prod.debug is False and prod.testing is False
     assert not prod.config["PROPAGATE_EXCEPTIONS"]
+
+
+def test_database_errors_never_carry_their_parameters(tmp_path: Path) -> None:
+    # A traceback that reached a log would otherwise quote lookups, tags and ciphertexts.
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from portal.db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.sqlite3'}")
+    secret = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT * FROM no_such_table WHERE x = :x"), {"x": secret})
+    except DBAPIError as exc:
+        assert secret not in str(exc)
+        assert "hidden due to hide_parameters" in str(exc)
+    else:
+        raise AssertionError("the query should have failed")
+    finally:
+        engine.dispose()
