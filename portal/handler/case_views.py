@@ -15,6 +15,7 @@ from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import (
+    DRAFT_ENDPOINTS,
     case_handler_required,
     handler_required,
     keep_typed_text,
@@ -144,7 +145,11 @@ def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseRetu
     try:
         done = action(access)
     except (InvalidInputError, clock_service.ClockError) as exc:
-        return _render_case(access, None, problem=str(exc), status=400)
+        # What the handler typed goes back into its box: a refusal loses nothing.
+        kind = DRAFT_ENDPOINTS.get(request.endpoint or "")
+        typed = request.form.get("body", "")
+        kept = [drafts.Draft(kind, typed, utcnow())] if kind and typed.strip() else []
+        return _render_case(access, None, problem=str(exc), status=400, kept=kept)
     flash(done, "info")
     return redirect(url_for("handler.case_page", uid=uid))
 

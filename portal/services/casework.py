@@ -98,6 +98,7 @@ class CaseDetail:
     can_grant: list[User]
     trail: list[AuditEntry]
     assignee: User | None
+    can_acknowledge: bool
 
 
 def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
@@ -159,6 +160,23 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
         can_grant=grantable(session, case),
         trail=trail,
         assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
+        can_acknowledge=not acknowledged(session, case),
+    )
+
+
+def acknowledged(session: Session, case: Case) -> bool:
+    """Whether an acknowledgement of receipt has been sent, whatever the case's status now.
+
+    The status is no guide: a handler may triage a case before acknowledging it, and the
+    7-day clock waits for the acknowledgement itself.
+    """
+    return (
+        session.scalar(
+            select(CaseEvent.id)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.ACKNOWLEDGED)
+            .limit(1)
+        )
+        is not None
     )
 
 
@@ -205,6 +223,11 @@ def send_message(
         raise InvalidInputError("Write the message to the reporter.")
     case = access.case
     event = MESSAGE_KINDS[kind]
+    if kind == "acknowledge" and acknowledged(session, case):
+        raise InvalidInputError(
+            "Receipt of this report has already been acknowledged, so nothing was sent. "
+            "To write to the reporter, choose “Reply”."
+        )
     if kind == "acknowledge" and any(
         rule.names_investigator for name in case.policies for rule in load_policy(name).clocks
     ):

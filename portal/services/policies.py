@@ -34,6 +34,8 @@ class ClockRule:
     at_expiry: frozenset[str]
     anchor_clock: str | None
     restart_on: frozenset[EventKind]
+    restart_on_repeat: bool
+    promise_within: str | None
     level: int
     pausable: bool
     pause_cap: Duration | None
@@ -57,6 +59,14 @@ class Policy:
             if rule.key == key:
                 return rule
         raise KeyError(key)
+
+    def promised_within(self, rule: ClockRule) -> str:
+        """How long ``rule`` promises, in words: its duration, or its ``promise_within`` with
+        ``{duration}`` and ``{anchor}`` (the anchor clock's duration) filled in."""
+        if rule.promise_within is None:
+            return str(rule.duration)
+        anchor = self.clock(rule.anchor_clock) if rule.anchor_clock else rule
+        return rule.promise_within.format(duration=rule.duration, anchor=anchor.duration)
 
 
 @cache
@@ -83,7 +93,16 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     for clock in clocks:
         if clock.anchor_clock is not None and clock.anchor_clock not in keys:
             raise PolicyError(f"policy {name}, clock {clock.key}: anchor_clock is not a clock")
-    return Policy(name=name, title=str(raw["title"]), clocks=tuple(clocks))
+    policy = Policy(name=name, title=str(raw["title"]), clocks=tuple(clocks))
+    for clock in clocks:
+        try:
+            policy.promised_within(clock)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise PolicyError(
+                f"policy {name}, clock {clock.key}: promise_within names {exc}, "
+                "use {duration} or {anchor}"
+            ) from None
+    return policy
 
 
 def _clock(item: dict[str, Any]) -> ClockRule:
@@ -117,6 +136,8 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         at_expiry=at_expiry,
         anchor_clock=item.get("anchor_clock"),
         restart_on=frozenset(EventKind(e) for e in item.get("restart_on", [])),
+        restart_on_repeat=bool(item.get("restart_on_repeat", False)),
+        promise_within=item.get("promise_within"),
         level=int(item.get("level", 1)),
         pausable=bool(item.get("pausable", False)),
         pause_cap=Duration.parse(pause_cap) if pause_cap else None,

@@ -7,11 +7,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.config import Config, IntakeConfig
-from portal.models import Case, CategoryPolicy, Deadline, DeadlineState, EventKind, User
+from portal.models import Case, CaseEvent, CategoryPolicy, Deadline, DeadlineState, EventKind, User
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, Duration
 from portal.services.clock import chunk
@@ -107,20 +107,28 @@ def apply_event(
 ) -> None:
     """Start, stop or re-anchor the case's deadlines, of each of its policies, for a typed event.
 
-    The caller commits.
+    The caller has recorded the event (a ``CaseEvent``) before applying it, and commits.
+    A clock restarts on the first event of a kind in its ``restart_on`` only, unless its
+    policy sets ``restart_on_repeat``.
     """
     existing = {
         (d.policy, d.clock): d
         for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
     }
+    first: bool | None = None  # the case's first event of this kind? Read once, if needed.
     for policy, rule in rules_of(case):
         deadline = existing.get((policy.name, rule.key))
         if deadline is not None and deadline.stopped_at is None:
             if kind in rule.stop:
                 stop_deadline(session, case, deadline, now)
             elif kind in rule.restart_on:
-                deadline.due_at = due_time(rule, now, settings.calendar)
-                reschedule(deadline, rule, case, settings, now)
+                if first is None and not rule.restart_on_repeat:
+                    first = occurrences(session, case, kind) == 1
+                # Only the first such event anchors the clock: a second acknowledgement must
+                # not buy the organisation another three months.
+                if rule.restart_on_repeat or first:
+                    deadline.due_at = due_time(rule, now, settings.calendar)
+                    reschedule(deadline, rule, case, settings, now)
         elif deadline is None and kind is rule.start:
             base = now
             anchor = existing.get((policy.name, rule.anchor_clock or ""))
@@ -148,6 +156,17 @@ def apply_event(
                 case.escalation_level = rule.level
     session.flush()
     refresh_next_due(session, case)
+
+
+def occurrences(session: Session, case: Case, kind: EventKind) -> int:
+    """How many events of ``kind`` the case has recorded, the one being applied included."""
+    session.flush()
+    count = session.scalar(
+        select(func.count())
+        .select_from(CaseEvent)
+        .where(CaseEvent.case_id == case.id, CaseEvent.kind == kind)
+    )
+    return int(count or 0)
 
 
 def rules_of(case: Case) -> Iterator[tuple[Policy, ClockRule]]:

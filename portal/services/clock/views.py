@@ -79,9 +79,9 @@ def promises(policy_names: Sequence[str]) -> Sequence[tuple[str, str]]:
     Every policy's promises are listed; one made twice in the same words is said once.
     """
     found = (
-        (rule.promise, str(rule.duration))
-        for name in policy_names
-        for rule in load_policy(name).clocks
+        (rule.promise, policy.promised_within(rule))
+        for policy in map(load_policy, policy_names)
+        for rule in policy.clocks
         if rule.start is EventKind.RECEIVED
     )
     return list(dict.fromkeys(found))
