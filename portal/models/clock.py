@@ -42,7 +42,8 @@ class Deadline(Base):
     due_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Seconds spent paused so far, against the clock's cap.
+    # Seconds spent paused so far, counted as the clock counts time (a working-day clock counts
+    # only working days), against the clock's cap.
     paused_seconds: Mapped[int] = mapped_column(default=0)
     extensions: Mapped[int] = mapped_column(default=0)
     # The escalation level this deadline has driven the case to.
