@@ -98,3 +98,19 @@ class CategoryPolicy(Base):
     policy: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
+
+
+class HolidaySettings(Base):
+    """The admin's choice of public holidays for working-day deadlines (one row, id 1).
+
+    Without a row the configuration's ``[clock] country`` and ``subdivision`` apply.
+    ``closing_days`` lists the organisation's own closing days, ISO dates one per line.
+    """
+
+    __tablename__ = "holiday_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(8))
+    subdivision: Mapped[str] = mapped_column(String(16), default="")
+    closing_days: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime]

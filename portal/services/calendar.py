@@ -69,9 +69,7 @@ class BusinessCalendar:
 
     def is_working_day(self, day: date) -> bool:
         weekend = getattr(self._holidays, "weekend", {5, 6})
-        return (
-            day.weekday() not in weekend and day not in self._holidays and day not in self.closed
-        )
+        return day.weekday() not in weekend and day not in self._holidays and day not in self.closed
 
     def add(self, start: datetime, duration: Duration) -> datetime:
         """``start`` plus ``duration`` (which may be negative), as an aware UTC datetime."""
