@@ -155,8 +155,11 @@ def choose_holidays(
     days = parse_closing_days(closing_days)
     row = session.get(HolidaySettings, ROW_ID)
     if row is None:
+        before = "the configuration's default"
         row = HolidaySettings(id=ROW_ID, country=country, updated_at=now)
         session.add(row)
+    else:
+        before = _describe(row.country, row.subdivision, parse_closing_days(row.closing_days))
     row.country = country
     row.subdivision = subdivision
     row.closing_days = "\n".join(d.isoformat() for d in days)
@@ -166,16 +169,17 @@ def choose_holidays(
         "holidays_chosen",
         now=now,
         actor_id=actor_id,
-        detail=f"{country}/{subdivision or '-'}; {_closing_days_summary(days)}",
+        detail=f"{before} -> {_describe(country, subdivision, days)}",
     )
     session.commit()
     return HolidayChoice(country, subdivision, days, from_config=False)
 
 
-def _closing_days_summary(days: tuple[date, ...]) -> str:
-    # The audit detail is short: the count and the span, or the days themselves when few.
+def _describe(country: str, subdivision: str, days: tuple[date, ...]) -> str:
+    # The audit detail stays short: the count and the span, or the days themselves when few.
+    where = f"{country}/{subdivision or '-'}"
     if not days:
-        return "no closing days"
+        return f"{where}; no closing days"
     if len(days) <= 5:
-        return "closing days: " + ", ".join(d.isoformat() for d in days)
-    return f"{len(days)} closing days, {days[0].isoformat()} to {days[-1].isoformat()}"
+        return f"{where}; closing days: " + ", ".join(d.isoformat() for d in days)
+    return f"{where}; {len(days)} closing days, {days[0].isoformat()} to {days[-1].isoformat()}"

@@ -75,7 +75,18 @@ def test_an_admin_chooses_country_region_and_closing_days(
     assert calendar.is_working_day(date(2026, 12, 30))
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "holidays_chosen")).one()
     assert entry.actor_id == admin.id
-    assert entry.detail == "DE/BE; closing days: 2026-12-24, 2026-12-31"
+    assert entry.detail == (
+        "the configuration's default -> DE/BE; closing days: 2026-12-24, 2026-12-31"
+    )
+    days = "\n".join((date(2027, 1, 1) + timedelta(days=n)).isoformat() for n in range(10))
+    clock.choose_holidays(db, "DE", "", days, actor_id=admin.id, now=NOW + SECOND)
+    last = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == "holidays_chosen").order_by(AuditEntry.id)
+    ).all()[-1]
+    assert last.detail == (
+        "DE/BE; closing days: 2026-12-24, 2026-12-31 -> "
+        "DE/-; 10 closing days, 2027-01-01 to 2027-01-10"
+    )
 
 
 def test_extra_closing_dates_are_skipped_by_working_day_deadlines(
