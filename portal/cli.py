@@ -194,12 +194,12 @@ def _clock_pass() -> str:
     config = _config()
     factory = current_app.extensions["candor.sessionmaker"]
     with factory() as session:
-        result = clock.tick(session, now=utcnow(), settings=current_app.extensions["candor.clock"])
+        # Each pass reads the admin's choice of holidays afresh: a change applies from the next.
+        settings = clock.with_holidays(session, current_app.extensions["candor.clock"])
+        result = clock.tick(session, now=utcnow(), settings=settings)
     if config.smtp.daily_digest:
         with factory() as session:
-            notifications.queue_daily_digests(
-                session, current_app.extensions["candor.clock"], now=utcnow()
-            )
+            notifications.queue_daily_digests(session, settings, now=utcnow())
     with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
     return (

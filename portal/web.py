@@ -159,7 +159,11 @@ def app_config() -> Config:
 
 
 def clock_settings() -> clock.ClockSettings:
-    settings: clock.ClockSettings = current_app.extensions["candor.clock"]
+    """The clock's settings with the admin's choice of holidays, read once per request."""
+    if "clock_settings" not in g:
+        base: clock.ClockSettings = current_app.extensions["candor.clock"]
+        g.clock_settings = clock.with_holidays(db_session(), base)
+    settings: clock.ClockSettings = g.clock_settings
     return settings
 
 

@@ -7,6 +7,7 @@ from wtforms import (
     BooleanField,
     HiddenField,
     RadioField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
@@ -71,3 +72,24 @@ class ConfirmForm(FlaskForm):
 
 class SiteTextForm(FlaskForm):
     html = TextAreaField("Other ways to report", validators=[Length(max=MAX_SITE_TEXT_LENGTH)])
+
+
+class HolidaysForm(FlaskForm):
+    country = SelectField("Country", validators=[InputRequired()])
+    subdivision = StringField(
+        "Region (its code, such as BY for Bavaria; empty for the whole country only)",
+        validators=[Length(max=16)],
+    )
+    closing_days = TextAreaField(
+        "The organisation's own closing days (one date a line, such as 2026-12-24)",
+        validators=[Length(max=12_000)],
+    )
+
+
+def holidays_form(countries: dict[str, str], **kwargs: Any) -> HolidaysForm:
+    """The holidays form with every country the holiday tables know as its choices."""
+    form = HolidaysForm(**kwargs)
+    form.country.choices = [
+        SelectChoice(code, f"{name} ({code})") for code, name in countries.items()
+    ]
+    return form

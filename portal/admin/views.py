@@ -7,16 +7,24 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
-from portal.admin.forms import AccountFormBase, ConfirmForm, SiteTextForm, account_form
+from portal.admin.forms import (
+    AccountFormBase,
+    ConfirmForm,
+    HolidaysForm,
+    SiteTextForm,
+    account_form,
+    holidays_form,
+)
 from portal.handler import approval_views
 from portal.handler.forms import PlainForm
 from portal.models import RecipientChange, User
 from portal.services import accounts, approvals, clock, intake, notifications, readiness, sitetext
+from portal.services.clock import holidays
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS, load_policy
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
-from portal.web import app_config, db_session
+from portal.web import app_config, clock_settings, db_session
 
 OTHER_WAYS = "other_ways"
 
@@ -267,6 +275,51 @@ def categories() -> ResponseReturnValue:
         rows=rows,
         presets=[load_policy(name) for name in PRESETS],
         form=PlainForm(),
+    )
+
+
+@bp.route("/holidays", methods=["GET", "POST"])
+@admin_required
+def holiday_settings() -> ResponseReturnValue:
+    """Country, region and closing days that working-day deadlines skip."""
+    # Without a saved choice the request's calendar is the configuration's default.
+    choice = clock.current_choice(db_session(), clock_settings().calendar)
+    form = holidays_form(holidays.countries())
+    if request.method == "GET":
+        form.country.data = choice.country
+        form.subdivision.data = choice.subdivision
+        form.closing_days.data = "\n".join(d.isoformat() for d in choice.closing_days)
+    if not form.validate_on_submit():
+        return _holidays_page(form, choice, _form_problems(form)), _status()
+    try:
+        clock.choose_holidays(
+            db_session(),
+            form.country.data or "",
+            form.subdivision.data or "",
+            form.closing_days.data or "",
+            actor_id=staff().user.id,
+            now=utcnow(),
+        )
+    except InvalidInputError as exc:
+        return _holidays_page(form, choice, [str(exc)]), 400
+    flash(
+        "The holidays are saved. Deadlines computed from now on skip them; due times already "
+        "set stay as they are.",
+        "info",
+    )
+    return redirect(url_for("admin.holiday_settings"))
+
+
+def _holidays_page(form: HolidaysForm, choice: clock.HolidayChoice, problems: list[str]) -> str:
+    country = form.country.data or choice.country
+    return render_template(
+        "admin/holidays.html",
+        form=form,
+        choice=choice,
+        problems=problems,
+        country_name=holidays.countries().get(country, country),
+        regions=holidays.regions(country),
+        zone=clock_settings().calendar.timezone,
     )
 
 

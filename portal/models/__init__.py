@@ -25,6 +25,7 @@ from portal.models.clock import (
     CategoryPolicy,
     Deadline,
     DeadlineState,
+    HolidaySettings,
     OutboxMessage,
     OutboxState,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "Deadline",
     "DeadlineState",
     "EventKind",
+    "HolidaySettings",
     "Message",
     "Note",
     "OutboxMessage",

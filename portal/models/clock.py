@@ -42,7 +42,8 @@ class Deadline(Base):
     due_at: Mapped[datetime]
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     paused_at: Mapped[datetime | None] = mapped_column(default=None)
-    # Seconds spent paused so far, against the clock's cap.
+    # Seconds spent paused so far, counted as the clock counts time (a working-day clock counts
+    # only working days), against the clock's cap.
     paused_seconds: Mapped[int] = mapped_column(default=0)
     extensions: Mapped[int] = mapped_column(default=0)
     # The escalation level this deadline has driven the case to.
@@ -96,4 +97,20 @@ class CategoryPolicy(Base):
     category: Mapped[str] = mapped_column(String(64), primary_key=True)
     policy: Mapped[str] = mapped_column(String(64), primary_key=True)
     position: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]
+
+
+class HolidaySettings(Base):
+    """The admin's choice of public holidays for working-day deadlines (one row, id 1).
+
+    Without a row the configuration's ``[clock] country`` and ``subdivision`` apply.
+    ``closing_days`` lists the organisation's own closing days, ISO dates one per line.
+    """
+
+    __tablename__ = "holiday_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    country: Mapped[str] = mapped_column(String(8))
+    subdivision: Mapped[str] = mapped_column(String(16), default="")
+    closing_days: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]

@@ -8,7 +8,7 @@ month's end (30 November + 3 months = 28 or 29 February): 3 months is never 90 d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -47,11 +47,15 @@ class Duration:
 
 @dataclass(frozen=True)
 class BusinessCalendar:
-    """Working days for a country and region (``holidays`` package) in a time zone."""
+    """Working days for a country and region (``holidays`` package) in a time zone.
+
+    ``closed`` holds the organisation's own closing days, which count as holidays.
+    """
 
     timezone: str
     country: str
     subdivision: str | None = None
+    closed: frozenset[date] = frozenset()
     _holidays: holidays.HolidayBase = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -65,7 +69,7 @@ class BusinessCalendar:
 
     def is_working_day(self, day: date) -> bool:
         weekend = getattr(self._holidays, "weekend", {5, 6})
-        return day.weekday() not in weekend and day not in self._holidays
+        return day.weekday() not in weekend and day not in self._holidays and day not in self.closed
 
     def add(self, start: datetime, duration: Duration) -> datetime:
         """``start`` plus ``duration`` (which may be negative), as an aware UTC datetime."""
@@ -98,6 +102,59 @@ class BusinessCalendar:
             local += timedelta(days=1)
         return self._to_utc(local)
 
+    def pause_length(self, start: datetime, end: datetime, unit: Unit) -> int:
+        """Seconds between ``start`` and ``end`` as a clock counting in ``unit`` counts them.
+
+        A working-day clock counts only the time that falls on working days, so a weekend or a
+        holiday inside a pause is not taken from the reporter's or handler's allowance; a
+        calendar-day or month clock counts on the local wall clock, so a pause across a
+        daylight-saving change moves the due time by whole local days; minutes and hours are
+        absolute.
+        """
+        if end <= start:
+            return 0
+        if unit in (Unit.MINUTES, Unit.HOURS):
+            return int((end - start).total_seconds())
+        local_start, local_end = self._local(start), self._local(end)
+        if unit is not Unit.WORKING_DAYS:
+            return int((local_end - local_start).total_seconds())
+        counted = timedelta(0)
+        cursor = local_start
+        while cursor < local_end:
+            stop = min(_next_midnight(cursor), local_end)
+            if self.is_working_day(cursor.date()):
+                counted += stop - cursor
+            cursor = stop
+        return int(counted.total_seconds())
+
+    def after_pause(self, moment: datetime, seconds: int, unit: Unit) -> datetime:
+        """``moment`` moved later by ``seconds`` counted as ``pause_length`` counts them.
+
+        On a working-day clock the result always falls on a working day.
+        """
+        if seconds <= 0:
+            return moment
+        if unit in (Unit.MINUTES, Unit.HOURS):
+            return moment + timedelta(seconds=seconds)
+        local = self._local(moment)
+        if unit is not Unit.WORKING_DAYS:
+            return self._to_utc(local + timedelta(seconds=seconds))
+        remaining = timedelta(seconds=seconds)
+        while True:
+            midnight = _next_midnight(local)
+            if self.is_working_day(local.date()):
+                if remaining < midnight - local:
+                    return self._to_utc(local + remaining)
+                remaining -= midnight - local
+            local = midnight
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone).replace(tzinfo=None)
+
     def _to_utc(self, local: datetime) -> datetime:
         # zoneinfo resolves a wall time in a DST gap or fold by its UTC offset rules (fold=0).
         return local.replace(tzinfo=self.zone).astimezone(ZoneInfo("UTC"))
+
+
+def _next_midnight(local: datetime) -> datetime:
+    return datetime.combine(local.date() + timedelta(days=1), time())

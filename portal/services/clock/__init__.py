@@ -6,10 +6,17 @@
 - ``acts``: extending, pausing and resuming a deadline; the reporter's appeal.
 - ``views``: each deadline as people see it, and the promises in plain words.
 - ``chunk``: what a worker's chunk reads once for all its cases.
+- ``holidays``: the country, region and closing days that working-day deadlines skip.
 """
 
 from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume
 from portal.services.clock.chunk import responsible
+from portal.services.clock.holidays import (
+    HolidayChoice,
+    choose_holidays,
+    current_choice,
+    with_holidays,
+)
 from portal.services.clock.schedule import (
     LEVEL_NAMES,
     OPEN_STATES,
@@ -53,11 +60,14 @@ __all__ = [
     "ClockError",
     "ClockSettings",
     "DeadlineView",
+    "HolidayChoice",
     "SitePromises",
     "TickResult",
     "apply_event",
     "can_appeal",
+    "choose_holidays",
     "choose_policies",
+    "current_choice",
     "deadlines_of",
     "due_time",
     "escalation_time",
@@ -76,4 +86,5 @@ __all__ = [
     "site_promises",
     "stop_all",
     "tick",
+    "with_holidays",
 ]

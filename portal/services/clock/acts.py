@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,6 +16,7 @@ from portal.services.clock.schedule import (
     ClockError,
     ClockSettings,
     apply_event,
+    moved_by_pause,
     pause_ends,
     pause_left,
     refresh_next_due,
@@ -66,7 +67,7 @@ def extend(
     new_due = settings.calendar.add(base, longer)
     if rule.roll_to_working_day:
         new_due = settings.calendar.roll_to_working_day(new_due)
-    new_due += timedelta(seconds=deadline.paused_seconds)
+    new_due = moved_by_pause(new_due, deadline.paused_seconds, rule, settings.calendar)
     deadline.due_at = new_due
     deadline.extensions += 1
     if deadline.state is DeadlineState.BREACHED and now < new_due:
@@ -110,7 +111,7 @@ def pause(
         raise ClockError("This deadline cannot be paused.")
     if deadline.state is not DeadlineState.RUNNING:
         raise ClockError("Only a running deadline can be paused.")
-    if pause_left(deadline, rule, settings.calendar, now) <= timedelta(0):
+    if pause_left(deadline, rule) <= 0:
         raise ClockError("This deadline has been paused for as long as its policy allows.")
     if not reason.strip():
         raise InvalidInputError("Give the reason for the pause.")
@@ -145,7 +146,8 @@ def resume(
     now: datetime,
     settings: ClockSettings,
 ) -> None:
-    """Resume a paused clock; the due time moves by the time it stood still. Commits once."""
+    """Resume a paused clock; the due time moves by the time it stood still, counted as the
+    clock counts time (working days on a working-day clock). Commits once."""
     deadline, rule = _open_deadline(session, case, policy, clock)
     if deadline.state is not DeadlineState.PAUSED:
         raise ClockError("That deadline is not paused.")
@@ -166,10 +168,15 @@ def resume_deadline(
 ) -> None:
     if deadline.paused_at is None:
         raise ClockError("That deadline is not paused.")
-    allowed = pause_left(deadline, rule, settings.calendar, deadline.paused_at)
-    stood = min(now - deadline.paused_at, allowed)
-    deadline.paused_seconds += int(stood.total_seconds())
-    deadline.due_at += stood
+    # Counted as the clock counts time: a working-day clock loses no allowance to a weekend and
+    # its due time moves by working days; a calendar-day clock keeps its local hour across a
+    # daylight-saving change.
+    stood = min(
+        settings.calendar.pause_length(deadline.paused_at, now, rule.duration.unit),
+        pause_left(deadline, rule),
+    )
+    deadline.paused_seconds += stood
+    deadline.due_at = moved_by_pause(deadline.due_at, stood, rule, settings.calendar)
     deadline.paused_at = None
     deadline.state = DeadlineState.RUNNING
     warnings = warning_times(deadline, rule, settings.calendar)

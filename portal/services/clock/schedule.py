@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from portal.config import Config, IntakeConfig
 from portal.models import Case, CaseEvent, CategoryPolicy, Deadline, DeadlineState, EventKind, User
 from portal.services import audit
-from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock import chunk
 from portal.services.errors import InvalidInputError, ServiceError
 from portal.services.policies import ClockRule, Policy, load_policy
@@ -184,6 +184,7 @@ def due_time(rule: ClockRule, base: datetime, calendar: BusinessCalendar) -> dat
 
 def stop_deadline(session: Session, case: Case, deadline: Deadline, now: datetime) -> None:
     if deadline.state is DeadlineState.PAUSED and deadline.paused_at is not None:
+        # Kept for the record only (nothing is due any more), so the absolute time stood still.
         deadline.paused_seconds += int((now - deadline.paused_at).total_seconds())
         deadline.paused_at = None
     # Met in time, or late: a late stop keeps the breach on the record.
@@ -280,16 +281,39 @@ def next_action(
     return escalation_time(deadline, step, deadline.steps_done - len(warnings), calendar)
 
 
-def pause_left(
-    deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar, at: datetime
-) -> timedelta:
+# A pause cap is an allowance of time as the clock counts it: "10 working_days" is ten days of
+# working time, whatever weekday the pause starts on; a month is taken as 30 days.
+_CAP_SECONDS = {
+    Unit.MINUTES: 60,
+    Unit.HOURS: 3600,
+    Unit.CALENDAR_DAYS: 86400,
+    Unit.WORKING_DAYS: 86400,
+    Unit.CALENDAR_MONTHS: 30 * 86400,
+}
+
+
+def pause_left(deadline: Deadline, rule: ClockRule) -> int:
+    """Seconds of pause still allowed, counted as the clock counts time (see ``pause_length``)."""
     if rule.pause_cap is None:
-        return timedelta(0)
-    cap = calendar.add(at, rule.pause_cap) - at
-    return cap - timedelta(seconds=deadline.paused_seconds)
+        return 0
+    cap = rule.pause_cap.amount * _CAP_SECONDS[rule.pause_cap.unit]
+    return max(cap - deadline.paused_seconds, 0)
 
 
 def pause_ends(deadline: Deadline, rule: ClockRule, calendar: BusinessCalendar) -> datetime | None:
+    """When a pause runs out of its allowance and the clock runs again by itself."""
     if deadline.paused_at is None:
         return None
-    return deadline.paused_at + pause_left(deadline, rule, calendar, deadline.paused_at)
+    return calendar.after_pause(deadline.paused_at, pause_left(deadline, rule), rule.duration.unit)
+
+
+def moved_by_pause(
+    moment: datetime, seconds: int, rule: ClockRule, calendar: BusinessCalendar
+) -> datetime:
+    """A due time moved by a pause of ``seconds`` (counted as the clock counts time).
+
+    A working-day clock's due time moves by working time, so it lands on a working day; a clock
+    that rolls to a working day rolls again.
+    """
+    moved = calendar.after_pause(moment, seconds, rule.duration.unit)
+    return calendar.roll_to_working_day(moved) if rule.roll_to_working_day else moved

@@ -24,7 +24,7 @@ from portal.models import (
     User,
 )
 from portal.services import casework, clock, intake, messaging
-from portal.services.calendar import BusinessCalendar
+from portal.services.calendar import BusinessCalendar, Duration, Unit
 from tests.factories import handler_private_key, make_handler
 
 T0 = datetime.fromisoformat("2026-11-23T09:00:00+00:00")  # a Monday
@@ -451,7 +451,10 @@ def test_pause_moves_the_due_time_and_is_capped(
         now=T0 + timedelta(days=3),
         settings=settings,
     )
-    assert deadline(db, case, "investigate").due_at == due + timedelta(days=2)
+    # Tuesday to Thursday: two working days, so the due time moves by two working days.
+    assert deadline(db, case, "investigate").due_at == settings.calendar.add(
+        due, Duration(2, Unit.WORKING_DAYS)
+    )
     # A second pause runs into the cap (10 working days in all) and resumes by itself.
     clock.pause(
         db,
@@ -464,15 +467,14 @@ def test_pause_moves_the_due_time_and_is_capped(
         settings=settings,
     )
     pause_ends = deadline(db, case, "investigate").next_action_at
-    second_pause = T0 + timedelta(days=4)
     assert pause_ends is not None
     # Ten working days from Friday 27 November is Friday 11 December; two days were used.
     assert pause_ends == datetime.fromisoformat("2026-12-09T09:00:00+00:00")
     clock.tick(db, now=pause_ends, settings=settings)
     resumed = deadline(db, case, "investigate")
     assert resumed.state is DeadlineState.RUNNING
-    assert resumed.paused_seconds == int((pause_ends - second_pause).total_seconds()) + 2 * 86400
-    assert resumed.due_at == due + timedelta(days=14)
+    assert resumed.paused_seconds == 10 * 86400  # ten working days of working time
+    assert resumed.due_at == settings.calendar.add(due, Duration(10, Unit.WORKING_DAYS))
     with pytest.raises(clock.ClockError, match="as long as its policy allows"):
         clock.pause(
             db,
