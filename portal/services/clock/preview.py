@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.calendar import BusinessCalendar, Duration
@@ -246,6 +247,24 @@ def _escalate(deadline: Deadline, case: Case, event: _EventMaker) -> PreviewEven
     return event(Happening.TOP_REACHED)
 
 
+def read_local_time(text: str, timezone: str) -> datetime:
+    """A time as people type it ("2026-12-18 16:00"), read on the organisation's wall clock."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{text!r} is not a date and time. Write it as 2026-12-18 16:00."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def local_minute(moment: datetime, timezone: str) -> str:
+    """``moment`` on the organisation's wall clock, to the minute: "2026-12-18 16:15"."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
 def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     """A clock as an admin reads it: "acknowledge the report within 7 calendar days of receipt;
     warn 2 calendar days and 1 calendar day before; escalate every 2 calendar days after"."""
@@ -325,5 +344,7 @@ __all__ = [
     "PreviewEvent",
     "Timeline",
     "clock_in_words",
+    "local_minute",
     "preview_timeline",
+    "read_local_time",
 ]
