@@ -6,6 +6,7 @@
 - ``acts``: extending, pausing and resuming a deadline; the reporter's appeal.
 - ``views``: each deadline as people see it, and the promises in plain words.
 - ``chunk``: what a worker's chunk reads once for all its cases.
+- ``preview``: a policy's timeline if nobody acted, run forward by the schedule's own functions.
 """
 
 from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume

@@ -114,13 +114,17 @@ def clock_entries(db: Session, case: Case) -> int:
 
 
 @pytest.mark.parametrize(
-    ("policy", "tier"),
+    ("policy", "tier", "received"),
     [
-        ("eu-directive", 3),
-        ("seed-complaints", 1),
-        ("seed-complaints", 2),
-        ("seed-complaints", 3),
-        ("seed-membership", 2),
+        ("eu-directive", 3, RECEIVED),
+        # Received in winter, feedback due in summer: across the daylight-saving change.
+        ("eu-directive", 1, datetime(2027, 3, 20, 9, 0, tzinfo=BERLIN)),
+        ("seed-complaints", 1, RECEIVED),
+        ("seed-complaints", 2, RECEIVED),
+        ("seed-complaints", 3, RECEIVED),
+        # Late on the night before the clocks go back: 48 hours are absolute.
+        ("seed-complaints", 2, datetime(2027, 10, 29, 23, 30, tzinfo=BERLIN)),
+        ("seed-membership", 2, RECEIVED),
     ],
 )
 def test_the_preview_is_what_the_worker_does(
@@ -130,10 +134,11 @@ def test_the_preview_is_what_the_worker_does(
     ladder: dict[int, User],
     policy: str,
     tier: int,
+    received: datetime,
 ) -> None:
-    timeline = preview_timeline(policy, RECEIVED, tier, calendar=settings.calendar)
+    timeline = preview_timeline(policy, received, tier, calendar=settings.calendar)
     assert timeline.events
-    case = file_case(db, app, settings, policies=(policy,), tier=tier, now=RECEIVED)
+    case = file_case(db, app, settings, policies=(policy,), tier=tier, now=received)
 
     # The due times the preview shows are the due times the case's deadlines have.
     dues = {e.clock: e.at for e in timeline.events if e.happening is Happening.DUE}
@@ -152,7 +157,7 @@ def test_the_preview_is_what_the_worker_does(
     # And after the last event, nothing more, however long the worker runs.
     last = max(by_time)
     assert clock.tick(db, now=last + SECOND, settings=settings).acted == 0
-    assert clock.tick(db, now=RECEIVED + HORIZON, settings=settings).acted == 0
+    assert clock.tick(db, now=received + HORIZON, settings=settings).acted == 0
 
 
 def test_tier_sets_the_escalation_steps_of_the_complaints_preset() -> None:
