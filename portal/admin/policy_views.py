@@ -35,12 +35,12 @@ def policies() -> str:
     )
 
 
-@bp.get("/policies/<name>")
+@bp.get("/policies/<policy>")
 @admin_required
-def policy(name: str) -> ResponseReturnValue:
-    if name not in PRESETS:
+def policy_page(policy: str) -> ResponseReturnValue:
+    if policy not in PRESETS:
         abort(404)
-    chosen = load_policy(name)
+    chosen = load_policy(policy)
     timezone = app_config().site.timezone
     form = PreviewForm(request.args)
     timeline = None
@@ -54,7 +54,7 @@ def policy(name: str) -> ResponseReturnValue:
     if (first_visit or form.validate()) and form.received.data is not None:
         try:
             timeline = preview.preview_timeline(
-                name,
+                policy,
                 form.received.data.replace(tzinfo=ZoneInfo(timezone)),
                 form.tier.data,
                 calendar=clock_settings().calendar,
