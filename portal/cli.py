@@ -20,7 +20,9 @@ from portal import migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications
+from portal.services.clock import preview
 from portal.services.errors import ServiceError
+from portal.services.policies import PRESETS, PolicyError
 from portal.services.readiness import next_steps, site_readiness
 from portal.timeutil import utcnow
 
@@ -206,6 +208,55 @@ def _clock_pass() -> str:
         f"deadlines acted on: {result.acted} of {result.claimed} due; "
         f"notifications sent: {sent.sent}, to retry: {sent.retried}, failed: {sent.failed}"
     )
+
+
+@clock_group.command("preview")
+@click.option(
+    "--policy", "policy_name", required=True, help="The policy's name (eu-directive, ...)."
+)
+@click.option(
+    "--received",
+    required=True,
+    help='When the report is received, on the site\'s clock (site.timezone): "2026-12-18 16:00".',
+)
+@click.option("--tier", type=click.IntRange(1, 3), default=3, show_default=True)
+@click.option("--group", default=None, help="Who the reporter is (employee, vendor, ...).")
+def clock_preview_command(policy_name: str, received: str, tier: int, group: str | None) -> None:
+    """Print every event the policy's clocks would produce if nobody acted, one a line, in the
+    site's time zone: warnings, due times, escalations and notices to the reporter."""
+    timezone = _config().site.timezone
+    # The same calendar the worker uses: the admin's holidays, else the configuration's.
+    with current_app.extensions["candor.sessionmaker"]() as session:
+        calendar = clock.with_holidays(session, current_app.extensions["candor.clock"]).calendar
+    try:
+        timeline = preview.preview_timeline(
+            policy_name,
+            preview.read_local_time(received, timezone),
+            tier,
+            calendar=calendar,
+            group=group,
+        )
+    except PolicyError:
+        known = ", ".join(PRESETS)
+        raise click.ClickException(
+            f"There is no policy called {policy_name!r}. The policies are: {known}."
+        ) from None
+    except ServiceError as exc:
+        raise click.ClickException(str(exc)) from None
+    for event in timeline.events:
+        at = preview.local_minute(event.at, timezone)
+        click.echo(f"{at}  {event.clock_name}  {event.describe()}")
+    if group is not None and not timeline.group_used:
+        click.echo(
+            f"Note: {policy_name} has no ladders of its own for reporter groups yet, so the "
+            f"timeline is the same for every group, {group!r} included.",
+            err=True,
+        )
+    for rule in timeline.not_started:
+        click.echo(
+            f"Note: {policy_name}/{rule.key} starts only when someone acts, so it is not shown.",
+            err=True,
+        )
 
 
 @clock_group.command("tick")

@@ -5,6 +5,8 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
+    Form,
     HiddenField,
     RadioField,
     SelectField,
@@ -93,3 +95,39 @@ def holidays_form(countries: dict[str, str], **kwargs: Any) -> HolidaysForm:
         SelectChoice(code, f"{name} ({code})") for code, name in countries.items()
     ]
     return form
+
+
+# Who the reporter is, as intake will ask it; policies give no group a ladder of its own yet.
+REPORTER_GROUPS = {
+    "": "Any",
+    "employee": "Employee",
+    "customer": "Customer",
+    "vendor": "Vendor or supplier",
+    "public": "Member of the public",
+    "other": "Other",
+}
+
+
+class PreviewForm(Form):
+    """The timeline preview's question. Sent by GET: it reads, changes nothing, needs no token."""
+
+    received = DateTimeLocalField(
+        "Received at (the site's time zone)",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        validators=[InputRequired(message="Give the date and time the report is received.")],
+    )
+    tier = SelectField(
+        "Tier",
+        choices=[
+            SelectChoice(1, "1: critical"),
+            SelectChoice(2, "2: high"),
+            SelectChoice(3, "3: other"),
+        ],
+        coerce=int,
+        default=3,
+    )
+    group = SelectField(
+        "Reporter",
+        choices=[SelectChoice(key, label) for key, label in REPORTER_GROUPS.items()],
+        default="",
+    )

@@ -43,6 +43,8 @@ class ClockRule:
     max_extensions: int
     reporter_notice: str | None
     names_investigator: bool
+    # The seed line or the law's article the clock encodes, quoted, shown beside it to admins.
+    source: str | None = None
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
@@ -145,6 +147,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         max_extensions=int(item.get("max_extensions", 0)),
         reporter_notice=item.get("reporter_notice"),
         names_investigator=bool(item.get("names_investigator", False)),
+        source=str(item["source"]).strip() if item.get("source") else None,
     )
 
 

@@ -7,6 +7,7 @@
 - ``views``: each deadline as people see it, and the promises in plain words.
 - ``chunk``: what a worker's chunk reads once for all its cases.
 - ``holidays``: the country, region and closing days that working-day deadlines skip.
+- ``preview``: a policy's timeline if nobody acted, run forward by the schedule's own functions.
 """
 
 from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume

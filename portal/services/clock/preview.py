@@ -1,0 +1,350 @@
+"""The timeline preview: every event a policy's clocks would produce for one report if nobody
+acted, and each clock in plain words.
+
+The preview runs the worker's own schedule forward in memory: due times, warning times and
+escalation times come from ``schedule`` (``due_time``, ``next_action``), the very functions the
+worker calls, on deadline rows that are never added to a session. What an admin reads is then
+what the clock will do, not a second reading of the policy that could drift from it. Nothing is
+read from or written to the database, so the preview needs no case and shows no case content.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from portal.models import Case, Deadline, DeadlineState, EventKind
+from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.clock.schedule import TOP_LEVEL, due_time, next_action, warning_times
+from portal.services.errors import InvalidInputError
+from portal.services.policies import ClockRule, Policy, load_policy
+
+# However a policy is written, the preview stops here: far past any clock the presets have
+# (the longest, three months plus its escalations, ends within half a year).
+HORIZON = timedelta(days=400)
+# Escalation in the worker pauses at the ladder's top, so a timeline is short; this only guards
+# against a policy whose steps would never end.
+MAX_EVENTS = 500
+ESCALATION_NOTICE = "escalation"
+# What starts a clock, as the words of its duration read ("within 7 days of receipt").
+START_WORDS = {
+    EventKind.RECEIVED: "receipt",
+    EventKind.ACKNOWLEDGED: "the acknowledgement",
+    EventKind.FEEDBACK_SENT: "the feedback",
+    EventKind.DECISION_SENT: "the decision",
+    EventKind.RESOLVED: "the resolution",
+    EventKind.APPEAL_FILED: "the appeal",
+    EventKind.REPORTER_MESSAGE: "the reporter's message",
+}
+STOP_WORDS = {
+    EventKind.RECEIVED: "the report is received",
+    EventKind.ACKNOWLEDGED: "an acknowledgement is sent",
+    EventKind.FEEDBACK_SENT: "feedback is sent",
+    EventKind.DECISION_SENT: "a decision is sent",
+    EventKind.RESOLVED: "the case is resolved",
+    EventKind.APPEAL_FILED: "an appeal is filed",
+    EventKind.REPORTER_MESSAGE: "the reporter writes",
+}
+
+
+class Happening(enum.Enum):
+    WARNING = "warning"
+    DUE = "due"
+    ESCALATION = "escalation"
+    TOP_REACHED = "top_reached"
+    REPORTER_NOTICE = "reporter_notice"
+
+
+@dataclass(frozen=True)
+class PreviewEvent:
+    """One thing the clock would do: when (UTC), on which clock, and what."""
+
+    at: datetime
+    policy: str
+    clock: str
+    label: str
+    happening: Happening
+    due: datetime
+    level: int | None = None
+    notice: str | None = None
+
+    @property
+    def clock_name(self) -> str:
+        """As the audit trail names the deadline ("eu-directive/acknowledge")."""
+        return f"{self.policy}/{self.clock}"
+
+    def describe(self) -> str:
+        label = self.label.lower()
+        if self.happening is Happening.WARNING:
+            return f"warning: {label}, due in {_left(self.due - self.at)}"
+        if self.happening is Happening.DUE:
+            return f"due: {label}"
+        if self.happening is Happening.ESCALATION:
+            return f"escalation to level {self.level}"
+        if self.happening is Happening.TOP_REACHED:
+            return "no higher level to escalate to"
+        if self.notice == ESCALATION_NOTICE:
+            return "notice to the reporter: the report has passed to someone more senior"
+        return f"notice to the reporter ({self.notice})"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    policy: Policy
+    received: datetime
+    tier: int
+    events: tuple[PreviewEvent, ...]
+    # Clocks that start on an act (an acknowledgement, an appeal): with nobody acting, they
+    # never start, and the page says so rather than leave them out silently.
+    not_started: tuple[ClockRule, ...] = ()
+    # Whether the policy gives reporter groups ladders of their own; today none does, so the
+    # group chosen changes nothing and the page says so.
+    group_used: bool = False
+
+
+class _EventMaker(Protocol):
+    def __call__(
+        self, happening: Happening, *, level: int | None = None, notice: str | None = None
+    ) -> PreviewEvent: ...
+
+
+@dataclass
+class _Running:
+    deadline: Deadline
+    rule: ClockRule
+    order: int
+
+
+def preview_timeline(
+    policy_name: str,
+    received: datetime,
+    tier: int,
+    *,
+    calendar: BusinessCalendar,
+    group: str | None = None,
+) -> Timeline:
+    """Every warning, due time, escalation and notice to the reporter that ``policy_name`` would
+    produce for a report received at ``received`` (aware) at ``tier``, if nobody acted.
+
+    Escalations assume someone eligible at every level (the worker skips a level with nobody on
+    it). ``group`` is accepted for the ladders per reporter group; no policy has them yet, so it
+    changes nothing. Raises PolicyError for an unknown policy, InvalidInputError for a naive time
+    or a tier out of range.
+    """
+    del group  # no policy gives groups ladders of their own yet
+    policy = load_policy(policy_name)
+    if received.tzinfo is None or received.utcoffset() is None:
+        raise InvalidInputError("Give the time of receipt with its time zone.")
+    if tier not in (1, 2, 3):
+        raise InvalidInputError("The tier is 1, 2 or 3.")
+    # Never added to a session: the schedule's functions read only these attributes.
+    case = Case(tier=tier, escalation_level=1, policies=[policy.name])
+    running = _start(policy, case, received, calendar)
+    events: list[PreviewEvent] = []
+    end = received + HORIZON
+    while len(events) < MAX_EVENTS:
+        waiting = [r for r in running if r.deadline.next_action_at is not None]
+        if not waiting:
+            break
+        # As the worker claims them: earliest first (ties in the policy's order).
+        current = min(waiting, key=lambda r: (r.deadline.next_action_at, r.order))
+        now = current.deadline.next_action_at
+        if now is None or now > end:
+            break
+        events.extend(_step(current, policy, case, now, calendar))
+    return Timeline(
+        policy=policy,
+        received=received,
+        tier=tier,
+        events=tuple(events),
+        not_started=tuple(r for r in policy.clocks if r.start is not EventKind.RECEIVED),
+    )
+
+
+def _start(
+    policy: Policy, case: Case, received: datetime, calendar: BusinessCalendar
+) -> list[_Running]:
+    """The deadlines receipt starts, as ``schedule.apply_event`` starts them."""
+    running: dict[str, _Running] = {}
+    for order, rule in enumerate(policy.clocks):
+        if rule.start is not EventKind.RECEIVED:
+            continue
+        base = received
+        anchor = running.get(rule.anchor_clock or "")
+        if anchor is not None:
+            base = anchor.deadline.due_at
+        deadline = Deadline(
+            policy=policy.name,
+            clock=rule.key,
+            state=DeadlineState.RUNNING,
+            started_at=received,
+            due_at=due_time(rule, base, calendar),
+            level_reached=max(rule.level, case.escalation_level),
+            steps_done=0,
+            paused_seconds=0,
+            extensions=0,
+        )
+        deadline.steps_done = sum(
+            1 for t in warning_times(deadline, rule, calendar) if t <= received
+        )
+        deadline.next_action_at = next_action(deadline, rule, case, calendar)
+        running[rule.key] = _Running(deadline, rule, order)
+        if rule.level > case.escalation_level:
+            case.escalation_level = rule.level
+    return list(running.values())
+
+
+def _step(
+    current: _Running, policy: Policy, case: Case, now: datetime, calendar: BusinessCalendar
+) -> list[PreviewEvent]:
+    """One action of the worker (``worker._act``) on one deadline, and what it produces."""
+    deadline, rule = current.deadline, current.rule
+
+    def event(
+        happening: Happening, *, level: int | None = None, notice: str | None = None
+    ) -> PreviewEvent:
+        return PreviewEvent(
+            at=now,
+            policy=policy.name,
+            clock=rule.key,
+            label=rule.label,
+            happening=happening,
+            due=deadline.due_at,
+            level=level,
+            notice=notice,
+        )
+
+    warnings = len(rule.warn_before)
+    step = deadline.steps_done
+    deadline.steps_done = step + 1
+    out: list[PreviewEvent] = []
+    if step < warnings:
+        out.append(event(Happening.WARNING))
+    elif step == warnings:
+        deadline.state = DeadlineState.BREACHED
+        out.append(event(Happening.DUE))
+        if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
+            out.append(event(Happening.REPORTER_NOTICE, notice=rule.reporter_notice))
+        if "escalate" in rule.at_expiry:
+            out.append(_escalate(deadline, case, event))
+            out.append(event(Happening.REPORTER_NOTICE, notice=ESCALATION_NOTICE))
+    else:
+        out.append(_escalate(deadline, case, event))
+    deadline.next_action_at = next_action(deadline, rule, case, calendar)
+    return out
+
+
+def _escalate(deadline: Deadline, case: Case, event: _EventMaker) -> PreviewEvent:
+    if case.escalation_level < TOP_LEVEL:
+        case.escalation_level += 1
+        deadline.level_reached = case.escalation_level
+        return event(Happening.ESCALATION, level=case.escalation_level)
+    deadline.level_reached = TOP_LEVEL
+    return event(Happening.TOP_REACHED)
+
+
+def read_local_time(text: str, timezone: str) -> datetime:
+    """A time as people type it ("2026-12-18 16:00"), read on the organisation's wall clock."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"{text!r} is not a date and time. Write it as 2026-12-18 16:00."
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo(timezone))
+    return moment
+
+
+def local_minute(moment: datetime, timezone: str) -> str:
+    """``moment`` on the organisation's wall clock, to the minute: "2026-12-18 16:15"."""
+    return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def clock_in_words(rule: ClockRule, policy: Policy) -> str:
+    """A clock as an admin reads it: "acknowledge the report within 7 calendar days of receipt;
+    warn 2 calendar days and 1 calendar day before; escalate every 2 calendar days after"."""
+    parts = [f"{rule.label.lower()}: within {rule.duration} of {_base_words(rule, policy)}"]
+    if rule.roll_to_working_day:
+        parts.append("a due time that falls on a day off moves to the next working day")
+    if rule.warn_before:
+        parts.append(f"warn {_and(str(w) for w in rule.warn_before)} before")
+    if "escalate" in rule.at_expiry:
+        parts.append(_escalation_words(rule))
+    if "notify" in rule.at_expiry:
+        parts.append("tell the handlers when it is overdue")
+    if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
+        parts.append(f'send the reporter the site text "{rule.reporter_notice}" when it is overdue')
+    if rule.extend_to is not None and rule.max_extensions:
+        times = "once" if rule.max_extensions == 1 else f"{rule.max_extensions} times"
+        longer = Duration(rule.extend_to, rule.duration.unit)
+        parts.append(f"may be extended {times} to {longer}, with a reason")
+    if rule.pausable and rule.pause_cap is not None:
+        parts.append(f"may be paused for up to {rule.pause_cap}, with a reason")
+    parts.append(f"stops when {_or(STOP_WORDS[e] for e in sorted(rule.stop, key=_by_value))}")
+    return "; ".join(parts)
+
+
+def _base_words(rule: ClockRule, policy: Policy) -> str:
+    if rule.anchor_clock is None:
+        return START_WORDS[rule.start]
+    anchor = policy.clock(rule.anchor_clock).label.lower()
+    words = f'the due time of "{anchor}"'
+    if rule.restart_on:
+        later = _or(START_WORDS[e] for e in sorted(rule.restart_on, key=_by_value))
+        words += f", or of {later} when it comes"
+    return words
+
+
+def _escalation_words(rule: ClockRule) -> str:
+    if rule.escalate_every_by_tier:
+        steps = ", ".join(
+            f"{step} at tier {tier}" for tier, step in sorted(rule.escalate_every_by_tier.items())
+        )
+        words = f"escalate at once, then every {steps}"
+        if rule.escalate_every is not None:
+            words += f", else every {rule.escalate_every}"
+        return words + ", up the ladder"
+    if rule.escalate_every is not None:
+        return f"escalate at once, then every {rule.escalate_every} after, up the ladder"
+    return "escalate once"
+
+
+def _left(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes % (24 * 60) == 0:
+        days = minutes // (24 * 60)
+        return f"{days} day" if days == 1 else f"{days} days"
+    if minutes % 60 == 0:
+        return f"{minutes // 60} hour" if minutes == 60 else f"{minutes // 60} hours"
+    return f"{minutes} minutes"
+
+
+def _by_value(kind: EventKind) -> str:
+    return kind.value
+
+
+def _and(items: Iterable[str]) -> str:
+    words = list(items)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _or(items: Iterable[str]) -> str:
+    words = list(items)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+__all__ = [
+    "HORIZON",
+    "Happening",
+    "PreviewEvent",
+    "Timeline",
+    "clock_in_words",
+    "local_minute",
+    "preview_timeline",
+    "read_local_time",
+]
