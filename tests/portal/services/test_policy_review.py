@@ -209,3 +209,15 @@ def test_a_review_recorded_for_a_policy_without_an_interval_has_no_due_date(
     assert status.reviewed_at == START and status.next_due is None
     later = START + timedelta(days=3650)
     assert reviews.queue_review_reminders(db, settings, config.intake, now=later) == 0
+
+
+def test_the_clock_pass_queues_the_reminder_once(app: Flask, db: Session, admin: User) -> None:
+    use_seed_complaints(db, admin)
+    # In use for two years and never reviewed: the worker's pass (real clock) finds it due.
+    db.add(PolicyReview(policy="seed-complaints", counted_from=START - timedelta(days=731)))
+    db.commit()
+    runner = app.test_cli_runner()
+    for _ in range(2):
+        result = runner.invoke(args=["candor", "clock", "tick"])
+        assert result.exit_code == 0, result.output
+    assert [m.to_address for m in reminders(db)] == ["admin@example.org"]
