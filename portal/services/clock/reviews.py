@@ -70,10 +70,9 @@ def mark_reviewed(
     """An admin records that ``name`` was reviewed now; the next review is due one interval
     later. Audited, so the trail shows who vouched for the policy and when. Commits once."""
     policy = load_policy(name)
-    row = session.get(PolicyReview, name)
-    if row is None:
-        row = PolicyReview(policy=name, counted_from=now)
-        session.add(row)
+    # Two admins marking at once, or a pass starting the count, must not collide on the row.
+    _start_counting(session, [name], now)
+    row = session.get_one(PolicyReview, name, populate_existing=True)
     row.reviewed_at = now
     row.reviewed_by_id = actor.id
     due = next_due(policy, row, calendar)
@@ -100,12 +99,16 @@ def queue_review_reminders(
     """
     in_use = {name for names in policies_by_category(session, intake).values() for name in names}
     reviewed = [name for name in PRESETS if name in in_use and load_policy(name).review_every]
-    _start_counting(session, reviewed, now)
-    rows = session.scalars(
+    query = (
         select(PolicyReview)
         .where(PolicyReview.policy.in_(reviewed))
         .execution_options(populate_existing=True)
-    ).all()
+    )
+    rows = session.scalars(query).all()
+    # Only a policy seen in use for the first time is written, so a quiet pass writes nothing.
+    if len(rows) < len(reviewed):
+        _start_counting(session, set(reviewed) - {row.policy for row in rows}, now)
+        rows = session.scalars(query).all()
     queued = 0
     for row in rows:
         policy = load_policy(row.policy)
