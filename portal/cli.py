@@ -20,7 +20,7 @@ from portal import migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications
-from portal.services.clock import preview
+from portal.services.clock import preview, reviews
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
 from portal.services.readiness import next_steps, site_readiness
@@ -199,6 +199,8 @@ def _clock_pass() -> str:
         # Each pass reads the admin's choice of holidays afresh: a change applies from the next.
         settings = clock.with_holidays(session, current_app.extensions["candor.clock"])
         result = clock.tick(session, now=utcnow(), settings=settings)
+    with factory() as session:
+        reviews.queue_review_reminders(session, settings, config.intake, now=utcnow())
     if config.smtp.daily_digest:
         with factory() as session:
             notifications.queue_daily_digests(session, settings, now=utcnow())

@@ -3,18 +3,19 @@ timeline a report would follow if nobody acted."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
-from portal.admin.forms import REPORTER_GROUPS, PreviewForm
+from portal.admin.forms import REPORTER_GROUPS, ConfirmForm, PreviewForm
 from portal.services import clock
-from portal.services.clock import preview
+from portal.services.clock import preview, reviews
 from portal.services.errors import InvalidInputError
 from portal.services.policies import PRESETS, load_policy
-from portal.staff import admin_required
+from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session
 
@@ -79,4 +80,47 @@ def policy_page(policy: str) -> ResponseReturnValue:
         group_label=group_label,
         timezone=timezone,
         local_minute=preview.local_minute,
+        review=reviews.review_status(db_session(), policy, clock_settings().calendar),
+        now=utcnow(),
+        local_day=_local_day,
     ), (400 if problems else 200)
+
+
+@bp.route("/policies/<policy>/review", methods=["GET", "POST"])
+@admin_required
+def mark_reviewed(policy: str) -> ResponseReturnValue:
+    """The admin confirms that the policy was reviewed; a bare POST without the confirmation
+    page's field (or its CSRF token) records nothing."""
+    if policy not in PRESETS:
+        abort(404)
+    chosen = load_policy(policy)
+    calendar = clock_settings().calendar
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        status = reviews.review_status(db_session(), policy, calendar)
+        return render_template(
+            "admin/confirm_review.html",
+            policy=chosen,
+            review=status,
+            form=form,
+            would_be_due=(
+                calendar.add(utcnow(), chosen.review_every) if chosen.review_every else None
+            ),
+            local_day=_local_day,
+        ), (400 if request.method == "POST" else 200)
+    done = reviews.mark_reviewed(
+        db_session(), policy, actor=staff().user, calendar=calendar, now=utcnow()
+    )
+    if done.next_due is not None:
+        flash(
+            f"{chosen.title}: recorded as reviewed today. The next review is due on "
+            f"{_local_day(done.next_due)}.",
+            "info",
+        )
+    else:
+        flash(f"{chosen.title}: recorded as reviewed today.", "info")
+    return redirect(url_for("admin.policy_page", policy=policy))
+
+
+def _local_day(moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(app_config().site.timezone)).strftime("%Y-%m-%d")

@@ -28,6 +28,7 @@ from portal.models.clock import (
     HolidaySettings,
     OutboxMessage,
     OutboxState,
+    PolicyReview,
 )
 from portal.models.users import Role, StaffSession, User, UserCategory
 
@@ -53,6 +54,7 @@ __all__ = [
     "OutboxMessage",
     "OutboxState",
     "PendingReceipt",
+    "PolicyReview",
     "ReceiptCodeDelay",
     "RecipientChange",
     "RecipientChangeState",

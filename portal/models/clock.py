@@ -114,3 +114,21 @@ class HolidaySettings(Base):
     subdivision: Mapped[str] = mapped_column(String(16), default="")
     closing_days: Mapped[str] = mapped_column(Text, default="")
     updated_at: Mapped[datetime]
+
+
+class PolicyReview(Base):
+    """When a policy was last reviewed and by whom, one row per policy name.
+
+    ``counted_from`` is when the site first used the policy (the first clock pass that found a
+    category running it), so a policy never reviewed is due one interval after that.
+    ``reminded_due_at`` is the due date the admins were last reminded of: the reminder for a due
+    date goes out once, however many passes or workers see it.
+    """
+
+    __tablename__ = "policy_reviews"
+
+    policy: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counted_from: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    reminded_due_at: Mapped[datetime | None] = mapped_column(default=None)

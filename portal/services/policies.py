@@ -55,6 +55,10 @@ class Policy:
     name: str
     title: str
     clocks: tuple[ClockRule, ...]
+    # How often the organisation reviews the policy itself (None: no interval is set), and the
+    # source line that says so, shown beside it to admins.
+    review_every: Duration | None = None
+    review_source: str | None = None
 
     def clock(self, key: str) -> ClockRule:
         for rule in self.clocks:
@@ -95,7 +99,21 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     for clock in clocks:
         if clock.anchor_clock is not None and clock.anchor_clock not in keys:
             raise PolicyError(f"policy {name}, clock {clock.key}: anchor_clock is not a clock")
-    policy = Policy(name=name, title=str(raw["title"]), clocks=tuple(clocks))
+    review_every = raw.get("review_every")
+    try:
+        every = Duration.parse(str(review_every)) if review_every else None
+    except ValueError as exc:
+        raise PolicyError(f"policy {name}, review_every: {exc}") from None
+    if every is not None and every.amount <= 0:
+        raise PolicyError(f"policy {name}, review_every: give a positive interval")
+    source = raw.get("review_source")
+    policy = Policy(
+        name=name,
+        title=str(raw["title"]),
+        clocks=tuple(clocks),
+        review_every=every,
+        review_source=str(source).strip() if source else None,
+    )
     for clock in clocks:
         try:
             policy.promised_within(clock)

@@ -8,6 +8,7 @@
 - ``chunk``: what a worker's chunk reads once for all its cases.
 - ``holidays``: the country, region and closing days that working-day deadlines skip.
 - ``preview``: a policy's timeline if nobody acted, run forward by the schedule's own functions.
+- ``reviews``: when each policy was last reviewed, when the next review is due, the reminder.
 """
 
 from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume
