@@ -51,10 +51,23 @@ class ClockRule:
 
 
 @dataclass(frozen=True)
+class LateWindow:
+    """How soon after the event a policy asks for the report ("within one month of the
+    occurrence"). Never a refusal: the reporter reads ``notice`` on the form and answers
+    ``question`` (yes or no); a "yes" shows ``flag`` to the handlers on the case page."""
+
+    question: str
+    notice: str
+    flag: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     title: str
     clocks: tuple[ClockRule, ...]
+    late_window: LateWindow | None = None
 
     def clock(self, key: str) -> ClockRule:
         for rule in self.clocks:
@@ -95,7 +108,13 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     for clock in clocks:
         if clock.anchor_clock is not None and clock.anchor_clock not in keys:
             raise PolicyError(f"policy {name}, clock {clock.key}: anchor_clock is not a clock")
-    policy = Policy(name=name, title=str(raw["title"]), clocks=tuple(clocks))
+    try:
+        late_window = _late_window(raw["late_window"]) if "late_window" in raw else None
+    except (KeyError, TypeError) as exc:
+        raise PolicyError(f"policy {name}, late_window: {exc}") from None
+    policy = Policy(
+        name=name, title=str(raw["title"]), clocks=tuple(clocks), late_window=late_window
+    )
     for clock in clocks:
         try:
             policy.promised_within(clock)
@@ -105,6 +124,14 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
                 "use {duration} or {anchor}"
             ) from None
     return policy
+
+
+def _late_window(item: dict[str, Any]) -> LateWindow:
+    texts = {key: str(item[key]).strip() for key in ("question", "notice", "flag")}
+    empty = sorted(key for key, text in texts.items() if not text)
+    if empty:
+        raise KeyError(f"{', '.join(empty)} must not be empty")
+    return LateWindow(**texts, source=str(item["source"]).strip() if item.get("source") else None)
 
 
 def _clock(item: dict[str, Any]) -> ClockRule:

@@ -5,6 +5,10 @@ complex, or involves people who are not available at the time, we may extend thi
 days." The days run from the complaint, so a complaint nobody acknowledges still has an
 investigation deadline; the seed names no pause, so the preset declares none.
 
+Line 19: "you should send your concern immediately and certainly within one month of the
+occurrence". The form tells the reporter of the month and asks whether it has passed (yes or
+no, never a date); a late report is still filed, and the handlers see a flag on the case page.
+
 Time is a parameter: a fixed clock, one second before, at and after each step.
 """
 
@@ -16,19 +20,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import DeadlineState, EventKind, User
-from portal.services import casework, clock
+import crypto
+from portal.config import Config
+from portal.models import Case, DeadlineState, EventKind, User
+from portal.services import casework, clock, intake, messaging
 from portal.services.calendar import BusinessCalendar
 from portal.services.clock.preview import Happening, preview_timeline
 from portal.services.policies import load_policy
-from tests.factories import handler_private_key, make_handler
+from tests.factories import handler_private_key, make_admin, make_handler, sign_in_as
 from tests.portal.services.test_clock import SECOND, act, deadline, file_case
+from tests.portal.test_reporter_web import file_report, intake_fields
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BAVARIA = BusinessCalendar("Europe/Berlin", "DE", "BY")
 LINE_61 = 'seeds/002, line 61: "We aim to investigate the complaint within 10 working days."'
+LINE_19 = 'seeds/002, line 19: "certainly within one month of the occurrence"'
+WINDOW = load_policy("seed-membership").late_window
+MEMBERS, EU = ("seed-membership",), ("eu-directive",)
 
 
 def local(text: str) -> datetime:
@@ -191,3 +203,117 @@ def test_the_preview_shows_the_investigation_deadline_from_receipt() -> None:
     ]
     assert due == [local("2027-01-05T16:00")]
     assert [r.key for r in timeline.not_started] == ["appeal"]
+
+
+def submit(
+    db: Session, app: Flask, settings: clock.ClockSettings, policies: tuple[str, ...], **kw: object
+) -> Case:
+    config: Config = app.extensions["candor.config"]
+    categories = tuple(replace(c, policies=policies) for c in config.intake.categories)
+    intake.submit_report(
+        db,
+        intake.Submission(
+            form_token=f"late-{kw.get('late')}-{'-'.join(policies)}",
+            category="fraud",
+            tier=3,
+            answers={"what_happened": "The trainer was rude at the exam."},
+            **kw,  # type: ignore[arg-type]
+        ),
+        intake=replace(config.intake, categories=categories),
+        pepper=config.security.receipt_pepper,
+        profile=crypto.TEST,
+        store=app.extensions["candor.attachments"],
+        clock_settings=settings,
+        now=local("2026-11-23T10:00"),
+    )
+    return db.scalars(select(Case).order_by(Case.id.desc())).one()
+
+
+def test_the_window_is_data_in_the_policy_and_quotes_the_seed() -> None:
+    assert WINDOW is not None
+    assert WINDOW.source is not None
+    assert "certainly within one month of the occurrence" in WINDOW.source
+    assert "normally within one month of the event" in WINDOW.source
+    assert WINDOW.question == "Did this happen more than a month ago?"
+    # Never a refusal: the reporter is told the report is still read.
+    assert "please still send your report" in WINDOW.notice
+    assert load_policy("eu-directive").late_window is None
+
+
+@pytest.mark.parametrize(
+    ("seed", "policies", "late", "kept", "flagged"),
+    [
+        (LINE_19 + " Says more than a month.", MEMBERS, True, True, True),
+        (LINE_19 + " Says within the month.", MEMBERS, False, False, False),
+        (LINE_19 + " Does not say.", MEMBERS, None, None, False),
+        (LINE_19 + " The Directive first.", ("eu-directive", *MEMBERS), True, True, True),
+        ("The Directive sets no window: the answer is not kept.", EU, True, None, False),
+    ],
+)
+def test_a_late_report_is_filed_and_flagged_to_the_handlers(
+    db: Session,
+    app: Flask,
+    settings: clock.ClockSettings,
+    hanna: User,
+    seed: str,
+    policies: tuple[str, ...],
+    late: bool | None,
+    kept: bool | None,
+    flagged: bool,
+) -> None:
+    case = submit(db, app, settings, policies, late=late)
+    access = casework.open_case(db, hanna, handler_private_key(hanna), case.uid)
+    report = messaging.read_report(db, case, access.case_private_key)
+    assert report.late is kept, seed
+    detail = casework.case_detail(db, access, now=local("2026-11-23T11:00"))
+    assert WINDOW is not None
+    assert detail.late_flag == (WINDOW.flag if flagged else None), seed
+    # Filed all the same, its clocks running.
+    assert deadline(db, case, "acknowledge", policy=policies[-1]).state is DeadlineState.RUNNING
+
+
+def test_the_answer_is_sealed_not_kept_in_the_clear(
+    db: Session, app: Flask, settings: clock.ClockSettings, hanna: User
+) -> None:
+    case = submit(db, app, settings, ("seed-membership",), late=True)
+    assert b'"late"' not in case.sealed_report
+    columns = {c.name for c in Case.__table__.columns}
+    assert not any("late" in name for name in columns)
+
+
+def test_the_form_asks_and_the_case_page_flags(
+    client: FlaskClient, app: Flask, db: Session
+) -> None:
+    """seeds/002, line 19, on the pages: the reporter reads the month and answers; the handler
+    sees the flag."""
+    admin = make_admin(db)
+    hanna = make_handler(db, "hanna")
+    db.commit()
+    reporter = app.test_client()
+    assert "more than a month ago" not in reporter.get("/report").get_data(as_text=True)
+    clock.choose_policies(
+        db, "fraud", ["eu-directive", "seed-membership"], actor=admin, now=local("2026-11-23T09:00")
+    )
+    form = reporter.get("/report").get_data(as_text=True)
+    assert "Did this happen more than a month ago? (optional)" in form
+    assert WINDOW is not None
+    assert f"For a report about fraud: {WINDOW.notice}" in " ".join(form.split())
+    assert 'name="late" type="radio" value="yes"' in form
+    file_report(reporter, late="yes")
+    case = db.scalars(select(Case)).one()
+    sign_in_as(client, db, hanna)
+    page = client.get(f"/staff/cases/{case.uid}").get_data(as_text=True)
+    assert "<strong>Late:</strong>" in page
+    assert "Sent more than a month after it happened" in page
+
+
+def test_a_late_answer_that_is_not_yes_or_no_is_refused_with_the_form_kept(
+    app: Flask, db: Session
+) -> None:
+    make_handler(db, "hanna")
+    db.commit()
+    reporter = app.test_client()
+    response = reporter.post("/report", data=intake_fields(reporter, late="maybe"))
+    assert response.status_code == 400
+    assert "The report was not sent yet." in response.get_data(as_text=True)
+    assert db.scalars(select(Case)).first() is None
