@@ -29,6 +29,7 @@ from portal.models.clock import (
     OutboxMessage,
     OutboxState,
 )
+from portal.models.follow_ups import CaseFollowUp
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseExclusion",
+    "CaseFollowUp",
     "CaseKeyGrant",
     "CaseRecusal",
     "CaseStatus",

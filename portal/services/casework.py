@@ -29,7 +29,7 @@ from portal.models import (
     Note,
     User,
 )
-from portal.services import audit, clock, contexts, integrity, messaging
+from portal.services import audit, clock, contexts, follow_ups, integrity, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 from portal.services.policies import load_policy
@@ -101,6 +101,7 @@ class CaseDetail:
     can_acknowledge: bool
     # The policy's words for a report the reporter says came after its window; else None.
     late_flag: str | None = None
+    follow_ups: follow_ups.FollowUps | None = None
 
 
 def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
@@ -164,6 +165,7 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
         assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
         can_acknowledge=not acknowledged(session, case),
         late_flag=_late_flag(case, report),
+        follow_ups=follow_ups.follow_ups_of(session, case),
     )
 
 

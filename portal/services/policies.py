@@ -63,11 +63,21 @@ class LateWindow:
 
 
 @dataclass(frozen=True)
+class FollowUpAction:
+    """One action the policy promises after an upheld complaint, ticked by a handler."""
+
+    key: str
+    label: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     title: str
     clocks: tuple[ClockRule, ...]
     late_window: LateWindow | None = None
+    follow_up: tuple[FollowUpAction, ...] = ()
 
     def clock(self, key: str) -> ClockRule:
         for rule in self.clocks:
@@ -112,8 +122,25 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
         late_window = _late_window(raw["late_window"]) if "late_window" in raw else None
     except (KeyError, TypeError) as exc:
         raise PolicyError(f"policy {name}, late_window: {exc}") from None
+    try:
+        follow_up = tuple(
+            FollowUpAction(
+                key=str(item["key"]),
+                label=str(item["label"]),
+                source=str(item["source"]).strip() if item.get("source") else None,
+            )
+            for item in raw.get("follow_up", [])
+        )
+    except (KeyError, TypeError) as exc:
+        raise PolicyError(f"policy {name}, follow_up: {exc}") from None
+    if len({a.key for a in follow_up}) != len(follow_up):
+        raise PolicyError(f"policy {name}, follow_up: each key once")
     policy = Policy(
-        name=name, title=str(raw["title"]), clocks=tuple(clocks), late_window=late_window
+        name=name,
+        title=str(raw["title"]),
+        clocks=tuple(clocks),
+        late_window=late_window,
+        follow_up=follow_up,
     )
     for clock in clocks:
         try:

@@ -9,6 +9,10 @@ Line 19: "you should send your concern immediately and certainly within one mont
 occurrence". The form tells the reporter of the month and asks whether it has passed (yes or
 no, never a date); a late report is still filed, and the handlers see a flag on the case page.
 
+Lines 69-73: after an upheld complaint, "identify any other member who has been affected",
+"correct, or [...] mitigate", "review and amend our arrangements": a checklist on the case,
+ticked by a handler (a POST with CSRF protection), each tick audited.
+
 Time is a parameter: a fixed clock, one second before, at and after each step.
 """
 
@@ -26,14 +30,15 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.config import Config
-from portal.models import Case, DeadlineState, EventKind, User
-from portal.services import casework, clock, intake, messaging
+from portal.models import AuditEntry, Case, CaseFollowUp, DeadlineState, EventKind, User
+from portal.services import casework, clock, follow_ups, intake, messaging
 from portal.services.calendar import BusinessCalendar
 from portal.services.clock.preview import Happening, preview_timeline
+from portal.services.errors import InvalidInputError, NotFoundError
 from portal.services.policies import load_policy
 from tests.factories import handler_private_key, make_admin, make_handler, sign_in_as
 from tests.portal.services.test_clock import SECOND, act, deadline, file_case
-from tests.portal.test_reporter_web import file_report, intake_fields
+from tests.portal.test_reporter_web import csrf_of, file_report, intake_fields
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BAVARIA = BusinessCalendar("Europe/Berlin", "DE", "BY")
@@ -317,3 +322,128 @@ def test_a_late_answer_that_is_not_yes_or_no_is_refused_with_the_form_kept(
     assert response.status_code == 400
     assert "The report was not sent yet." in response.get_data(as_text=True)
     assert db.scalars(select(Case)).first() is None
+
+
+FOLLOW_UP = [
+    ('seeds/002, line 71: "identify any other member who has been affected"', "others_affected"),
+    ('seeds/002, line 72: "correct, or [...] mitigate"', "correct_or_mitigate"),
+    ('seeds/002, line 73: "review and amend our arrangements"', "review_arrangements"),
+]
+
+
+def decided_case(
+    db: Session, app: Flask, settings: clock.ClockSettings, hanna: User, decide: bool = True
+) -> Case:
+    received = local("2026-11-23T10:00")
+    case = file_case(db, app, settings, policies=("seed-membership",), now=received)
+    access = casework.open_case(db, hanna, handler_private_key(hanna), case.uid)
+    casework.assign(db, access, hanna.id, now=received)
+    act(db, hanna, case, "acknowledge", received, settings, app)
+    if decide:
+        act(db, hanna, case, "decision", received + timedelta(days=5), settings, app)
+    return case
+
+
+def test_the_preset_lists_the_seeds_follow_up_actions() -> None:
+    actions = load_policy("seed-membership").follow_up
+    assert [a.key for a in actions] == [key for _, key in FOLLOW_UP]
+    for (seed, _), action in zip(FOLLOW_UP, actions, strict=True):
+        quoted = seed.split('"')[1].split(" [...]")[0]
+        assert action.source is not None and quoted in action.source, seed
+    assert load_policy("eu-directive").follow_up == ()
+
+
+@pytest.mark.parametrize(("seed", "action"), FOLLOW_UP)
+def test_each_follow_up_action_is_ticked_once_and_audited(
+    db: Session,
+    app: Flask,
+    settings: clock.ClockSettings,
+    hanna: User,
+    seed: str,
+    action: str,
+) -> None:
+    case = decided_case(db, app, settings, hanna)
+    before = follow_ups.follow_ups_of(db, case)
+    assert before.open, seed
+    assert all(f.done_at is None for f in before.items), seed
+    done_at = local("2026-12-01T10:00")
+    follow_ups.record_follow_up(db, case, "seed-membership", action, actor=hanna, now=done_at)
+    after = {f.action: f for f in follow_ups.follow_ups_of(db, case).items}
+    assert after[action].done_at == done_at and after[action].done_by == hanna.display_name
+    assert [k for k, f in after.items() if f.done_at is not None] == [action], seed
+    trail = db.scalars(select(AuditEntry).where(AuditEntry.case_id == case.id)).all()
+    assert [e.detail for e in trail if e.action == "follow_up_done"] == [
+        f"seed-membership/{action}"
+    ]
+    with pytest.raises(InvalidInputError, match="already recorded"):
+        follow_ups.record_follow_up(
+            db, case, "seed-membership", action, actor=hanna, now=done_at + SECOND
+        )
+    db.rollback()
+    assert db.scalars(select(CaseFollowUp)).all()[0].done_at == done_at
+
+
+def test_follow_up_waits_for_the_decision(
+    db: Session, app: Flask, settings: clock.ClockSettings, hanna: User
+) -> None:
+    """Line 69: "In situations where a complaint has been successful": the outcome is known only
+    once the decision is sent."""
+    case = decided_case(db, app, settings, hanna, decide=False)
+    assert not follow_ups.follow_ups_of(db, case).open
+    with pytest.raises(InvalidInputError, match="after the decision is sent"):
+        follow_ups.record_follow_up(
+            db, case, "seed-membership", "others_affected", actor=hanna,
+            now=local("2026-11-24T10:00"),
+        )  # fmt: skip
+    db.rollback()
+    assert db.scalars(select(CaseFollowUp)).first() is None
+
+
+@pytest.mark.parametrize(
+    ("policy", "action"),
+    [("seed-membership", "disciplinary"), ("eu-directive", "others_affected")],
+)
+def test_an_action_the_case_policy_does_not_list_is_not_found(
+    db: Session, app: Flask, settings: clock.ClockSettings, hanna: User, policy: str, action: str
+) -> None:
+    case = decided_case(db, app, settings, hanna)
+    with pytest.raises(NotFoundError):
+        follow_ups.record_follow_up(
+            db, case, policy, action, actor=hanna, now=local("2026-12-01T10:00")
+        )
+
+
+def test_a_case_without_follow_up_shows_no_checklist(
+    db: Session, app: Flask, settings: clock.ClockSettings, hanna: User
+) -> None:
+    case = file_case(db, app, settings, now=local("2026-11-23T10:00"))
+    checklist = follow_ups.follow_ups_of(db, case)
+    assert checklist.items == [] and not checklist.open
+
+
+def test_the_handler_ticks_on_the_case_page_with_csrf(
+    client: FlaskClient, app: Flask, db: Session, settings: clock.ClockSettings, hanna: User
+) -> None:
+    case = decided_case(db, app, settings, hanna)
+    sign_in_as(client, db, hanna)
+    url = f"/staff/cases/{case.uid}"
+    page = client.get(url).get_data(as_text=True)
+    tick = f"{url}/follow-ups/seed-membership/others_affected"
+    assert f'action="{tick}"' in page
+    assert "Identify any other member affected by the failure" in page
+    assert client.post(tick, data={}).status_code == 400
+    assert client.get(tick).status_code == 405
+    assert db.scalars(select(CaseFollowUp)).first() is None
+    done = client.post(tick, data={"csrf_token": csrf_of(page)})
+    assert done.status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "The follow-up action is recorded as done." in page
+    assert f'action="{tick}"' not in page
+    assert "done, recorded by" in page
+    again = client.post(tick, data={"csrf_token": csrf_of(page)})
+    assert again.status_code == 400
+    assert "already recorded as done" in again.get_data(as_text=True)
+    unknown = client.post(
+        f"{url}/follow-ups/seed-membership/nothing", data={"csrf_token": csrf_of(page)}
+    )
+    assert unknown.status_code == 404
