@@ -18,6 +18,7 @@ Time is a parameter: a fixed clock, one second before, at and after each step.
 
 from __future__ import annotations
 
+import html
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -447,3 +448,16 @@ def test_the_handler_ticks_on_the_case_page_with_csrf(
         f"{url}/follow-ups/seed-membership/nothing", data={"csrf_token": csrf_of(page)}
     )
     assert unknown.status_code == 404
+
+
+def test_the_admin_policy_page_shows_the_window_and_the_follow_up(
+    client: FlaskClient, db: Session
+) -> None:
+    sign_in_as(client, db, make_admin(db))
+    body = html.unescape(client.get("/admin/policies/seed-membership").get_data(as_text=True))
+    assert "The report form asks “Did this happen more than a month ago?”" in body
+    assert "certainly within one month of the occurrence" in body
+    assert "Identify any other member affected by the failure" in body
+    assert "review and amend our arrangements" in body
+    other = client.get("/admin/policies/eu-directive").get_data(as_text=True)
+    assert 'id="late-window"' not in other and 'id="follow-up"' not in other
