@@ -10,7 +10,7 @@ from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.forms import PlainForm
 from portal.models import CaseStatus, User
-from portal.services import casework, drafts, messaging
+from portal.services import casework, drafts, follow_ups, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.errors import InvalidInputError, NotFoundError
@@ -291,6 +291,23 @@ def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnV
         return DEADLINE_ACTS[act]
 
     return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/follow-ups/<policy>/<act>")
+@case_handler_required
+def follow_up_done(uid: str, policy: str, act: str) -> ResponseReturnValue:
+    """Tick one follow-up action (``act``, its key in the policy) of the case's policy as done."""
+
+    def tick(access: casework.CaseAccess) -> str:
+        try:
+            follow_ups.record_follow_up(
+                db_session(), access.case, policy, act, actor=access.handler, now=utcnow()
+            )
+        except NotFoundError:
+            abort(404)
+        return "The follow-up action is recorded as done."
+
+    return _act(uid, tick)
 
 
 @bp.get("/cases/<uid>/recuse")

@@ -30,6 +30,7 @@ from portal.models.clock import (
     OutboxState,
     PolicyReview,
 )
+from portal.models.follow_ups import CaseFollowUp
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Case",
     "CaseEvent",
     "CaseExclusion",
+    "CaseFollowUp",
     "CaseKeyGrant",
     "CaseRecusal",
     "CaseStatus",

@@ -14,7 +14,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import InputRequired, Length, Optional
 
 from portal.config import IntakeConfig
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
@@ -33,6 +33,7 @@ TIER_CHOICES = [
 # Read by the upload parser before the files arrive (portal.uploads.KEEP_FIELD): keep it before
 # the file field in every form.
 KEEP_FILES_LABEL = "Keep my files exactly as they are"
+LATE_CHOICES = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 ANONYMITY_CHOICES = [
     SelectChoice("anonymous", "Stay anonymous: nobody learns who I am"),
     SelectChoice("confidential", "Confidential: give my name and contact to the handlers only"),
@@ -62,6 +63,16 @@ class IntakeFormBase(FlaskForm):
     contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
     excluded = MultiCheckboxField("Do not send my report to", coerce=coerce_number)
     keep_files = BooleanField(KEEP_FILES_LABEL)
+    # Asked only when a category's policy has a window for reporting; its label is the policy's
+    # own question. Optional, and never a reason to refuse the report.
+    late = RadioField(
+        "Did this happen more than a month ago?", choices=LATE_CHOICES, validators=[Optional()]
+    )
+
+
+def late_answer(form: IntakeFormBase) -> bool | None:
+    """The reporter's yes or no to the late-window question; None when not answered."""
+    return {"yes": True, "no": False}.get(form.late.data or "")
 
 
 def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:

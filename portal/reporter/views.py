@@ -12,7 +12,14 @@ from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
 from portal.models import AuthorKind
 from portal.reporter import bp
-from portal.reporter.forms import CheckForm, MessageForm, ReceiptForm, SignOutForm, intake_form
+from portal.reporter.forms import (
+    CheckForm,
+    MessageForm,
+    ReceiptForm,
+    SignOutForm,
+    intake_form,
+    late_answer,
+)
 from portal.services import clock, intake, messaging, quota, readiness, reporter_access, sitetext
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
@@ -83,6 +90,7 @@ def file_report() -> ResponseReturnValue:
         contact=form.contact.data or "",
         excluded_handler_ids=frozenset(form.excluded.data or ()),
         uploads=uploads,
+        late=late_answer(form),
     )
     try:
         intake.submit_report(
@@ -152,6 +160,7 @@ def _intake_page(
         uploads_dropped=uploads_dropped,
         max_upload_mb=config.storage.max_upload_mb,
         promises=clock.site_promises(db_session(), config.intake),
+        late_windows=clock.late_windows(db_session(), config.intake),
     )
 
 

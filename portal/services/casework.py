@@ -29,7 +29,7 @@ from portal.models import (
     Note,
     User,
 )
-from portal.services import audit, clock, contexts, integrity, messaging
+from portal.services import audit, clock, contexts, follow_ups, integrity, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 from portal.services.policies import load_policy
@@ -99,6 +99,9 @@ class CaseDetail:
     trail: list[AuditEntry]
     assignee: User | None
     can_acknowledge: bool
+    # The policy's words for a report the reporter says came after its window; else None.
+    late_flag: str | None = None
+    follow_ups: follow_ups.FollowUps | None = None
 
 
 def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
@@ -161,7 +164,14 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
         trail=trail,
         assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
         can_acknowledge=not acknowledged(session, case),
+        late_flag=_late_flag(case, report),
+        follow_ups=follow_ups.follow_ups_of(session, case),
     )
+
+
+def _late_flag(case: Case, report: messaging.ReportView) -> str | None:
+    window = clock.late_window_of(case.policies)
+    return window.flag if window is not None and report.late is True else None
 
 
 def acknowledged(session: Session, case: Case) -> bool:

@@ -68,6 +68,9 @@ class Submission:
     contact: str = ""
     excluded_handler_ids: frozenset[int] = frozenset()
     uploads: Sequence[EncryptedUpload] = field(default_factory=tuple)
+    # The reporter's answer to a policy's late-window question ("more than a month ago?"):
+    # True, False, or None when not answered. Kept only when the category's policy asks.
+    late: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -223,6 +226,10 @@ def submit_report(
             for q in intake.questions
         ],
     }
+    if clock.late_window_of(case.policies) is not None:
+        # Sealed with the report, not a clear column: whether the events are old says something
+        # about them, and only the handlers who read the report need it.
+        report["late"] = submission.late
     case.sealed_report, case.sealed_report_tag = integrity.seal_item(
         session, keypair.public_key, json.dumps(report).encode(), contexts.report(case.uid)
     )

@@ -45,6 +45,9 @@ class ReportView:
     tier: int
     answers: tuple[tuple[str, str], ...]
     attachments: tuple[AttachmentView, ...]
+    # The reporter's answer to the policy's late-window question; None when not asked or not
+    # answered.
+    late: bool | None = None
 
 
 def add_message(
@@ -160,6 +163,7 @@ def read_report(session: Session, case: Case, case_private_key: bytes) -> Report
         attachments=tuple(
             _attachment_view(session, case, a, case_private_key) for a in attachments
         ),
+        late=report.get("late"),
     )
 
 

@@ -51,6 +51,27 @@ class ClockRule:
 
 
 @dataclass(frozen=True)
+class LateWindow:
+    """How soon after the event a policy asks for the report ("within one month of the
+    occurrence"). Never a refusal: the reporter reads ``notice`` on the form and answers
+    ``question`` (yes or no); a "yes" shows ``flag`` to the handlers on the case page."""
+
+    question: str
+    notice: str
+    flag: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpAction:
+    """One action the policy promises after an upheld complaint, ticked by a handler."""
+
+    key: str
+    label: str
+    source: str | None = None
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     title: str
@@ -59,6 +80,8 @@ class Policy:
     # source line that says so, shown beside it to admins.
     review_every: Duration | None = None
     review_source: str | None = None
+    late_window: LateWindow | None = None
+    follow_up: tuple[FollowUpAction, ...] = ()
 
     def clock(self, key: str) -> ClockRule:
         for rule in self.clocks:
@@ -107,12 +130,31 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
     if every is not None and every.amount <= 0:
         raise PolicyError(f"policy {name}, review_every: give a positive interval")
     source = raw.get("review_source")
+    try:
+        late_window = _late_window(raw["late_window"]) if "late_window" in raw else None
+    except (KeyError, TypeError) as exc:
+        raise PolicyError(f"policy {name}, late_window: {exc}") from None
+    try:
+        follow_up = tuple(
+            FollowUpAction(
+                key=str(item["key"]),
+                label=str(item["label"]),
+                source=str(item["source"]).strip() if item.get("source") else None,
+            )
+            for item in raw.get("follow_up", [])
+        )
+    except (KeyError, TypeError) as exc:
+        raise PolicyError(f"policy {name}, follow_up: {exc}") from None
+    if len({a.key for a in follow_up}) != len(follow_up):
+        raise PolicyError(f"policy {name}, follow_up: each key once")
     policy = Policy(
         name=name,
         title=str(raw["title"]),
         clocks=tuple(clocks),
         review_every=every,
         review_source=str(source).strip() if source else None,
+        late_window=late_window,
+        follow_up=follow_up,
     )
     for clock in clocks:
         try:
@@ -123,6 +165,14 @@ def parse_policy(raw: dict[str, Any]) -> Policy:
                 "use {duration} or {anchor}"
             ) from None
     return policy
+
+
+def _late_window(item: dict[str, Any]) -> LateWindow:
+    texts = {key: str(item[key]).strip() for key in ("question", "notice", "flag")}
+    empty = sorted(key for key, text in texts.items() if not text)
+    if empty:
+        raise KeyError(f"{', '.join(empty)} must not be empty")
+    return LateWindow(**texts, source=str(item["source"]).strip() if item.get("source") else None)
 
 
 def _clock(item: dict[str, Any]) -> ClockRule:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -50,6 +51,7 @@ def test_a_case_left_alone_escalates_and_both_sides_see_it(
     assert "1 case." in staff.get("/staff/inbox?due_soon=0").get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("pausable_investigation")
 def test_an_admin_runs_two_policies_on_a_category_and_each_clock_is_acted_on(
     client: FlaskClient, app: Flask, db: Session
 ) -> None:
@@ -83,7 +85,8 @@ def test_an_admin_runs_two_policies_on_a_category_and_each_clock_is_acted_on(
         assert "<li>We acknowledge your report within 7 calendar days.</li>" in timeline
         assert (
             "For a report about fraud, we also:</p> <ul><li>Acknowledge your complaint and tell "
-            "you who investigates it within 48 hours.</li></ul>"
+            "you who investigates it within 48 hours.</li><li>Investigate and send you a "
+            "decision within 10 working days.</li></ul>"
         ) in timeline
         assert timeline.count("within 7 calendar days") == 1
     file_report(reporter)

@@ -41,6 +41,8 @@ from portal.services.clock.views import (
     SitePromises,
     deadlines_of,
     expectations,
+    late_window_of,
+    late_windows,
     promises,
     site_promises,
 )
@@ -76,6 +78,8 @@ __all__ = [
     "expectations",
     "extend",
     "file_appeal",
+    "late_window_of",
+    "late_windows",
     "next_action",
     "pause",
     "policies_by_category",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from portal.config import IntakeConfig
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.clock.schedule import policies_by_category, rules_of
-from portal.services.policies import load_policy
+from portal.services.policies import LateWindow, load_policy
 
 
 @dataclass(frozen=True)
@@ -111,3 +111,18 @@ def site_promises(session: Session, intake: IntakeConfig) -> SitePromises:
         if extra:
             besides.append((label, extra))
     return SitePromises(common=common, besides=besides)
+
+
+def late_window_of(policy_names: Sequence[str]) -> LateWindow | None:
+    """The window for reporting of the first of ``policy_names`` that declares one."""
+    return next(
+        (w for w in (load_policy(n).late_window for n in policy_names) if w is not None), None
+    )
+
+
+def late_windows(session: Session, intake: IntakeConfig) -> list[tuple[str, LateWindow]]:
+    """(category label, window) of each category whose policies ask for the report in time:
+    the intake form asks their question and shows their notice for those categories."""
+    by_category = policies_by_category(session, intake)
+    found = ((c.label, late_window_of(by_category[c.key])) for c in intake.categories)
+    return [(label, window) for label, window in found if window is not None]

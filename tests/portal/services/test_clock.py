@@ -358,8 +358,9 @@ def test_membership_acknowledgement_names_the_investigator(
     thread = messaging.read_thread(db, case, access.case_private_key)
     assert "investigated by Hanna (Compliance officer)" in thread[-1].body
     investigate = deadline(db, case, "investigate")
-    # Ten working days from Monday 23 November 2026, 10:00 in Bavaria: Monday 7 December.
-    assert investigate.due_at == datetime.fromisoformat("2026-12-07T10:00:00+00:00")
+    # Ten working days from the receipt (Monday 23 November 2026, 09:00 UTC), not from the
+    # acknowledgement an hour later: Monday 7 December.
+    assert investigate.due_at == datetime.fromisoformat("2026-12-07T09:00:00+00:00")
 
 
 def test_membership_extension_once_with_a_reason(
@@ -411,6 +412,7 @@ def test_membership_extension_once_with_a_reason(
     assert all("auditor" not in e.detail for e in db.scalars(select(AuditEntry)))
 
 
+@pytest.mark.usefixtures("pausable_investigation")
 def test_pause_moves_the_due_time_and_is_capped(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:

@@ -183,8 +183,8 @@ def test_the_group_changes_nothing_while_policies_have_no_groups() -> None:
 def test_clocks_started_by_an_act_are_named_not_previewed() -> None:
     calendar = BusinessCalendar("Europe/Berlin", "DE", "BY")
     timeline = preview_timeline("seed-membership", RECEIVED, 3, calendar=calendar)
-    assert [r.key for r in timeline.not_started] == ["investigate", "appeal"]
-    assert {e.clock for e in timeline.events} == {"acknowledge"}
+    assert [r.key for r in timeline.not_started] == ["appeal"]
+    assert {e.clock for e in timeline.events} == {"acknowledge", "investigate"}
 
 
 def test_unknown_policy_and_naive_time_are_refused() -> None:
@@ -206,7 +206,8 @@ def test_clocks_in_words() -> None:
     )
     membership = load_policy("seed-membership")
     words = clock_in_words(membership.clock("investigate"), membership)
-    assert "within 10 working days of the acknowledgement" in words
+    assert "within 10 working days of receipt" in words
+    assert "paus" not in words
     assert "may be extended once to 20 working days, with a reason" in words
 
 

@@ -135,6 +135,7 @@ def test_the_region_warning_appears_only_where_regions_have_holidays() -> None:
     assert holidays.countries()["DE"] == "Germany"
 
 
+@pytest.mark.usefixtures("pausable_investigation")
 def test_a_running_deadline_uses_the_choice_for_what_is_still_to_come(
     db: Session, app: Flask, base: clock.ClockSettings, admin: User
 ) -> None:

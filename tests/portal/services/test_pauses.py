@@ -21,13 +21,15 @@ from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock.schedule import moved_by_pause, pause_ends, pause_left
 from portal.services.policies import load_policy
 from tests.factories import handler_private_key, make_handler
+from tests.portal.conftest import pausable
 from tests.portal.services.test_clock import act, deadline, file_case
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BAVARIA = BusinessCalendar("Europe/Berlin", "DE", "BY")
 SECOND = timedelta(seconds=1)
 DAY = 86400
-INVESTIGATE = load_policy("seed-membership").clock("investigate")  # 10 working days, cap 10
+# 10 working days, with a pause of at most 10 declared on it.
+INVESTIGATE = pausable(load_policy("seed-membership").clock("investigate"))
 
 
 def local(text: str) -> datetime:
@@ -143,6 +145,7 @@ def hanna(db: Session) -> User:
     return user
 
 
+@pytest.mark.usefixtures("pausable_investigation")
 def test_a_pause_from_friday_to_monday_moves_the_due_time_by_one_working_day(
     db: Session, app: Flask, settings: clock.ClockSettings, hanna: User
 ) -> None:
@@ -166,6 +169,7 @@ def test_a_pause_from_friday_to_monday_moves_the_due_time_by_one_working_day(
     assert BAVARIA.is_working_day(resumed.due_at.astimezone(BERLIN).date())
 
 
+@pytest.mark.usefixtures("pausable_investigation")
 def test_the_worker_resumes_a_pause_at_its_cap_not_a_second_before(
     db: Session, app: Flask, settings: clock.ClockSettings, hanna: User
 ) -> None:

@@ -17,6 +17,7 @@ from portal.models import Deadline, DeadlineState
 from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock.schedule import due_time, moved_by_pause, pause_ends, pause_left
 from portal.services.policies import PRESETS, ClockRule, load_policy
+from tests.portal.conftest import pausable
 
 PLACES = [
     ("Europe/Berlin", "DE", "BY"),
@@ -33,7 +34,7 @@ WORKING_DAY_RULES: list[ClockRule] = [
     if rule.duration.unit is Unit.WORKING_DAYS
 ]
 # A calendar-day clock that rolls to a working day must also land on one after a pause.
-INVESTIGATE = load_policy("seed-membership").clock("investigate")
+INVESTIGATE = pausable(load_policy("seed-membership").clock("investigate"))
 ROLLING = replace(INVESTIGATE, duration=Duration(14, Unit.CALENDAR_DAYS), roll_to_working_day=True)
 START = datetime(2026, 1, 1, tzinfo=UTC)
 END = datetime(2030, 12, 31, tzinfo=UTC)

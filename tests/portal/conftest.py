@@ -1,0 +1,40 @@
+"""Fixtures shared by the portal tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from portal.services import policies
+from portal.services.calendar import Duration, Unit
+from portal.services.policies import ClockRule, Policy
+
+# seeds/002 names no pause, so no preset declares one; pausing stays available to a policy that
+# does. The pause tests run on the members' investigation clock with a pause declared on it.
+PAUSE_CAP = Duration(10, Unit.WORKING_DAYS)
+
+
+def pausable(rule: ClockRule) -> ClockRule:
+    return replace(rule, pausable=True, pause_cap=PAUSE_CAP)
+
+
+@pytest.fixture
+def pausable_investigation(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClockRule]:
+    """The seed-membership preset, its investigation clock declaring a pause of 10 working days."""
+    parse = policies.parse_policy
+
+    def parse_with_pause(raw: dict[str, Any]) -> Policy:
+        policy = parse(raw)
+        if policy.name != "seed-membership":
+            return policy
+        clocks = tuple(pausable(c) if c.key == "investigate" else c for c in policy.clocks)
+        return replace(policy, clocks=clocks)
+
+    policies.load_policy.cache_clear()
+    monkeypatch.setattr(policies, "parse_policy", parse_with_pause)
+    yield policies.load_policy("seed-membership").clock("investigate")
+    monkeypatch.undo()
+    policies.load_policy.cache_clear()
