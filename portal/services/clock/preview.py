@@ -182,7 +182,7 @@ def _start(
             clock=rule.key,
             state=DeadlineState.RUNNING,
             started_at=received,
-            due_at=due_time(rule, base, calendar),
+            due_at=due_time(rule, base, calendar, tier=case.tier),
             level_reached=max(rule.level, case.escalation_level),
             steps_done=0,
             paused_seconds=0,
@@ -268,7 +268,12 @@ def local_minute(moment: datetime, timezone: str) -> str:
 def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     """A clock as an admin reads it: "acknowledge the report within 7 calendar days of receipt;
     warn 2 calendar days and 1 calendar day before; escalate every 2 calendar days after"."""
-    parts = [f"{rule.label.lower()}: within {rule.duration} of {_base_words(rule, policy)}"]
+    within = str(rule.duration)
+    if rule.duration_by_tier:
+        within = ", ".join(f"{d} at tier {t}" for t, d in sorted(rule.duration_by_tier.items()))
+        if set(rule.duration_by_tier) != {1, 2, 3}:
+            within += f", else {rule.duration}"
+    parts = [f"{rule.label.lower()}: within {within} of {_base_words(rule, policy)}"]
     if rule.roll_to_working_day:
         parts.append("a due time that falls on a day off moves to the next working day")
     if rule.warn_before:

@@ -127,7 +127,7 @@ def apply_event(
                 # Only the first such event anchors the clock: a second acknowledgement must
                 # not buy the organisation another three months.
                 if rule.restart_on_repeat or first:
-                    deadline.due_at = due_time(rule, now, settings.calendar)
+                    deadline.due_at = due_time(rule, now, settings.calendar, tier=case.tier)
                     reschedule(deadline, rule, case, settings, now)
         elif deadline is None and kind is rule.start:
             base = now
@@ -140,7 +140,7 @@ def apply_event(
                 clock=rule.key,
                 state=DeadlineState.RUNNING,
                 started_at=now,
-                due_at=due_time(rule, base, settings.calendar),
+                due_at=due_time(rule, base, settings.calendar, tier=case.tier),
                 level_reached=max(rule.level, case.escalation_level),
                 steps_done=0,
                 paused_seconds=0,
@@ -177,8 +177,11 @@ def rules_of(case: Case) -> Iterator[tuple[Policy, ClockRule]]:
             yield policy, rule
 
 
-def due_time(rule: ClockRule, base: datetime, calendar: BusinessCalendar) -> datetime:
-    due = calendar.add(base, rule.duration)
+def due_time(
+    rule: ClockRule, base: datetime, calendar: BusinessCalendar, *, tier: int | None = None
+) -> datetime:
+    """When ``rule`` is due from ``base`` for a case at ``tier`` (see ``duration_by_tier``)."""
+    due = calendar.add(base, rule.duration_for(tier))
     return calendar.roll_to_working_day(due) if rule.roll_to_working_day else due
 
 
