@@ -55,6 +55,10 @@ class EventKind(enum.Enum):
     RESOLVED = "resolved"
     APPEAL_FILED = "appeal_filed"
     REPORTER_MESSAGE = "reporter_message"
+    # seeds/000: a complaint is settled by a resolution sent to the reporter, or by the reporter
+    # saying they are satisfied; never by a status anyone can set and unset.
+    RESOLUTION_SENT = "resolution_sent"
+    REPORTER_SATISFIED = "reporter_satisfied"
 
 
 class Case(Base):

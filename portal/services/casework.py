@@ -40,6 +40,7 @@ MESSAGE_KINDS = {
     "acknowledge": EventKind.ACKNOWLEDGED,
     "feedback": EventKind.FEEDBACK_SENT,
     "decision": EventKind.DECISION_SENT,
+    "resolution": EventKind.RESOLUTION_SENT,
     "request_info": None,
 }
 
@@ -212,7 +213,8 @@ def send_message(
     settings: clock.ClockSettings,
     now: datetime,
 ) -> None:
-    """Reply, acknowledge, give feedback, send a decision or ask for more information.
+    """Reply, acknowledge, give feedback, send a decision or a resolution, or ask for more
+    information.
 
     Acknowledgement and feedback are typed events for the clock; the first acknowledgement also
     moves a new case to "acknowledged". Commits once.

@@ -10,7 +10,15 @@
 - ``preview``: a policy's timeline if nobody acted, run forward by the schedule's own functions.
 """
 
-from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume
+from portal.services.clock.acts import (
+    can_appeal,
+    can_say_satisfied,
+    extend,
+    file_appeal,
+    pause,
+    resume,
+    say_satisfied,
+)
 from portal.services.clock.chunk import responsible
 from portal.services.clock.holidays import (
     HolidayChoice,
@@ -66,6 +74,7 @@ __all__ = [
     "TickResult",
     "apply_event",
     "can_appeal",
+    "can_say_satisfied",
     "choose_holidays",
     "choose_policies",
     "current_choice",
@@ -83,6 +92,7 @@ __all__ = [
     "refresh_next_due",
     "responsible",
     "resume",
+    "say_satisfied",
     "settings_for",
     "site_promises",
     "stop_all",

@@ -39,6 +39,8 @@ START_WORDS = {
     EventKind.RESOLVED: "the resolution",
     EventKind.APPEAL_FILED: "the appeal",
     EventKind.REPORTER_MESSAGE: "the reporter's message",
+    EventKind.RESOLUTION_SENT: "the resolution message",
+    EventKind.REPORTER_SATISFIED: "the reporter's word that they are satisfied",
 }
 STOP_WORDS = {
     EventKind.RECEIVED: "the report is received",
@@ -48,6 +50,8 @@ STOP_WORDS = {
     EventKind.RESOLVED: "the case is resolved",
     EventKind.APPEAL_FILED: "an appeal is filed",
     EventKind.REPORTER_MESSAGE: "the reporter writes",
+    EventKind.RESOLUTION_SENT: "a resolution is sent to the reporter",
+    EventKind.REPORTER_SATISFIED: "the reporter says they are satisfied",
 }
 
 

@@ -343,7 +343,7 @@ def test_complaint_unresolved_after_45_days_gets_the_mediator_notice(
     bodies = [
         m.body for m in messaging.read_thread(db, case, key) if m.author_kind is AuthorKind.SYSTEM
     ]
-    assert any("external Dispute Resolution Officer or Mediator" in b for b in bodies)
+    assert any("external Dispute Resolution Officer / Mediator" in b for b in bodies)
 
 
 def test_membership_acknowledgement_names_the_investigator(
