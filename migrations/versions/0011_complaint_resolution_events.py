@@ -1,9 +1,10 @@
 """complaint resolution events
 
-Two typed events stop a complaint's resolution clock: a resolution message sent to the reporter
-and the reporter's own "I am satisfied". The check constraint on ``case_events.kind`` lists the
-kinds it accepts, so it is rebuilt with the new two. No row changes; a downgrade refuses while
-rows of the new kinds exist, so no event is lost.
+Two typed events stop a complaint's resolution clock: a resolution message sent to the
+reporter and the reporter's own "I am satisfied"; a third, reopening a case, may resume it.
+The check constraint on ``case_events.kind`` lists the kinds it accepts, so it is rebuilt with
+the new ones. No row changes; a downgrade refuses while rows of the new kinds exist, so no
+event is lost.
 
 Revision ID: 0011
 Revises: 0010
@@ -33,7 +34,7 @@ OLD_KINDS = (
     "appeal_filed",
     "reporter_message",
 )
-NEW_KINDS = ("resolution_sent", "reporter_satisfied")
+NEW_KINDS = ("resolution_sent", "reporter_satisfied", "reopened")
 CONSTRAINT = "ck_case_events_event_kind"
 
 

@@ -59,6 +59,9 @@ class EventKind(enum.Enum):
     # saying they are satisfied; never by a status anyone can set and unset.
     RESOLUTION_SENT = "resolution_sent"
     REPORTER_SATISFIED = "reporter_satisfied"
+    # A resolved or closed case opened again; a clock whose policy names it in ``resume_on``
+    # runs again to its own due time.
+    REOPENED = "reopened"
 
 
 class Case(Base):

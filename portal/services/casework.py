@@ -387,7 +387,11 @@ def update_case(
         case.category = category
     if case.status is not status:
         changes.append(f"status {case.status.value} -> {status.value}")
+        was_settled = case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
         case.status = status
+        if was_settled and status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            session.add(CaseEvent(case_id=case.id, kind=EventKind.REOPENED, occurred_at=now))
+            clock.apply_event(session, case, EventKind.REOPENED, now=now, settings=settings)
         if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             session.add(CaseEvent(case_id=case.id, kind=EventKind.RESOLVED, occurred_at=now))
             clock.apply_event(session, case, EventKind.RESOLVED, now=now, settings=settings)

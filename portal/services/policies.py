@@ -48,6 +48,8 @@ class ClockRule:
     # A critical matter cannot wait as long as a routine one: the time to the first response
     # may depend on the case's tier; a tier not listed takes ``duration``.
     duration_by_tier: dict[int, Duration] = field(default_factory=dict)
+    # Events that set a stopped clock running again to its own due time (reopening a case).
+    resume_on: frozenset[EventKind] = frozenset()
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
@@ -158,6 +160,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         names_investigator=bool(item.get("names_investigator", False)),
         source=str(item["source"]).strip() if item.get("source") else None,
         duration_by_tier=_by_tier(item.get("duration_by_tier", {})),
+        resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
     )
 
 

@@ -41,6 +41,7 @@ START_WORDS = {
     EventKind.REPORTER_MESSAGE: "the reporter's message",
     EventKind.RESOLUTION_SENT: "the resolution message",
     EventKind.REPORTER_SATISFIED: "the reporter's word that they are satisfied",
+    EventKind.REOPENED: "reopening",
 }
 STOP_WORDS = {
     EventKind.RECEIVED: "the report is received",
@@ -52,6 +53,7 @@ STOP_WORDS = {
     EventKind.REPORTER_MESSAGE: "the reporter writes",
     EventKind.RESOLUTION_SENT: "a resolution is sent to the reporter",
     EventKind.REPORTER_SATISFIED: "the reporter says they are satisfied",
+    EventKind.REOPENED: "the case is reopened",
 }
 
 
@@ -295,6 +297,9 @@ def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     if rule.pausable and rule.pause_cap is not None:
         parts.append(f"may be paused for up to {rule.pause_cap}, with a reason")
     parts.append(f"stops when {_or(STOP_WORDS[e] for e in sorted(rule.stop, key=_by_value))}")
+    if rule.resume_on:
+        again = _or(STOP_WORDS[e] for e in sorted(rule.resume_on, key=_by_value))
+        parts.append(f"runs again to the same due time when {again}")
     return "; ".join(parts)
 
 

@@ -118,7 +118,9 @@ def apply_event(
     first: bool | None = None  # the case's first event of this kind? Read once, if needed.
     for policy, rule in rules_of(case):
         deadline = existing.get((policy.name, rule.key))
-        if deadline is not None and deadline.stopped_at is None:
+        if deadline is not None and deadline.stopped_at is not None and kind in rule.resume_on:
+            resume_stopped(session, case, deadline, rule, now=now, settings=settings)
+        elif deadline is not None and deadline.stopped_at is None:
             if kind in rule.stop:
                 stop_deadline(session, case, deadline, now)
             elif kind in rule.restart_on:
@@ -201,6 +203,34 @@ def stop_deadline(session: Session, case: Case, deadline: Deadline, now: datetim
         actor_kind="clock",
         case_id=case.id,
         detail=f"{deadline.name}: {deadline.state.value}",
+    )
+
+
+def resume_stopped(
+    session: Session,
+    case: Case,
+    deadline: Deadline,
+    rule: ClockRule,
+    *,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """A stopped clock runs again to the due time it had: reopening a case does not buy the
+    organisation more time, and a due time already passed is acted on at the worker's next pass.
+    """
+    deadline.stopped_at = None
+    warnings = warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = max(deadline.steps_done, sum(1 for t in warnings if t <= now))
+    passed = deadline.steps_done > len(warnings)
+    deadline.state = DeadlineState.BREACHED if passed else DeadlineState.RUNNING
+    reschedule(deadline, rule, case, settings, now)
+    audit.record(
+        session,
+        "deadline_resumed",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{deadline.name}: due {deadline.due_at.isoformat()}",
     )
 
 

@@ -264,3 +264,59 @@ def test_the_notice_reads_the_duration_it_is_given(db: Session) -> None:
         db, "mediator_notice", duration=str(Duration(30, Unit.CALENDAR_DAYS))
     )
     assert "within 30 calendar days." in notice and "45" not in notice
+
+
+def close_with_outcome(
+    db: Session, app: Flask, settings: clock.ClockSettings, handler: User, case: Case, now: datetime
+) -> None:
+    access = casework.open_case(db, handler, handler_private_key(handler), case.uid)
+    casework.update_case(
+        db,
+        access,
+        tier=case.tier,
+        category=case.category,
+        status=CaseStatus.CLOSED,
+        outcome="substantiated",
+        intake=app.extensions["candor.config"].intake,
+        settings=settings,
+        now=now,
+    )
+
+
+def resolution_then_resolved(
+    db: Session, app: Flask, settings: clock.ClockSettings, handler: User, case: Case, now: datetime
+) -> None:
+    send_resolution(db, app, settings, handler, case, now)
+    set_status(db, app, settings, handler, case, status=CaseStatus.RESOLVED, now=now)
+
+
+@pytest.mark.parametrize(
+    "settle",
+    [
+        pytest.param(close_with_outcome, id="closed on day 10, reopened on day 11"),
+        pytest.param(resolution_then_resolved, id="resolution sent on day 10, reopened on day 11"),
+    ],
+)
+def test_a_reopened_complaint_runs_to_day_45_again_and_gets_the_notice(
+    db: Session,
+    app: Flask,
+    settings: clock.ClockSettings,
+    ladder: dict[int, User],
+    settle: Callable[..., None],
+) -> None:
+    # Line 12: a complaint reopened is not "resolved to the complainant's satisfaction".
+    case = file_case(db, app, settings, policies=("seed-complaints",))
+    settle(db, app, settings, ladder[1], case, T0 + 10 * DAY)
+    assert deadline(db, case, "resolve").stopped_at == T0 + 10 * DAY
+    set_status(
+        db, app, settings, ladder[1], case, status=CaseStatus.INVESTIGATING, now=T0 + 11 * DAY
+    )
+    resolve = deadline(db, case, "resolve")
+    assert resolve.stopped_at is None and resolve.state is DeadlineState.RUNNING
+    assert resolve.due_at == T0 + 45 * DAY  # reopening buys no more time
+    clock.tick(db, now=T0 + 45 * DAY - SECOND, settings=settings)
+    assert not any(NOTICE in b for b in system_messages(db, case, ladder[1]))
+    clock.tick(db, now=T0 + 45 * DAY, settings=settings)
+    assert sum(NOTICE in b for b in system_messages(db, case, ladder[1])) == 1
+    clock.tick(db, now=T0 + 45 * DAY + SECOND, settings=settings)
+    assert sum(NOTICE in b for b in system_messages(db, case, ladder[1])) == 1
