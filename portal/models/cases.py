@@ -55,6 +55,13 @@ class EventKind(enum.Enum):
     RESOLVED = "resolved"
     APPEAL_FILED = "appeal_filed"
     REPORTER_MESSAGE = "reporter_message"
+    # seeds/000: a complaint is settled by a resolution sent to the reporter, or by the reporter
+    # saying they are satisfied; never by a status anyone can set and unset.
+    RESOLUTION_SENT = "resolution_sent"
+    REPORTER_SATISFIED = "reporter_satisfied"
+    # A resolved or closed case opened again; a clock whose policy names it in ``resume_on``
+    # runs again to its own due time.
+    REOPENED = "reopened"
 
 
 class Case(Base):

@@ -308,6 +308,7 @@ def _case_page(
         status=STATUS_WORDS[case.status.value],
         expectations=clock.expectations(db, case),
         can_appeal=clock.can_appeal(db, case),
+        can_say_satisfied=clock.can_say_satisfied(db, case),
         report=messaging.read_report(db, case, context.case_private_key),
         thread=thread,
         form=MessageForm(formdata=None, body=draft),
@@ -408,6 +409,47 @@ def appeal() -> ResponseReturnValue:
     except clock.ClockError as exc:
         return _case_page(login, problem=str(exc))
     flash("Your appeal has been sent to the committee.", "info")
+    return redirect(url_for("reporter.case"))
+
+
+@bp.get("/case/satisfied")
+def satisfied_confirm() -> ResponseReturnValue:
+    """The confirmation step: the reporter reads what saying "I am satisfied" does first."""
+    login = _login()
+    if login is None:
+        return redirect(url_for("reporter.check"))
+    try:
+        context = _resume(login)
+    except reporter_access.SessionExpiredError as exc:
+        return _signed_out(str(exc))
+    if not clock.can_say_satisfied(db_session(), context.case):
+        return redirect(url_for("reporter.case"))
+    return render_template("reporter/satisfied.html", form=SignOutForm(formdata=None))
+
+
+@bp.post("/case/satisfied")
+def satisfied() -> ResponseReturnValue:
+    form = SignOutForm()  # a form with only its CSRF token
+    login = _login()
+    if login is None:
+        return redirect(url_for("reporter.check"))
+    try:
+        context = _resume(login)
+    except reporter_access.SessionExpiredError as exc:
+        return _signed_out(str(exc))
+    if not form.validate():
+        return _case_page(
+            login, problem="The form had expired, so nothing was recorded. Press the button again."
+        )
+    try:
+        clock.say_satisfied(db_session(), context.case, now=utcnow(), settings=clock_settings())
+    except clock.ClockError as exc:
+        return _case_page(login, problem=str(exc))
+    flash(
+        "Thank you. We have recorded that your complaint is resolved to your satisfaction. "
+        "You can still read and send messages here.",
+        "info",
+    )
     return redirect(url_for("reporter.case"))
 
 

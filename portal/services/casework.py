@@ -40,6 +40,7 @@ MESSAGE_KINDS = {
     "acknowledge": EventKind.ACKNOWLEDGED,
     "feedback": EventKind.FEEDBACK_SENT,
     "decision": EventKind.DECISION_SENT,
+    "resolution": EventKind.RESOLUTION_SENT,
     "request_info": None,
 }
 
@@ -222,7 +223,8 @@ def send_message(
     settings: clock.ClockSettings,
     now: datetime,
 ) -> None:
-    """Reply, acknowledge, give feedback, send a decision or ask for more information.
+    """Reply, acknowledge, give feedback, send a decision or a resolution, or ask for more
+    information.
 
     Acknowledgement and feedback are typed events for the clock; the first acknowledgement also
     moves a new case to "acknowledged". Commits once.
@@ -395,7 +397,11 @@ def update_case(
         case.category = category
     if case.status is not status:
         changes.append(f"status {case.status.value} -> {status.value}")
+        was_settled = case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
         case.status = status
+        if was_settled and status not in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+            session.add(CaseEvent(case_id=case.id, kind=EventKind.REOPENED, occurred_at=now))
+            clock.apply_event(session, case, EventKind.REOPENED, now=now, settings=settings)
         if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             session.add(CaseEvent(case_id=case.id, kind=EventKind.RESOLVED, occurred_at=now))
             clock.apply_event(session, case, EventKind.RESOLVED, now=now, settings=settings)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -45,9 +45,20 @@ class ClockRule:
     names_investigator: bool
     # The seed line or the law's article the clock encodes, quoted, shown beside it to admins.
     source: str | None = None
+    # A critical matter cannot wait as long as a routine one: the time to the first response
+    # may depend on the case's tier; a tier not listed takes ``duration``.
+    duration_by_tier: dict[int, Duration] = field(default_factory=dict)
+    # Events that set a stopped clock running again to its own due time (reopening a case).
+    resume_on: frozenset[EventKind] = frozenset()
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
+
+    def duration_for(self, tier: int | None) -> Duration:
+        """How long the clock runs for a case at ``tier`` (``duration`` when no tier is given)."""
+        if tier is None:
+            return self.duration
+        return self.duration_by_tier.get(tier, self.duration)
 
 
 @dataclass(frozen=True)
@@ -216,7 +227,19 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         reporter_notice=item.get("reporter_notice"),
         names_investigator=bool(item.get("names_investigator", False)),
         source=str(item["source"]).strip() if item.get("source") else None,
+        duration_by_tier=_by_tier(item.get("duration_by_tier", {})),
+        resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
     )
+
+
+def _by_tier(raw: dict[str, Any]) -> dict[int, Duration]:
+    durations = {int(tier): Duration.parse(text) for tier, text in raw.items()}
+    for tier, duration in durations.items():
+        if tier not in (1, 2, 3):
+            raise ValueError(f"duration_by_tier: tier {tier} is not 1, 2 or 3")
+        if duration.amount <= 0:
+            raise ValueError(f"duration_by_tier: tier {tier} must be longer than nothing")
+    return durations
 
 
 _SECONDS = {

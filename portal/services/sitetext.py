@@ -25,17 +25,21 @@ DEFAULTS = {
         "Using this channel first is not required.</p>"
     ),
     # Sent in the reporter's thread when a complaint is not resolved within the policy's window
-    # (seeds/000: the written notice of the external dispute resolution officer or mediator).
+    # (seeds/000, line 12: the written notice of the external Dispute Resolution Officer /
+    # Mediator, with "details about how to access them"). {duration} is the policy's window.
     "mediator_notice": (
-        "<p>We have not been able to resolve your complaint to your satisfaction within 45 days. "
-        "You have the option to pursue it with our external Dispute Resolution Officer or "
-        "Mediator. Reply here if you would like their contact details, or ask us for how to "
-        "reach them.</p>"
+        "<p>We have not been able to resolve your complaint to your satisfaction within "
+        "{duration}. You have the option to pursue resolution of your complaint with our "
+        "external Dispute Resolution Officer / Mediator. To reach them, reply here and we will "
+        "give you their name and contact details straight away.</p>"
     ),
 }
 LABELS = {
     "other_ways": "Other ways to report (start page)",
-    "mediator_notice": "Notice of the external mediator (sent to the reporter by the clock)",
+    "mediator_notice": (
+        "Notice of the external mediator (sent to the reporter by the clock): name the mediator "
+        "and how to reach them; {duration} is replaced by the policy's time to resolve"
+    ),
 }
 
 
@@ -72,10 +76,15 @@ def get_text(session: Session, key: str) -> Markup:
     return sanitized_markup(row.html if row is not None else DEFAULTS[key])
 
 
-def get_plain_text(session: Session, key: str) -> str:
-    """The text for ``key`` without markup, for a message in a reporter's thread."""
+def get_plain_text(session: Session, key: str, *, duration: str | None = None) -> str:
+    """The text for ``key`` without markup, for a message in a reporter's thread.
+
+    With ``duration``, each ``{duration}`` in the text reads it: a notice takes the policy's
+    time, not a number written once into the text that the policy may later contradict.
+    """
     stripped = bleach.clean(get_source(session, key), tags=set(), strip=True)
-    return html.unescape(" ".join(stripped.split()))
+    text = html.unescape(" ".join(stripped.split()))
+    return text.replace("{duration}", duration) if duration is not None else text
 
 
 def set_text(

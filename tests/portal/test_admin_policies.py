@@ -83,7 +83,8 @@ def test_the_preview_form_shows_the_same_events_as_the_command_line(
         "seed-complaints/resolve": "Resolve the complaint",
     }
     assert rows(body) == [[at, labels[name], what] for at, name, what in from_cli]
-    assert rows(body)[4] == ["2026-12-20 16:15", "Review the complaint", "escalation to level 3"]
+    # Tier 1: due 15 minutes after receipt, the next step up 15 minutes later.
+    assert rows(body)[3] == ["2026-12-18 16:30", "Review the complaint", "escalation to level 3"]
     assert "the same for every group, employee included" in body
 
 

@@ -30,13 +30,13 @@ def test_prints_one_line_per_event_in_the_site_time_zone(app: Flask) -> None:
     lines = out.splitlines()
     assert all(LINE.match(line) for line in lines), lines
     # The test site's zone is Europe/Berlin: the times read back as they were typed.
-    assert lines[:5] == [
-        "2026-12-20 04:00  seed-complaints/review  warning: review the complaint, due in 12 hours",
-        "2026-12-20 16:00  seed-complaints/review  due: review the complaint",
-        "2026-12-20 16:00  seed-complaints/review  escalation to level 2",
-        "2026-12-20 16:00  seed-complaints/review  notice to the reporter: the report has passed "
+    # Tier 1: the first response is due 15 minutes after receipt, then a step every 15 minutes.
+    assert lines[:4] == [
+        "2026-12-18 16:15  seed-complaints/review  due: review the complaint",
+        "2026-12-18 16:15  seed-complaints/review  escalation to level 2",
+        "2026-12-18 16:15  seed-complaints/review  notice to the reporter: the report has passed "
         "to someone more senior",
-        "2026-12-20 16:15  seed-complaints/review  escalation to level 3",
+        "2026-12-18 16:30  seed-complaints/review  escalation to level 3",
     ]
     assert (
         "2027-02-01 16:00  seed-complaints/resolve  notice to the reporter (mediator_notice)"

@@ -11,7 +11,15 @@
 - ``reviews``: when each policy was last reviewed, when the next review is due, the reminder.
 """
 
-from portal.services.clock.acts import can_appeal, extend, file_appeal, pause, resume
+from portal.services.clock.acts import (
+    can_appeal,
+    can_say_satisfied,
+    extend,
+    file_appeal,
+    pause,
+    resume,
+    say_satisfied,
+)
 from portal.services.clock.chunk import responsible
 from portal.services.clock.holidays import (
     HolidayChoice,
@@ -69,6 +77,7 @@ __all__ = [
     "TickResult",
     "apply_event",
     "can_appeal",
+    "can_say_satisfied",
     "choose_holidays",
     "choose_policies",
     "current_choice",
@@ -88,6 +97,7 @@ __all__ = [
     "refresh_next_due",
     "responsible",
     "resume",
+    "say_satisfied",
     "settings_for",
     "site_promises",
     "stop_all",

@@ -225,3 +225,49 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
         now=now,
     )
     session.commit()
+
+
+def can_say_satisfied(session: Session, case: Case) -> bool:
+    """Whether the reporter may say they are satisfied: a clock of the case that waits for it
+    is still running, and they have not said it already."""
+    running = {
+        (d.policy, d.clock)
+        for d in session.scalars(
+            select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
+        )
+    }
+    waiting = any(
+        EventKind.REPORTER_SATISFIED in rule.stop and (policy.name, rule.key) in running
+        for policy, rule in rules_of(case)
+    )
+    if not waiting:
+        return False
+    said = session.scalar(
+        select(CaseEvent.id).where(
+            CaseEvent.case_id == case.id, CaseEvent.kind == EventKind.REPORTER_SATISFIED
+        )
+    )
+    return said is None
+
+
+def say_satisfied(session: Session, case: Case, *, now: datetime, settings: ClockSettings) -> None:
+    """The reporter says the matter is resolved to their satisfaction (seeds/000), or that their
+    needs were met (seeds/001): a typed event that stops the clocks waiting for it. Commits.
+
+    Only the reporter can do this, from their own case page: a handler setting a status cannot
+    stand in for the complainant's own word.
+    """
+    if not can_say_satisfied(session, case):
+        raise ClockError("There is nothing waiting for your answer, or you have already given it.")
+    session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_SATISFIED, occurred_at=now))
+    apply_event(session, case, EventKind.REPORTER_SATISFIED, now=now, settings=settings)
+    audit.record(session, "reporter_satisfied", now=now, actor_kind="reporter", case_id=case.id)
+    notifications.notify_users(
+        session,
+        responsible(session, case, case.escalation_level),
+        settings,
+        case=case,
+        what="the reporter said the matter is resolved to their satisfaction",
+        now=now,
+    )
+    session.commit()

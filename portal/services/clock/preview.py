@@ -39,6 +39,9 @@ START_WORDS = {
     EventKind.RESOLVED: "the resolution",
     EventKind.APPEAL_FILED: "the appeal",
     EventKind.REPORTER_MESSAGE: "the reporter's message",
+    EventKind.RESOLUTION_SENT: "the resolution message",
+    EventKind.REPORTER_SATISFIED: "the reporter's word that they are satisfied",
+    EventKind.REOPENED: "reopening",
 }
 STOP_WORDS = {
     EventKind.RECEIVED: "the report is received",
@@ -48,6 +51,9 @@ STOP_WORDS = {
     EventKind.RESOLVED: "the case is resolved",
     EventKind.APPEAL_FILED: "an appeal is filed",
     EventKind.REPORTER_MESSAGE: "the reporter writes",
+    EventKind.RESOLUTION_SENT: "a resolution is sent to the reporter",
+    EventKind.REPORTER_SATISFIED: "the reporter says they are satisfied",
+    EventKind.REOPENED: "the case is reopened",
 }
 
 
@@ -182,7 +188,7 @@ def _start(
             clock=rule.key,
             state=DeadlineState.RUNNING,
             started_at=received,
-            due_at=due_time(rule, base, calendar),
+            due_at=due_time(rule, base, calendar, tier=case.tier),
             level_reached=max(rule.level, case.escalation_level),
             steps_done=0,
             paused_seconds=0,
@@ -268,7 +274,12 @@ def local_minute(moment: datetime, timezone: str) -> str:
 def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     """A clock as an admin reads it: "acknowledge the report within 7 calendar days of receipt;
     warn 2 calendar days and 1 calendar day before; escalate every 2 calendar days after"."""
-    parts = [f"{rule.label.lower()}: within {rule.duration} of {_base_words(rule, policy)}"]
+    within = str(rule.duration)
+    if rule.duration_by_tier:
+        within = ", ".join(f"{d} at tier {t}" for t, d in sorted(rule.duration_by_tier.items()))
+        if set(rule.duration_by_tier) != {1, 2, 3}:
+            within += f", else {rule.duration}"
+    parts = [f"{rule.label.lower()}: within {within} of {_base_words(rule, policy)}"]
     if rule.roll_to_working_day:
         parts.append("a due time that falls on a day off moves to the next working day")
     if rule.warn_before:
@@ -286,6 +297,9 @@ def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     if rule.pausable and rule.pause_cap is not None:
         parts.append(f"may be paused for up to {rule.pause_cap}, with a reason")
     parts.append(f"stops when {_or(STOP_WORDS[e] for e in sorted(rule.stop, key=_by_value))}")
+    if rule.resume_on:
+        again = _or(STOP_WORDS[e] for e in sorted(rule.resume_on, key=_by_value))
+        parts.append(f"runs again to the same due time when {again}")
     return "; ".join(parts)
 
 

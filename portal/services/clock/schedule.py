@@ -118,7 +118,9 @@ def apply_event(
     first: bool | None = None  # the case's first event of this kind? Read once, if needed.
     for policy, rule in rules_of(case):
         deadline = existing.get((policy.name, rule.key))
-        if deadline is not None and deadline.stopped_at is None:
+        if deadline is not None and deadline.stopped_at is not None and kind in rule.resume_on:
+            resume_stopped(session, case, deadline, rule, now=now, settings=settings)
+        elif deadline is not None and deadline.stopped_at is None:
             if kind in rule.stop:
                 stop_deadline(session, case, deadline, now)
             elif kind in rule.restart_on:
@@ -127,7 +129,7 @@ def apply_event(
                 # Only the first such event anchors the clock: a second acknowledgement must
                 # not buy the organisation another three months.
                 if rule.restart_on_repeat or first:
-                    deadline.due_at = due_time(rule, now, settings.calendar)
+                    deadline.due_at = due_time(rule, now, settings.calendar, tier=case.tier)
                     reschedule(deadline, rule, case, settings, now)
         elif deadline is None and kind is rule.start:
             base = now
@@ -140,7 +142,7 @@ def apply_event(
                 clock=rule.key,
                 state=DeadlineState.RUNNING,
                 started_at=now,
-                due_at=due_time(rule, base, settings.calendar),
+                due_at=due_time(rule, base, settings.calendar, tier=case.tier),
                 level_reached=max(rule.level, case.escalation_level),
                 steps_done=0,
                 paused_seconds=0,
@@ -177,8 +179,11 @@ def rules_of(case: Case) -> Iterator[tuple[Policy, ClockRule]]:
             yield policy, rule
 
 
-def due_time(rule: ClockRule, base: datetime, calendar: BusinessCalendar) -> datetime:
-    due = calendar.add(base, rule.duration)
+def due_time(
+    rule: ClockRule, base: datetime, calendar: BusinessCalendar, *, tier: int | None = None
+) -> datetime:
+    """When ``rule`` is due from ``base`` for a case at ``tier`` (see ``duration_by_tier``)."""
+    due = calendar.add(base, rule.duration_for(tier))
     return calendar.roll_to_working_day(due) if rule.roll_to_working_day else due
 
 
@@ -198,6 +203,34 @@ def stop_deadline(session: Session, case: Case, deadline: Deadline, now: datetim
         actor_kind="clock",
         case_id=case.id,
         detail=f"{deadline.name}: {deadline.state.value}",
+    )
+
+
+def resume_stopped(
+    session: Session,
+    case: Case,
+    deadline: Deadline,
+    rule: ClockRule,
+    *,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """A stopped clock runs again to the due time it had: reopening a case does not buy the
+    organisation more time, and a due time already passed is acted on at the worker's next pass.
+    """
+    deadline.stopped_at = None
+    warnings = warning_times(deadline, rule, settings.calendar)
+    deadline.steps_done = max(deadline.steps_done, sum(1 for t in warnings if t <= now))
+    passed = deadline.steps_done > len(warnings)
+    deadline.state = DeadlineState.BREACHED if passed else DeadlineState.RUNNING
+    reschedule(deadline, rule, case, settings, now)
+    audit.record(
+        session,
+        "deadline_resumed",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=f"{deadline.name}: due {deadline.due_at.isoformat()}",
     )
 
 

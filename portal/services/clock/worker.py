@@ -209,7 +209,8 @@ def _breach(
     if "notify" in rule.at_expiry:
         _tell_responsible(session, case, settings, f"overdue: {rule.label.lower()}", now)
     if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
-        _system_message(session, case, sitetext.get_plain_text(session, rule.reporter_notice), now)
+        notice = sitetext.get_plain_text(session, rule.reporter_notice, duration=str(rule.duration))
+        _system_message(session, case, notice, now)
     if "escalate" in rule.at_expiry:
         _escalate(session, deadline, rule, case, now, settings, why="deadline passed")
         _system_message(
