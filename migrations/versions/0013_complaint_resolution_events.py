@@ -6,8 +6,8 @@ The check constraint on ``case_events.kind`` lists the kinds it accepts, so it i
 the new ones. No row changes; a downgrade refuses while rows of the new kinds exist, so no
 event is lost.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 13:30:00
 """
 
@@ -20,8 +20,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
