@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter, Map
+from wtforms.validators import Length
 
 import crypto
 from portal import uploads
@@ -23,6 +24,7 @@ from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.services import clock
 from portal.services.attachments import AttachmentStore
+from portal.services.lengths import too_long_message
 from portal.services.receipt_delays import DelayPolicy
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
 
@@ -90,6 +92,18 @@ def coerce_number(value: object) -> int:
     if number is None:
         raise ValueError("not a number from the list")
     return number
+
+
+class SecretLength(Length):
+    """A maximum length for a secret field, checked on the server before any Argon2id work.
+
+    Unlike ``Length`` it puts no ``maxlength`` on the input: a browser would silently cut a longer
+    pasted passphrase or password, and the person would never learn why it did not match.
+    """
+
+    def __init__(self, name: str, limit: int) -> None:
+        super().__init__(max=limit, message=too_long_message(name, limit))
+        self.field_flags = {}
 
 
 class IdConverter(IntegerConverter):

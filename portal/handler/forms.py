@@ -9,13 +9,13 @@ from portal.services.lengths import (
     MAX_ONE_TIME_CODE_LENGTH,
     MAX_PASSWORD_LENGTH,
     MAX_RECOVERY_KEY_LENGTH,
-    too_long_message,
 )
+from portal.web import SecretLength
 
 
 def _at_most(name: str, limit: int) -> Length:
     # Checked before any Argon2id work; the service checks again.
-    return Length(max=limit, message=too_long_message(name, limit))
+    return SecretLength(name, limit)
 
 
 class SignInForm(FlaskForm):

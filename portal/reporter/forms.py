@@ -21,9 +21,8 @@ from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recip
 from portal.services.lengths import (
     MAX_PASSPHRASE_LENGTH,
     MAX_RECEIPT_CODE_LENGTH,
-    too_long_message,
 )
-from portal.web import coerce_number
+from portal.web import SecretLength, coerce_number
 
 TIER_CHOICES = [
     SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
@@ -104,20 +103,14 @@ class CheckForm(FlaskForm):
         "Receipt code",
         validators=[
             InputRequired("Enter your receipt code."),
-            Length(
-                max=MAX_RECEIPT_CODE_LENGTH,
-                message=too_long_message("receipt code", MAX_RECEIPT_CODE_LENGTH),
-            ),
+            SecretLength("receipt code", MAX_RECEIPT_CODE_LENGTH),
         ],
     )
     passphrase = StringField(
         "Passphrase",
         validators=[
             InputRequired("Enter your passphrase."),
-            Length(
-                max=MAX_PASSPHRASE_LENGTH,
-                message=too_long_message("passphrase", MAX_PASSPHRASE_LENGTH),
-            ),
+            SecretLength("passphrase", MAX_PASSPHRASE_LENGTH),
         ],
     )
 

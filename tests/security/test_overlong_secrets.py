@@ -8,6 +8,7 @@ a direct call cannot skip it; either way no Argon2id work is done for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -250,3 +251,18 @@ def test_the_staff_services_check_too(db: Session, argon2_runs: list[int]) -> No
         with pytest.raises(InvalidInputError, match=TOO_LONG):
             call()
     assert len(argon2_runs) == before
+
+
+def test_secret_inputs_carry_no_maxlength(client: FlaskClient) -> None:
+    # A browser silently cuts a pasted secret at maxlength, so the person would never learn why it
+    # did not match; the server's own limit answers with a message instead.
+    for path, names in (
+        ("/check", ("receipt_code", "passphrase")),
+        ("/staff/sign-in", ("password", "code")),
+        ("/staff/recover", ("recovery_key", "password")),
+    ):
+        page = client.get(path).get_data(as_text=True)
+        for name in names:
+            field = re.search(rf'<input[^>]*name="{name}"[^>]*>', page)
+            assert field, (path, name)
+            assert "maxlength" not in field.group(0), (path, name)
