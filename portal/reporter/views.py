@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 from base64 import b64decode, b64encode
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import flash, g, redirect, render_template, request, session, url_for
@@ -278,6 +279,23 @@ def _resume(login: reporter_access.ReporterLogin) -> reporter_access.ReporterCon
     )
 
 
+@dataclass(frozen=True)
+class _Reporter:
+    login: reporter_access.ReporterLogin
+    context: reporter_access.ReporterContext
+
+
+def _signed_in() -> _Reporter | ResponseReturnValue:
+    """The signed-in reporter of this request, or the page for one who is not (any more)."""
+    login = _login()
+    if login is None:
+        return redirect(url_for("reporter.check"))
+    try:
+        return _Reporter(login, _resume(login))
+    except reporter_access.SessionExpiredError as exc:
+        return _signed_out(str(exc))
+
+
 def _signed_out(message: str, draft: str = "") -> ResponseReturnValue:
     session.pop(SESSION_KEY, None)
     form = CheckForm(formdata=None)
@@ -395,13 +413,10 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
 @bp.post("/case/appeal")
 def appeal() -> ResponseReturnValue:
     form = SignOutForm()  # a form with only its CSRF token
-    login = _login()
-    if login is None:
-        return redirect(url_for("reporter.check"))
-    try:
-        context = _resume(login)
-    except reporter_access.SessionExpiredError as exc:
-        return _signed_out(str(exc))
+    found = _signed_in()
+    if not isinstance(found, _Reporter):
+        return found
+    login, context = found.login, found.context
     if not form.validate():
         return _case_page(login, problem="The form expired; press the button again.")
     try:
@@ -415,13 +430,10 @@ def appeal() -> ResponseReturnValue:
 @bp.get("/case/satisfied")
 def satisfied_confirm() -> ResponseReturnValue:
     """The confirmation step: the reporter reads what saying "I am satisfied" does first."""
-    login = _login()
-    if login is None:
-        return redirect(url_for("reporter.check"))
-    try:
-        context = _resume(login)
-    except reporter_access.SessionExpiredError as exc:
-        return _signed_out(str(exc))
+    found = _signed_in()
+    if not isinstance(found, _Reporter):
+        return found
+    context = found.context
     if not clock.can_say_satisfied(db_session(), context.case):
         return redirect(url_for("reporter.case"))
     return render_template("reporter/satisfied.html", form=SignOutForm(formdata=None))
@@ -430,13 +442,10 @@ def satisfied_confirm() -> ResponseReturnValue:
 @bp.post("/case/satisfied")
 def satisfied() -> ResponseReturnValue:
     form = SignOutForm()  # a form with only its CSRF token
-    login = _login()
-    if login is None:
-        return redirect(url_for("reporter.check"))
-    try:
-        context = _resume(login)
-    except reporter_access.SessionExpiredError as exc:
-        return _signed_out(str(exc))
+    found = _signed_in()
+    if not isinstance(found, _Reporter):
+        return found
+    login, context = found.login, found.context
     if not form.validate():
         return _case_page(
             login, problem="The form had expired, so nothing was recorded. Press the button again."
@@ -455,13 +464,10 @@ def satisfied() -> ResponseReturnValue:
 
 @bp.get("/case/attachments/<uid>")
 def download(uid: str) -> ResponseReturnValue:
-    login = _login()
-    if login is None:
-        return redirect(url_for("reporter.check"))
-    try:
-        context = _resume(login)
-    except reporter_access.SessionExpiredError as exc:
-        return _signed_out(str(exc))
+    found = _signed_in()
+    if not isinstance(found, _Reporter):
+        return found
+    context = found.context
     try:
         view, chunks = messaging.open_attachment(
             db_session(), context.case, context.case_private_key, uid, attachment_store()
