@@ -8,8 +8,9 @@ Neither opens anything: they read ciphertext and public keys only, and name rows
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,28 @@ class ScanResult:
     signed: int = 0
     # Content-free descriptions of what failed: "case C-1A2B3C4D: report", never a value.
     failed: list[str] = field(default_factory=list)
+
+
+# The rows around a case that hold one sealed value each: model, sealed column, the place its tag
+# is bound to, and how the report names the row (never its content).
+_SEALED_ROWS: tuple[
+    tuple[Any, str, Callable[[str, Any], tuple[bytes, bytes]], Callable[[Any], str]], ...
+] = (
+    (
+        CaseKeyGrant,
+        "sealed_case_key",
+        integrity.grant_place,
+        lambda grant: f"key granted to account {grant.user_id}",
+    ),
+    (Message, "sealed_body", integrity.message_place, lambda message: f"message {message.uid}"),
+    (Note, "sealed_body", integrity.note_place, lambda note: f"note {note.uid}"),
+    (
+        Attachment,
+        "sealed_meta",
+        integrity.attachment_place,
+        lambda attachment: f"attachment {attachment.uid}",
+    ),
+)
 
 
 def _sealed(
@@ -107,50 +130,18 @@ def _batches(session: Session) -> Iterator[list[_Tagged]]:
         last = cases[-1].id
         by_id = {case.id: case for case in cases}
         items = [item for case in cases for item in _case_values(case)]
-        for grant in session.scalars(select(CaseKeyGrant).where(CaseKeyGrant.case_id.in_(by_id))):
-            case = by_id[grant.case_id]
-            items.append(
-                _sealed(
-                    grant,
-                    "tag",
-                    grant.sealed_case_key,
-                    integrity.grant_place(case.uid, grant),
-                    f"case {reference(case)}: key granted to account {grant.user_id}",
+        for model, column, place, label in _SEALED_ROWS:
+            for row in session.scalars(select(model).where(model.case_id.in_(by_id))):
+                case = by_id[row.case_id]
+                items.append(
+                    _sealed(
+                        row,
+                        "tag",
+                        getattr(row, column),
+                        place(case.uid, row),
+                        f"case {reference(case)}: {label(row)}",
+                    )
                 )
-            )
-        for message in session.scalars(select(Message).where(Message.case_id.in_(by_id))):
-            case = by_id[message.case_id]
-            items.append(
-                _sealed(
-                    message,
-                    "tag",
-                    message.sealed_body,
-                    integrity.message_place(case.uid, message),
-                    f"case {reference(case)}: message {message.uid}",
-                )
-            )
-        for note in session.scalars(select(Note).where(Note.case_id.in_(by_id))):
-            case = by_id[note.case_id]
-            items.append(
-                _sealed(
-                    note,
-                    "tag",
-                    note.sealed_body,
-                    integrity.note_place(case.uid, note),
-                    f"case {reference(case)}: note {note.uid}",
-                )
-            )
-        for attachment in session.scalars(select(Attachment).where(Attachment.case_id.in_(by_id))):
-            case = by_id[attachment.case_id]
-            items.append(
-                _sealed(
-                    attachment,
-                    "tag",
-                    attachment.sealed_meta,
-                    integrity.attachment_place(case.uid, attachment),
-                    f"case {reference(case)}: attachment {attachment.uid}",
-                )
-            )
         yield items
     last = 0
     while True:
