@@ -332,4 +332,4 @@ def _first_run() -> dict[str, bool]:
     # Only the sign-in page uses it: on a site with no account yet, it says how to make one.
     if request.endpoint != "handler.sign_in":
         return {}
-    return {"first_run": not readiness.site_readiness(db_session()).has_staff}
+    return {"first_run": not readiness.has_staff(db_session())}

@@ -55,7 +55,7 @@ def landing() -> str:
         "reporter/landing.html",
         promises=clock.site_promises(db_session(), app_config().intake),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
-        first_run=not readiness.site_readiness(db_session()).has_staff,
+        first_run=not readiness.has_staff(db_session()),
     )
 
 

@@ -24,11 +24,15 @@ class Readiness:
     can_receive: bool
 
 
+def has_staff(session: Session) -> bool:
+    """Whether any staff account exists: one cheap query, for pages that only need this."""
+    return bool(session.scalar(select(exists().where(User.id.is_not(None)))))
+
+
 def site_readiness(session: Session) -> Readiness:
     """Whether any staff account exists, and whether any handler can receive a report."""
-    has_staff = bool(session.scalar(select(exists().where(User.id.is_not(None)))))
-    can_receive = has_staff and bool(intake.list_recipients(session))
-    return Readiness(has_staff=has_staff, can_receive=can_receive)
+    staff = has_staff(session)
+    return Readiness(has_staff=staff, can_receive=staff and bool(intake.list_recipients(session)))
 
 
 def next_steps(readiness: Readiness, *, config_path: str, base_url: str) -> list[str]:
