@@ -17,6 +17,7 @@ PRESETS = ("eu-directive", "seed-complaints", "seed-membership")
 # policy's ladder names one of them.
 LEVELS = (1, 2, 3)
 TIERS = (1, 2, 3)
+MAX_STEP_LABEL = 60
 
 
 class PolicyError(Exception):
@@ -294,6 +295,9 @@ def _ladder(raw: Any, start: int, where: str) -> tuple[LadderStep, ...]:
         label = str(item.get("label", "")).strip()
         if not label:
             raise ValueError(f"{here}: give a label (who is told, in the policy's words)")
+        # The label goes into the subject line of the notification: one short line.
+        if len(label) > MAX_STEP_LABEL or any(c in label for c in "\r\n"):
+            raise ValueError(f"{here}: the label must be one line of at most {MAX_STEP_LABEL} characters")
         tiers = frozenset(int(t) for t in item.get("tiers", TIERS))
         if not tiers or not tiers <= set(TIERS):
             raise ValueError(f"{here}: tiers must be among 1, 2 and 3")
