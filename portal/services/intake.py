@@ -38,9 +38,7 @@ MAX_FILES = 20
 # How long a receipt can be shown again (a reload, a second post) before it is forgotten.
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
-GROUP_NOT_LISTED = (
-    "“Who are you?”: choose one of the answers listed, or “Prefer not to say”."
-)
+GROUP_NOT_LISTED = "“Who are you?”: choose one of the answers listed, or “Prefer not to say”."
 NOBODY_CAN_RECEIVE = (
     "Your report could not be filed because no handler can receive it right now, so nothing "
     "was saved. Please try again later, or use one of the other ways to report."

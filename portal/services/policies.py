@@ -227,7 +227,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
     pause_cap = item.get("pause_cap")
     level = int(item.get("level", 1))
     if ("ladder" in item or "ladder_by_group" in item) and "escalate" not in at_expiry:
-        raise ValueError("a ladder needs \"escalate\" in at_expiry: this clock never escalates")
+        raise ValueError('a ladder needs "escalate" in at_expiry: this clock never escalates')
     return ClockRule(
         key=str(item["key"]),
         label=str(item["label"]),
@@ -297,7 +297,9 @@ def _ladder(raw: Any, start: int, where: str) -> tuple[LadderStep, ...]:
             raise ValueError(f"{here}: give a label (who is told, in the policy's words)")
         # The label goes into the subject line of the notification: one short line.
         if len(label) > MAX_STEP_LABEL or any(c in label for c in "\r\n"):
-            raise ValueError(f"{here}: the label must be one line of at most {MAX_STEP_LABEL} characters")
+            raise ValueError(
+                f"{here}: the label must be one line of at most {MAX_STEP_LABEL} characters"
+            )
         tiers = frozenset(int(t) for t in item.get("tiers", TIERS))
         if not tiers or not tiers <= set(TIERS):
             raise ValueError(f"{here}: tiers must be among 1, 2 and 3")

@@ -134,7 +134,8 @@ def test_a_site_sets_its_own_groups_or_none(tmp_path: Path) -> None:
         ('[[intake.groups]]\nkey = "Staff"\nlabel = "Staff"\n', r"intake.groups\[0\].key"),
         ('[[intake.groups]]\nkey = "staff"\n', r"intake.groups\[0\].label: missing"),
         (
-            '[[intake.groups]]\nkey = "a"\nlabel = "A"\n[[intake.groups]]\nkey = "a"\nlabel = "B"\n',
+            '[[intake.groups]]\nkey = "a"\nlabel = "A"\n'
+            '[[intake.groups]]\nkey = "a"\nlabel = "B"\n',
             "intake.groups: keys must be unique",
         ),
         (f'[[intake.groups]]\nkey = "{"a" * 33}"\nlabel = "A"\n', r"intake.groups\[0\].key"),

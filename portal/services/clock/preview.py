@@ -360,7 +360,9 @@ def _escalation_words(rule: ClockRule) -> str:
 def _ladder_words(rule: ClockRule) -> list[str]:
     """Each ladder the policy names: 'a reporter in the group "employee" at tier 1 or 2:
     level 3 (the executive team)'."""
-    ladders = [(f'a reporter in the group "{g}"', steps) for g, steps in rule.ladder_by_group.items()]
+    ladders = [
+        (f'a reporter in the group "{g}"', steps) for g, steps in rule.ladder_by_group.items()
+    ]
     if rule.ladder:
         ladders.append(("any other reporter" if ladders else "every reporter", rule.ladder))
     words = []
@@ -376,7 +378,9 @@ def _ladder_words(rule: ClockRule) -> list[str]:
             steps_words = ", then ".join(f"level {s.level} ({s.label})" for s in climb)
             words.append(f"escalation for {who}{at}: {steps_words}")
     if rule.ladder_by_group and not rule.ladder:
-        words.append("escalation for any other reporter, or at any other tier: up the site's levels")
+        words.append(
+            "escalation for any other reporter, or at any other tier: up the site's levels"
+        )
     return words
 
 

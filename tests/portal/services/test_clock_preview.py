@@ -245,6 +245,7 @@ def test_the_timeline_says_whether_the_group_has_a_ladder_of_its_own() -> None:
     ]:
         timeline = preview_timeline(policy, RECEIVED, tier, calendar=calendar, group=group)
         assert (timeline.group, timeline.group_used) == (group, used), (policy, tier, group)
+
     # Other clocks of the policy keep the site's ladder whatever the group.
     def resolve(group: str | None) -> list[PreviewEvent]:
         events = preview_timeline("seed-complaints", RECEIVED, 3, calendar=calendar, group=group)

@@ -150,7 +150,7 @@ def test_an_employee_skips_the_supervisor_who_is_never_told(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
     # Line 93: from the manager straight to "one of the executive team".
-    case = file_case(db, app, settings, policies=("seed-complaints",), tier=1, group="employee")
+    file_case(db, app, settings, policies=("seed-complaints",), tier=1, group="employee")
     clock.tick(db, now=T0 + MINUTES_15, settings=settings)
     assert not any("escalated to you" in s for s in subjects_to(db, ladder[2]))
     assert any("escalated to you (the executive team)" in s for s in subjects_to(db, ladder[3]))
@@ -174,7 +174,9 @@ def test_a_step_with_nobody_eligible_passes_to_the_next(
             AuditEntry.case_id == case.id, AuditEntry.action == "escalation_skipped"
         )
     ).all()
-    assert skipped == ["seed-complaints/review: level 2 has nobody eligible (none, excluded or recused)"]
+    assert skipped == [
+        "seed-complaints/review: level 2 has nobody eligible (none, excluded or recused)"
+    ]
 
 
 def test_the_case_page_names_the_step_reached(
