@@ -222,11 +222,21 @@ def _clock_pass() -> str:
     help='When the report is received, on the site\'s clock (site.timezone): "2026-12-18 16:00".',
 )
 @click.option("--tier", type=click.IntRange(1, 3), default=3, show_default=True)
-@click.option("--group", default=None, help="Who the reporter is (employee, vendor, ...).")
+@click.option(
+    "--group",
+    default=None,
+    help="Who the reporter is: a key of the site's [intake] groups (employee, vendor, ...).",
+)
 def clock_preview_command(policy_name: str, received: str, tier: int, group: str | None) -> None:
     """Print every event the policy's clocks would produce if nobody acted, one a line, in the
     site's time zone: warnings, due times, escalations and notices to the reporter."""
     timezone = _config().site.timezone
+    groups = _config().intake.groups
+    if group is not None and group not in {g.key for g in groups}:
+        known = ", ".join(g.key for g in groups) or "none"
+        raise click.ClickException(
+            f"There is no reporter group called {group!r}. The site's groups are: {known}."
+        )
     # The same calendar the worker uses: the admin's holidays, else the configuration's.
     with current_app.extensions["candor.sessionmaker"]() as session:
         calendar = clock.with_holidays(session, current_app.extensions["candor.clock"]).calendar
@@ -250,8 +260,8 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
         click.echo(f"{at}  {event.clock_name}  {event.describe()}")
     if group is not None and not timeline.group_used:
         click.echo(
-            f"Note: {policy_name} has no ladders of its own for reporter groups yet, so the "
-            f"timeline is the same for every group, {group!r} included.",
+            f"Note: at tier {tier}, {policy_name} gives the group {group!r} no ladder of its "
+            "own, so the timeline is the one a reporter who did not say who they are gets.",
             err=True,
         )
     for rule in timeline.not_started:

@@ -137,12 +137,34 @@ class Question:
 
 
 @dataclass(frozen=True)
+class ReporterGroup:
+    """Who a reporter may say they are; a policy may give the group its own escalation ladder."""
+
+    key: str
+    label: str
+
+
+DEFAULT_GROUPS = (
+    ReporterGroup("employee", "Employee"),
+    ReporterGroup("customer", "Customer"),
+    ReporterGroup("vendor", "Vendor or supplier"),
+    ReporterGroup("public", "Member of the public"),
+    ReporterGroup("other", "Other"),
+)
+
+
+@dataclass(frozen=True)
 class IntakeConfig:
     categories: tuple[Category, ...]
     questions: tuple[Question, ...]
+    # Asked at intake ("Who are you?"), always with "prefer not to say"; none: not asked.
+    groups: tuple[ReporterGroup, ...] = DEFAULT_GROUPS
 
     def category(self, key: str) -> Category | None:
         return next((c for c in self.categories if c.key == key), None)
+
+    def group(self, key: str) -> ReporterGroup | None:
+        return next((g for g in self.groups if g.key == key), None)
 
 
 @dataclass(frozen=True)
@@ -337,6 +359,7 @@ def _header_safe(key: str, value: str) -> str:
 
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_GROUP_KEY = 32
 POLICIES = ("eu-directive", "seed-complaints", "seed-membership")
 
 
@@ -370,13 +393,34 @@ def _intake(reader: _Reader) -> IntakeConfig:
                 multiline=_table_value(item, where, "multiline", bool, True),
             )
         )
+    groups = _groups(reader)
     for name, keys in (
         ("categories", [c.key for c in categories]),
         ("questions", [q.key for q in questions]),
+        ("groups", [g.key for g in groups]),
     ):
         if len(set(keys)) != len(keys):
             raise ConfigError(f"intake.{name}: keys must be unique")
-    return IntakeConfig(categories=tuple(categories), questions=tuple(questions))
+    return IntakeConfig(
+        categories=tuple(categories), questions=tuple(questions), groups=tuple(groups)
+    )
+
+
+def _groups(reader: _Reader) -> list[ReporterGroup]:
+    raw = reader.optional("intake.groups", list, None)
+    if raw is None:
+        return list(DEFAULT_GROUPS)
+    groups = []
+    for index, item in enumerate(raw):
+        where = f"intake.groups[{index}]"
+        key = _table_str(item, where, "key")
+        # At most 32 characters: the key is stored on the case (cases.reporter_group).
+        if not KEY_PATTERN.fullmatch(key) or len(key) > MAX_GROUP_KEY:
+            raise ConfigError(
+                f"{where}.key: use up to {MAX_GROUP_KEY} lower-case letters, digits and underscores"
+            )
+        groups.append(ReporterGroup(key=key, label=_table_str(item, where, "label")))
+    return groups
 
 
 def _table_value(item: Any, where: str, key: str, kind: type[T], default: T | None = None) -> T:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -18,7 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 from wtforms.validators import AnyOf, InputRequired, Length
 
-from portal.config import IntakeConfig
+from portal.config import IntakeConfig, ReporterGroup
 from portal.services.accounts import MAX_NAME_LENGTH
 from portal.web import coerce_number
 
@@ -97,17 +98,6 @@ def holidays_form(countries: dict[str, str], **kwargs: Any) -> HolidaysForm:
     return form
 
 
-# Who the reporter is, as intake will ask it; policies give no group a ladder of its own yet.
-REPORTER_GROUPS = {
-    "": "Any",
-    "employee": "Employee",
-    "customer": "Customer",
-    "vendor": "Vendor or supplier",
-    "public": "Member of the public",
-    "other": "Other",
-}
-
-
 class PreviewForm(Form):
     """The timeline preview's question. Sent by GET: it reads, changes nothing, needs no token."""
 
@@ -126,8 +116,14 @@ class PreviewForm(Form):
         coerce=int,
         default=3,
     )
-    group = SelectField(
-        "Reporter",
-        choices=[SelectChoice(key, label) for key, label in REPORTER_GROUPS.items()],
-        default="",
-    )
+    # The site's reporter groups, set with the form (preview_form).
+    group = SelectField("Reporter", default="")
+
+
+def preview_form(groups: Sequence[ReporterGroup], formdata: Any) -> PreviewForm:
+    """The preview form with the site's reporter groups, as intake asks them, as its choices."""
+    form = PreviewForm(formdata)
+    form.group.choices = [SelectChoice("", "Not said")] + [
+        SelectChoice(g.key, g.label) for g in groups
+    ]
+    return form

@@ -10,7 +10,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
-from portal.admin.forms import REPORTER_GROUPS, ConfirmForm, PreviewForm
+from portal.admin.forms import ConfirmForm, preview_form
 from portal.services import clock
 from portal.services.clock import preview, reviews
 from portal.services.errors import InvalidInputError
@@ -43,7 +43,8 @@ def policy_page(policy: str) -> ResponseReturnValue:
         abort(404)
     chosen = load_policy(policy)
     timezone = app_config().site.timezone
-    form = PreviewForm(request.args)
+    groups = app_config().intake.groups
+    form = preview_form(groups, request.args)
     timeline = None
     problems: list[str] = []
     first_visit = "received" not in request.args
@@ -69,7 +70,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
             for field, errors in form.errors.items()
             for e in errors
         )
-    group_label = REPORTER_GROUPS.get(form.group.data or "", "")
+    group_label = next((g.label for g in groups if g.key == form.group.data), "")
     return render_template(
         "admin/policy.html",
         policy=chosen,
@@ -78,6 +79,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
         timeline=timeline,
         problems=problems,
         group_label=group_label,
+        group_labels={g.key: g.label for g in groups},
         timezone=timezone,
         local_minute=preview.local_minute,
         review=reviews.review_status(db_session(), policy, clock_settings().calendar),

@@ -128,12 +128,22 @@ def _render_case(
         statuses=STATUS_LABELS,
         outcomes=casework.OUTCOMES,
         categories=app_config().intake.categories,
+        group_label=_group_label(access.case.reporter_group),
         now=utcnow(),
         names=_names(),
         max_upload_mb=app_config().storage.max_upload_mb,
         kept_reply="\n\n".join(d.body for d in kept if d.kind == "reply"),
         kept_note="\n\n".join(d.body for d in kept if d.kind == "note"),
     ), status
+
+
+def _group_label(key: str | None) -> str:
+    """Who the reporter said they are, as the site words it; a key the site no longer lists is
+    shown as stored."""
+    if key is None:
+        return "not said"
+    group = app_config().intake.group(key)
+    return group.label if group is not None else key
 
 
 def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseReturnValue:

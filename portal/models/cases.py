@@ -108,6 +108,10 @@ class Case(Base):
     # The names of the policies whose clocks run on this case, fixed when it is filed.
     policies: Mapped[list[str]] = mapped_column(JSON, server_default=text("'[]'"))
     tier: Mapped[int]
+    # Who the reporter said they are (a key of the site's [intake] groups: "employee",
+    # "vendor", ...), or None when they preferred not to say. A choice from a fixed list, never
+    # free text; in the clear because the clock reads it to choose the escalation ladder.
+    reporter_group: Mapped[str | None] = mapped_column(String(32), default=None)
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
     confidential: Mapped[bool]
     escalation_level: Mapped[int] = mapped_column(default=1)

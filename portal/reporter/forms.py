@@ -32,6 +32,7 @@ TIER_CHOICES = [
 # Read by the upload parser before the files arrive (portal.uploads.KEEP_FIELD): keep it before
 # the file field in every form.
 KEEP_FILES_LABEL = "Keep my files exactly as they are"
+PREFER_NOT_TO_SAY = "I prefer not to say"
 LATE_CHOICES = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
 ANONYMITY_CHOICES = [
     SelectChoice("anonymous", "Stay anonymous: nobody learns who I am"),
@@ -67,6 +68,9 @@ class IntakeFormBase(FlaskForm):
     late = RadioField(
         "Did this happen more than a month ago?", choices=LATE_CHOICES, validators=[Optional()]
     )
+    # The site's groups, set with the form; the service checks the answer against the same list
+    # and says what to do, so the choice is not checked here as well ("Not a valid choice").
+    group = RadioField("Who are you?", default="", validate_choice=False)
 
 
 def late_answer(form: IntakeFormBase) -> bool | None:
@@ -91,6 +95,9 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
     form = IntakeForm(**kwargs)
     form.category.choices = [SelectChoice("", "Choose one")] + [
         SelectChoice(c.key, c.label) for c in intake.categories
+    ]
+    form.group.choices = [SelectChoice("", PREFER_NOT_TO_SAY)] + [
+        SelectChoice(g.key, g.label) for g in intake.groups
     ]
     form.excluded.choices = [
         SelectChoice(str(r.id), f"{r.display_name} ({r.title})") for r in recipients

@@ -92,6 +92,7 @@ def file_report() -> ResponseReturnValue:
         excluded_handler_ids=frozenset(form.excluded.data or ()),
         uploads=uploads,
         late=late_answer(form),
+        group=form.group.data or "",
     )
     try:
         intake.submit_report(

@@ -38,6 +38,7 @@ MAX_FILES = 20
 # How long a receipt can be shown again (a reload, a second post) before it is forgotten.
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
+GROUP_NOT_LISTED = "“Who are you?”: choose one of the answers listed, or “Prefer not to say”."
 NOBODY_CAN_RECEIVE = (
     "Your report could not be filed because no handler can receive it right now, so nothing "
     "was saved. Please try again later, or use one of the other ways to report."
@@ -71,6 +72,8 @@ class Submission:
     # The reporter's answer to a policy's late-window question ("more than a month ago?"):
     # True, False, or None when not answered. Kept only when the category's policy asks.
     late: bool | None = None
+    # Who the reporter said they are: a key of the site's groups, or "" for "prefer not to say".
+    group: str = ""
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,8 @@ def validate(
         problems.append("Choose what the report is about.")
     if submission.tier not in TIERS:
         problems.append("Say whether anyone is in immediate danger or the matter is critical.")
+    if submission.group and intake.group(submission.group) is None:
+        problems.append(GROUP_NOT_LISTED)
     for question in intake.questions:
         answer = submission.answers.get(question.key, "").strip()
         if question.required and not answer:
@@ -203,6 +208,8 @@ def submit_report(
         category=category.key,
         policies=list(clock.policies_for(session, intake, category.key)),
         tier=submission.tier,
+        # Checked against the site's list above: a key from it, never what was typed.
+        reporter_group=submission.group or None,
         status=CaseStatus.NEW,
         confidential=submission.confidential,
         escalation_level=1,

@@ -13,10 +13,27 @@ from portal.services.calendar import Duration, Unit
 
 ACTIONS = frozenset({"notify", "escalate", "reporter_notice"})
 PRESETS = ("eu-directive", "seed-complaints", "seed-membership")
+# The rungs of the ladder (1 handler, 2 supervisor, 3 executive or committee): a step of a
+# policy's ladder names one of them.
+LEVELS = (1, 2, 3)
+TIERS = (1, 2, 3)
+MAX_STEP_LABEL = 60
 
 
 class PolicyError(Exception):
     """A policy file is malformed; the message names the policy, the clock and the key."""
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rung a clock escalates to: a level of the site's ladder, and who that is in the
+    policy's words ("the executive team"), for the cases at ``tiers``."""
+
+    level: int
+    label: str
+    tiers: frozenset[int] = frozenset(TIERS)
+    # The policy line the step encodes, quoted, shown beside it to admins.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,20 @@ class ClockRule:
     duration_by_tier: dict[int, Duration] = field(default_factory=dict)
     # Events that set a stopped clock running again to its own due time (reopening a case).
     resume_on: frozenset[EventKind] = frozenset()
+    # Who the clock escalates to, in the policy's words: a ladder for every reporter (empty:
+    # the site's levels, supervisor then executive) and, for some reporter groups, their own.
+    ladder: tuple[LadderStep, ...] = ()
+    ladder_by_group: dict[str, tuple[LadderStep, ...]] = field(default_factory=dict)
+
+    def group_ladder(self, group: str | None, tier: int) -> tuple[LadderStep, ...]:
+        """The steps of ``group``'s own ladder that apply at ``tier`` (none: it has none)."""
+        steps = self.ladder_by_group.get(group or "", ())
+        return tuple(s for s in steps if tier in s.tiers)
+
+    def ladder_for(self, group: str | None, tier: int) -> tuple[LadderStep, ...]:
+        """The steps a case of ``group`` at ``tier`` climbs: its group's, else the clock's own
+        ladder; empty when the policy names none (the site's levels apply)."""
+        return self.group_ladder(group, tier) or tuple(s for s in self.ladder if tier in s.tiers)
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
@@ -194,6 +225,9 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         raise ValueError("reporter_notice: name the site text to send")
     escalate_every = item.get("escalate_every")
     pause_cap = item.get("pause_cap")
+    level = int(item.get("level", 1))
+    if ("ladder" in item or "ladder_by_group" in item) and "escalate" not in at_expiry:
+        raise ValueError('a ladder needs "escalate" in at_expiry: this clock never escalates')
     return ClockRule(
         key=str(item["key"]),
         label=str(item["label"]),
@@ -219,7 +253,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         restart_on=frozenset(EventKind(e) for e in item.get("restart_on", [])),
         restart_on_repeat=bool(item.get("restart_on_repeat", False)),
         promise_within=item.get("promise_within"),
-        level=int(item.get("level", 1)),
+        level=level,
         pausable=bool(item.get("pausable", False)),
         pause_cap=Duration.parse(pause_cap) if pause_cap else None,
         extend_to=int(item["extend_to"]) if "extend_to" in item else None,
@@ -229,7 +263,60 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         source=str(item["source"]).strip() if item.get("source") else None,
         duration_by_tier=_by_tier(item.get("duration_by_tier", {})),
         resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
+        ladder=_ladder(item["ladder"], level, "ladder") if "ladder" in item else (),
+        ladder_by_group=_ladders_by_group(item.get("ladder_by_group", {}), level),
     )
+
+
+def _ladders_by_group(raw: dict[str, Any], level: int) -> dict[str, tuple[LadderStep, ...]]:
+    if not isinstance(raw, dict):
+        raise TypeError("ladder_by_group: give a table of reporter groups")
+    return {
+        str(group): _ladder(steps, level, f"ladder_by_group, group {group}")
+        for group, steps in raw.items()
+    }
+
+
+def _ladder(raw: Any, start: int, where: str) -> tuple[LadderStep, ...]:
+    """A ladder's steps, validated: each a known level above the clock's own, climbing."""
+    if not isinstance(raw, list) or not raw:
+        raise ValueError(f"{where}: give at least one step")
+    steps = []
+    for number, item in enumerate(raw, start=1):
+        here = f"{where}, step {number}"
+        if not isinstance(item, dict):
+            raise TypeError(f"{here}: give a table with a level and a label")
+        level = item.get("level")
+        if isinstance(level, bool) or level not in LEVELS:
+            raise ValueError(f"{here}: unknown level {level!r}, use 1, 2 or 3")
+        if level <= start:
+            # The case starts at the clock's level: a step at or below it is never climbed to.
+            raise ValueError(f"{here}: level {level} is not above the clock's level {start}")
+        label = str(item.get("label", "")).strip()
+        if not label:
+            raise ValueError(f"{here}: give a label (who is told, in the policy's words)")
+        # The label goes into the subject line of the notification: one short line.
+        if len(label) > MAX_STEP_LABEL or any(c in label for c in "\r\n"):
+            raise ValueError(
+                f"{here}: the label must be one line of at most {MAX_STEP_LABEL} characters"
+            )
+        tiers = frozenset(int(t) for t in item.get("tiers", TIERS))
+        if not tiers or not tiers <= set(TIERS):
+            raise ValueError(f"{here}: tiers must be among 1, 2 and 3")
+        source = item.get("source")
+        steps.append(
+            LadderStep(
+                level=level,
+                label=label,
+                tiers=tiers,
+                source=str(source).strip() if source else None,
+            )
+        )
+    for tier in TIERS:
+        levels = [s.level for s in steps if tier in s.tiers]
+        if levels != sorted(set(levels)):
+            raise ValueError(f"{where}: at tier {tier}, each step must be a level higher")
+    return tuple(steps)
 
 
 def _by_tier(raw: dict[str, Any]) -> dict[int, Duration]:

@@ -75,6 +75,8 @@ def test_the_preview_form_shows_the_same_events_as_the_command_line(
             "2026-12-18 16:00",
             "--tier",
             "1",
+            "--group",
+            "employee",
         ]
     )
     from_cli = [line.split("  ") for line in cli.stdout.splitlines()]
@@ -83,9 +85,30 @@ def test_the_preview_form_shows_the_same_events_as_the_command_line(
         "seed-complaints/resolve": "Resolve the complaint",
     }
     assert rows(body) == [[at, labels[name], what] for at, name, what in from_cli]
-    # Tier 1: due 15 minutes after receipt, the next step up 15 minutes later.
-    assert rows(body)[3] == ["2026-12-18 16:30", "Review the complaint", "escalation to level 3"]
-    assert "the same for every group, employee included" in body
+    # Tier 1, an employee: due 15 minutes after receipt, then straight to the executive team.
+    assert rows(body)[1] == [
+        "2026-12-18 16:15",
+        "Review the complaint",
+        "escalation to level 3 (the executive team)",
+    ]
+    assert "from: Employee" in body and "no ladder of its own" not in body
+    # The ladders are shown with the seed lines they encode.
+    assert "Who is told, step by step" in body
+    assert "Employee, at tier 1 or 2:" in body and "If you do not hear back from them" in body
+
+
+def test_a_group_without_a_ladder_is_said_so(client: FlaskClient, db: Session) -> None:
+    sign_in_as(client, db, make_admin(db))
+    status, body = page(
+        client, "/admin/policies/eu-directive?received=2026-12-18T16%3A00&tier=1&group=vendor"
+    )
+    assert status == 200
+    words = " ".join(body.split())
+    assert "At tier 1 this policy gives the group “Vendor or supplier” no ladder" in words
+    status, body = page(
+        client, "/admin/policies/eu-directive?received=2026-12-18T16%3A00&tier=1&group=boss"
+    )
+    assert status == 400 and "<table>" not in body
 
 
 def test_a_bad_time_or_unknown_policy_says_what_to_do(client: FlaskClient, db: Session) -> None:

@@ -105,6 +105,46 @@ def test_the_inbox_index_exists_at_head(empty_engine: Engine) -> None:
     assert "ix_case_key_grants_user_id" not in names
 
 
+def test_0014_adds_the_reporter_group_and_keeps_cases_and_the_inbox_index(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0013")
+    with empty_engine.begin() as conn:
+        cases = Table("cases", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(cases),
+            {
+                "uid": "b" * 32,
+                "receipt_lookup": b"r" * 32,
+                "submission_lookup": b"s" * 32,
+                "public_key": b"p" * 32,
+                "reporter_wrapped_key": b"",
+                "category": "workplace",
+                "policies": ["seed-complaints"],
+                "tier": 1,
+                "status": "new",
+                "confidential": False,
+                "escalation_level": 1,
+                "sealed_report": b"",
+                "received_at": datetime(2026, 11, 23, 9, tzinfo=UTC),
+                "sealed_preview": b"",
+            },
+        )
+    migrate.upgrade(empty_engine, "0014_reporter_groups")
+    with empty_engine.begin() as conn:
+        # A case filed before the question existed has no group: it follows the default ladder.
+        assert conn.execute(text("SELECT uid, reporter_group FROM cases")).one() == ("b" * 32, None)
+        conn.execute(text("UPDATE cases SET reporter_group = 'vendor'"))
+    migrate.downgrade(empty_engine, "0013")
+    with empty_engine.connect() as conn:
+        assert "reporter_group" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+        assert conn.execute(text("SELECT uid FROM cases")).scalar_one() == "b" * 32
+        if conn.dialect.name == "sqlite":
+            # Dropped in place, not by copying the table: the expression index survives.
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
+
+
 def test_0004_carries_each_case_and_category_policy_over_and_back(empty_engine: Engine) -> None:
     migrate.upgrade(empty_engine, "0003")
     when = datetime(2026, 11, 23, 9, tzinfo=UTC)

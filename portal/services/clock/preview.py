@@ -19,9 +19,15 @@ from zoneinfo import ZoneInfo
 
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.calendar import BusinessCalendar, Duration
-from portal.services.clock.schedule import TOP_LEVEL, due_time, next_action, warning_times
+from portal.services.clock.schedule import (
+    TOP_LEVEL,
+    due_time,
+    ladder_of,
+    next_action,
+    warning_times,
+)
 from portal.services.errors import InvalidInputError
-from portal.services.policies import ClockRule, Policy, load_policy
+from portal.services.policies import ClockRule, LadderStep, Policy, load_policy
 
 # However a policy is written, the preview stops here: far past any clock the presets have
 # (the longest, three months plus its escalations, ends within half a year).
@@ -77,6 +83,8 @@ class PreviewEvent:
     due: datetime
     level: int | None = None
     notice: str | None = None
+    # Who the escalation goes to, when the policy's ladder names its steps ("the executive team").
+    step: str | None = None
 
     @property
     def clock_name(self) -> str:
@@ -90,7 +98,8 @@ class PreviewEvent:
         if self.happening is Happening.DUE:
             return f"due: {label}"
         if self.happening is Happening.ESCALATION:
-            return f"escalation to level {self.level}"
+            to = f"escalation to level {self.level}"
+            return f"{to} ({self.step})" if self.step else to
         if self.happening is Happening.TOP_REACHED:
             return "no higher level to escalate to"
         if self.notice == ESCALATION_NOTICE:
@@ -107,14 +116,20 @@ class Timeline:
     # Clocks that start on an act (an acknowledgement, an appeal): with nobody acting, they
     # never start, and the page says so rather than leave them out silently.
     not_started: tuple[ClockRule, ...] = ()
-    # Whether the policy gives reporter groups ladders of their own; today none does, so the
-    # group chosen changes nothing and the page says so.
+    # The reporter group previewed, and whether the policy gives it (at this tier) a ladder of
+    # its own; when not, the timeline is the one every reporter gets, and the page says so.
+    group: str | None = None
     group_used: bool = False
 
 
 class _EventMaker(Protocol):
     def __call__(
-        self, happening: Happening, *, level: int | None = None, notice: str | None = None
+        self,
+        happening: Happening,
+        *,
+        level: int | None = None,
+        notice: str | None = None,
+        step: str | None = None,
     ) -> PreviewEvent: ...
 
 
@@ -137,18 +152,18 @@ def preview_timeline(
     produce for a report received at ``received`` (aware) at ``tier``, if nobody acted.
 
     Escalations assume someone eligible at every level (the worker skips a level with nobody on
-    it). ``group`` is accepted for the ladders per reporter group; no policy has them yet, so it
-    changes nothing. Raises PolicyError for an unknown policy, InvalidInputError for a naive time
-    or a tier out of range.
+    it). ``group`` is the reporter's group (a key of the site's groups, or None when not said):
+    a clock whose policy gives the group a ladder of its own climbs that ladder, as the worker
+    does on a case of that group. Raises PolicyError for an unknown policy, InvalidInputError
+    for a naive time or a tier out of range.
     """
-    del group  # no policy gives groups ladders of their own yet
     policy = load_policy(policy_name)
     if received.tzinfo is None or received.utcoffset() is None:
         raise InvalidInputError("Give the time of receipt with its time zone.")
     if tier not in (1, 2, 3):
         raise InvalidInputError("The tier is 1, 2 or 3.")
     # Never added to a session: the schedule's functions read only these attributes.
-    case = Case(tier=tier, escalation_level=1, policies=[policy.name])
+    case = Case(tier=tier, escalation_level=1, policies=[policy.name], reporter_group=group)
     running = _start(policy, case, received, calendar)
     events: list[PreviewEvent] = []
     end = received + HORIZON
@@ -168,6 +183,8 @@ def preview_timeline(
         tier=tier,
         events=tuple(events),
         not_started=tuple(r for r in policy.clocks if r.start is not EventKind.RECEIVED),
+        group=group,
+        group_used=any(rule.group_ladder(group, tier) for rule in policy.clocks),
     )
 
 
@@ -211,7 +228,11 @@ def _step(
     deadline, rule = current.deadline, current.rule
 
     def event(
-        happening: Happening, *, level: int | None = None, notice: str | None = None
+        happening: Happening,
+        *,
+        level: int | None = None,
+        notice: str | None = None,
+        step: str | None = None,
     ) -> PreviewEvent:
         return PreviewEvent(
             at=now,
@@ -222,6 +243,7 @@ def _step(
             due=deadline.due_at,
             level=level,
             notice=notice,
+            step=step,
         )
 
     warnings = len(rule.warn_before)
@@ -236,19 +258,25 @@ def _step(
         if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
             out.append(event(Happening.REPORTER_NOTICE, notice=rule.reporter_notice))
         if "escalate" in rule.at_expiry:
-            out.append(_escalate(deadline, case, event))
+            out.append(_escalate(deadline, rule, case, event))
             out.append(event(Happening.REPORTER_NOTICE, notice=ESCALATION_NOTICE))
     else:
-        out.append(_escalate(deadline, case, event))
+        out.append(_escalate(deadline, rule, case, event))
     deadline.next_action_at = next_action(deadline, rule, case, calendar)
     return out
 
 
-def _escalate(deadline: Deadline, case: Case, event: _EventMaker) -> PreviewEvent:
-    if case.escalation_level < TOP_LEVEL:
-        case.escalation_level += 1
-        deadline.level_reached = case.escalation_level
-        return event(Happening.ESCALATION, level=case.escalation_level)
+def _escalate(deadline: Deadline, rule: ClockRule, case: Case, event: _EventMaker) -> PreviewEvent:
+    """``worker._escalate`` with someone eligible on every step: the next step of the case's
+    ladder, or the end of the climb."""
+    ladder = ladder_of(rule, case)
+    step = ladder.next_above(case.escalation_level)
+    if step is not None:
+        case.escalation_level = step.level
+        deadline.level_reached = step.level
+        return event(
+            Happening.ESCALATION, level=step.level, step=step.label if ladder.named else None
+        )
     deadline.level_reached = TOP_LEVEL
     return event(Happening.TOP_REACHED)
 
@@ -286,6 +314,7 @@ def clock_in_words(rule: ClockRule, policy: Policy) -> str:
         parts.append(f"warn {_and(str(w) for w in rule.warn_before)} before")
     if "escalate" in rule.at_expiry:
         parts.append(_escalation_words(rule))
+        parts.extend(_ladder_words(rule))
     if "notify" in rule.at_expiry:
         parts.append("tell the handlers when it is overdue")
     if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
@@ -326,6 +355,33 @@ def _escalation_words(rule: ClockRule) -> str:
     if rule.escalate_every is not None:
         return f"escalate at once, then every {rule.escalate_every} after, up the ladder"
     return "escalate once"
+
+
+def _ladder_words(rule: ClockRule) -> list[str]:
+    """Each ladder the policy names: 'a reporter in the group "employee" at tier 1 or 2:
+    level 3 (the executive team)'."""
+    ladders = [
+        (f'a reporter in the group "{g}"', steps) for g, steps in rule.ladder_by_group.items()
+    ]
+    if rule.ladder:
+        ladders.append(("any other reporter" if ladders else "every reporter", rule.ladder))
+    words = []
+    for who, steps in ladders:
+        # Tiers whose climb is the same are said once: "at tier 1 or 2".
+        tiers_of: dict[tuple[LadderStep, ...], list[int]] = {}
+        for tier in (1, 2, 3):
+            climb = tuple(s for s in steps if tier in s.tiers)
+            if climb:
+                tiers_of.setdefault(climb, []).append(tier)
+        for climb, tiers in tiers_of.items():
+            at = "" if tiers == [1, 2, 3] else f" at tier {_or(str(t) for t in tiers)}"
+            steps_words = ", then ".join(f"level {s.level} ({s.label})" for s in climb)
+            words.append(f"escalation for {who}{at}: {steps_words}")
+    if rule.ladder_by_group and not rule.ladder:
+        words.append(
+            "escalation for any other reporter, or at any other tier: up the site's levels"
+        )
+    return words
 
 
 def _left(delta: timedelta) -> str:

@@ -16,11 +16,39 @@ from portal.services import audit
 from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock import chunk
 from portal.services.errors import InvalidInputError, ServiceError
-from portal.services.policies import ClockRule, Policy, load_policy
+from portal.services.policies import ClockRule, LadderStep, Policy, load_policy
 
 TOP_LEVEL = 3
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
 LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
+# The ladder of a clock whose policy names none: every level above the case's, by its name.
+SITE_LADDER = tuple(LadderStep(level, name) for level, name in LEVEL_NAMES.items())
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The steps a deadline climbs on one case; ``named`` when the policy gave them (for the
+    case's reporter group, or for every reporter), so that people read who each step is."""
+
+    steps: tuple[LadderStep, ...]
+    named: bool
+
+    def next_above(self, level: int) -> LadderStep | None:
+        """The step an escalation from ``level`` goes to; None at the top of this ladder."""
+        return next((s for s in self.steps if s.level > level), None)
+
+    def label_at(self, level: int) -> str | None:
+        """Who the policy's step at ``level`` is ("the executive team"); None if unnamed."""
+        if not self.named:
+            return None
+        return next((s.label for s in self.steps if s.level == level), None)
+
+
+def ladder_of(rule: ClockRule, case: Case) -> Ladder:
+    """The ladder ``rule`` climbs on ``case``: read from the case's reporter group and tier,
+    both kept in the clear, so the worker needs no key to know whom to tell."""
+    steps = rule.ladder_for(case.reporter_group, case.tier)
+    return Ladder(steps, named=True) if steps else Ladder(SITE_LADDER, named=False)
 
 
 class ClockError(ServiceError):
@@ -309,7 +337,11 @@ def next_action(
     if deadline.steps_done == len(warnings):
         return deadline.due_at
     step = rule.escalation_step(case.tier)
-    if step is None or "escalate" not in rule.at_expiry or deadline.level_reached >= TOP_LEVEL:
+    if step is None or "escalate" not in rule.at_expiry:
+        return None
+    # The climb ends at the top of the case's ladder: the site's top level, or the last step
+    # of the policy's ladder for the case's group.
+    if ladder_of(rule, case).next_above(deadline.level_reached) is None:
         return None
     return escalation_time(deadline, step, deadline.steps_done - len(warnings), calendar)
 

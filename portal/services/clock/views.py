@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
 from portal.models import Case, Deadline, DeadlineState, EventKind
-from portal.services.clock.schedule import policies_by_category, rules_of
+from portal.services.clock.schedule import ladder_of, policies_by_category, rules_of
 from portal.services.policies import LateWindow, load_policy
 
 
@@ -29,6 +29,9 @@ class DeadlineView:
     can_extend: bool
     can_pause: bool
     paused: bool
+    # Who the level reached is in the policy's words ("the executive team"), when the policy
+    # names the steps of the case's ladder.
+    level_label: str | None = None
 
 
 def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
@@ -59,6 +62,7 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
                 and d.extensions < rule.max_extensions,
                 can_pause=running and rule.pausable and d.state is DeadlineState.RUNNING,
                 paused=d.state is DeadlineState.PAUSED,
+                level_label=ladder_of(rule, case).label_at(d.level_reached),
             )
         )
     return views

@@ -26,9 +26,9 @@ from portal.services.clock import chunk
 from portal.services.clock.acts import resume_deadline
 from portal.services.clock.chunk import responsible
 from portal.services.clock.schedule import (
-    LEVEL_NAMES,
     TOP_LEVEL,
     ClockSettings,
+    ladder_of,
     next_action,
     refresh_next_due,
 )
@@ -232,32 +232,34 @@ def _escalate(
     *,
     why: str,
 ) -> None:
-    """Move the case up the ladder to the next level with someone eligible on it.
+    """Move the case up the ladder to the next step with someone eligible on it.
 
-    People at higher levels already hold the case key (sealed at submission), so no keyholder
-    needs to be online. A level with nobody eligible (none, excluded or recused: they hold no
-    key) passes to the next, with the reason recorded.
+    The ladder is the policy's for the case's reporter group (each step a level and who that is,
+    "the executive team"), else the site's levels. People at higher levels already hold the case
+    key (sealed at submission), so no keyholder needs to be online. A step with nobody eligible
+    (none, excluded or recused: they hold no key) passes to the next, with the reason recorded.
     """
-    level = case.escalation_level
-    while level < TOP_LEVEL:
-        level += 1
-        people = responsible(session, case, level, exact=True)
+    ladder = ladder_of(rule, case)
+    step = ladder.next_above(case.escalation_level)
+    while step is not None:
+        people = responsible(session, case, step.level, exact=True)
         if people:
+            to = f"{step.level}, {step.label}" if ladder.named else str(step.level)
             _record(
                 session,
                 "escalated",
                 case,
                 now,
-                f"{deadline.name}: level {case.escalation_level} -> {level} ({why})",
+                f"{deadline.name}: level {case.escalation_level} -> {to} ({why})",
             )
-            case.escalation_level = level
-            deadline.level_reached = level
+            case.escalation_level = step.level
+            deadline.level_reached = step.level
             notifications.notify_users(
                 session,
                 people,
                 settings,
                 case=case,
-                what=f"escalated to you ({LEVEL_NAMES[level]}): {rule.label.lower()} is overdue",
+                what=f"escalated to you ({step.label}): {rule.label.lower()} is overdue",
                 now=now,
             )
             return
@@ -266,8 +268,9 @@ def _escalate(
             "escalation_skipped",
             case,
             now,
-            f"{deadline.name}: level {level} has nobody eligible (none, excluded or recused)",
+            f"{deadline.name}: level {step.level} has nobody eligible (none, excluded or recused)",
         )
+        step = ladder.next_above(step.level)
     deadline.level_reached = TOP_LEVEL
     detail = f"{deadline.name}: no higher level to escalate to"
     _record(session, "escalation_exhausted", case, now, detail)

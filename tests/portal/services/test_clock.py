@@ -61,6 +61,7 @@ def file_case(
     tier: int = 3,
     excluded: frozenset[int] = frozenset(),
     now: datetime = T0,
+    group: str = "",
 ) -> Case:
     config: Config = app.extensions["candor.config"]
     categories = tuple(replace(c, policies=policies) for c in config.intake.categories)
@@ -70,11 +71,13 @@ def file_case(
         intake.Submission(
             form_token=crypto.lookup_hmac(b"x" * 32, str(now)).hex()
             + str(len(excluded))
-            + "".join(policies),
+            + "".join(policies)
+            + group,
             category="fraud",
             tier=tier,
             answers={"what_happened": "Something happened."},
             excluded_handler_ids=excluded,
+            group=group,
         ),
         intake=intake_config,
         pepper=config.security.receipt_pepper,

@@ -63,7 +63,8 @@ def expected(event: PreviewEvent) -> tuple[str, str]:
     if event.happening is Happening.DUE:
         return ("deadline_breached", event.clock_name)
     if event.happening is Happening.ESCALATION:
-        return ("escalated", f"{event.clock_name} -> {event.level}")
+        to = f"{event.level}, {event.step}" if event.step else str(event.level)
+        return ("escalated", f"{event.clock_name} -> {to}")
     if event.happening is Happening.TOP_REACHED:
         return ("escalation_exhausted", event.clock_name)
     return (REPORTER, "")
@@ -83,7 +84,8 @@ def worker_did(
     for action, detail in entries:
         name = re.split(r"[: ]", detail, maxsplit=1)[0]
         if action == "escalated":
-            level = re.search(r"-> (\d)", detail)
+            # "-> 3 (no response)", or with the policy's step: "-> 3, the executive team (...)".
+            level = re.search(r"-> (\d(?:, [^()]+)?) \(", detail)
             assert level is not None
             name = f"{name} -> {level.group(1)}"
         done[(action, name)] += 1
@@ -114,17 +116,28 @@ def clock_entries(db: Session, case: Case) -> int:
 
 
 @pytest.mark.parametrize(
-    ("policy", "tier", "received"),
+    ("policy", "tier", "received", "group"),
     [
-        ("eu-directive", 3, RECEIVED),
+        ("eu-directive", 3, RECEIVED, ""),
         # Received in winter, feedback due in summer: across the daylight-saving change.
-        ("eu-directive", 1, datetime(2027, 3, 20, 9, 0, tzinfo=BERLIN)),
-        ("seed-complaints", 1, RECEIVED),
-        ("seed-complaints", 2, RECEIVED),
-        ("seed-complaints", 3, RECEIVED),
+        ("eu-directive", 1, datetime(2027, 3, 20, 9, 0, tzinfo=BERLIN), ""),
+        # A group the policy gives no ladder of its own changes nothing.
+        ("eu-directive", 1, RECEIVED, "employee"),
+        ("seed-complaints", 1, RECEIVED, ""),
+        ("seed-complaints", 2, RECEIVED, ""),
+        ("seed-complaints", 3, RECEIVED, ""),
         # Late on the night before the clocks go back: 48 hours are absolute.
-        ("seed-complaints", 2, datetime(2027, 10, 29, 23, 30, tzinfo=BERLIN)),
-        ("seed-membership", 2, RECEIVED),
+        ("seed-complaints", 2, datetime(2027, 10, 29, 23, 30, tzinfo=BERLIN), ""),
+        # Each reporter group climbs the ladder seeds/000 gives it.
+        ("seed-complaints", 1, RECEIVED, "employee"),
+        ("seed-complaints", 2, RECEIVED, "employee"),
+        ("seed-complaints", 3, RECEIVED, "employee"),
+        ("seed-complaints", 1, RECEIVED, "customer"),
+        ("seed-complaints", 2, RECEIVED, "customer"),
+        ("seed-complaints", 1, RECEIVED, "vendor"),
+        ("seed-complaints", 2, datetime(2027, 10, 29, 23, 30, tzinfo=BERLIN), "vendor"),
+        ("seed-complaints", 1, RECEIVED, "public"),
+        ("seed-membership", 2, RECEIVED, ""),
     ],
 )
 def test_the_preview_is_what_the_worker_does(
@@ -135,10 +148,14 @@ def test_the_preview_is_what_the_worker_does(
     policy: str,
     tier: int,
     received: datetime,
+    group: str,
 ) -> None:
-    timeline = preview_timeline(policy, received, tier, calendar=settings.calendar)
+    timeline = preview_timeline(
+        policy, received, tier, calendar=settings.calendar, group=group or None
+    )
     assert timeline.events
-    case = file_case(db, app, settings, policies=(policy,), tier=tier, now=received)
+    case = file_case(db, app, settings, policies=(policy,), tier=tier, now=received, group=group)
+    assert case.reporter_group == (group or None)
 
     # The due times the preview shows are the due times the case's deadlines have.
     dues = {e.clock: e.at for e in timeline.events if e.happening is Happening.DUE}
@@ -172,12 +189,69 @@ def test_tier_sets_the_escalation_steps_of_the_complaints_preset() -> None:
     assert steps == {1: timedelta(minutes=15), 2: timedelta(hours=12), 3: timedelta(hours=48)}
 
 
-def test_the_group_changes_nothing_while_policies_have_no_groups() -> None:
+def escalations(policy: str, tier: int, group: str | None) -> list[tuple[str, str]]:
     calendar = BusinessCalendar("Europe/Berlin", "DE", "BY")
-    plain = preview_timeline("seed-complaints", RECEIVED, 1, calendar=calendar)
-    grouped = preview_timeline("seed-complaints", RECEIVED, 1, calendar=calendar, group="vendor")
-    assert grouped.events == plain.events
-    assert not grouped.group_used
+    events = preview_timeline(policy, RECEIVED, tier, calendar=calendar, group=group).events
+    return [
+        (e.at.strftime("%H:%M"), e.describe())
+        for e in events
+        if e.clock == "review" and e.happening is Happening.ESCALATION
+    ]
+
+
+def test_the_group_changes_the_escalation_lines() -> None:
+    # Same policy, same receipt, same tier 1: the employee's ladder and the vendor's differ.
+    # seeds/000, line 93: "If you do not hear back from them within 15 minutes contact one of
+    # the executive team via email, phone or in person".
+    assert escalations("seed-complaints", 1, "employee") == [
+        ("16:15", "escalation to level 3 (the executive team)"),
+    ]
+    # Line 69: "If no response within 15 minutes email support@alloy.co, highlighting the
+    # level of urgency within the email title".
+    assert escalations("seed-complaints", 1, "vendor") == [
+        ("16:15", "escalation to level 3 (support@alloy.co, marked urgent)"),
+    ]
+    # Line 40: "If unanswered within 15 minutes message the Alloy team via your customer slack
+    # channel"; line 42: "If no response within 15 minutes email support@alloy.co".
+    assert escalations("seed-complaints", 1, "customer") == [
+        ("16:15", "escalation to level 2 (the Alloy team on the customer's Slack channel)"),
+        ("16:30", "escalation to level 3 (support@alloy.co, marked urgent)"),
+    ]
+    # Line 49 (a customer at tier 2): "If unanswered within 12 hours call the Alloy support
+    # line"; line 51: "If unanswered after two attempts email support@alloy.co".
+    assert escalations("seed-complaints", 2, "customer") == [
+        ("04:00", "escalation to level 2 (the Alloy support line)"),
+        ("16:00", "escalation to level 3 (support@alloy.co, marked urgent)"),
+    ]
+    # The seed gives members of the public the Basic Process only, and every group at tier 3
+    # "Escalation steps are as outlined within the above policy" (line 105): the site's levels.
+    site_levels = [("16:15", "escalation to level 2"), ("16:30", "escalation to level 3")]
+    assert escalations("seed-complaints", 1, "public") == site_levels
+    assert escalations("seed-complaints", 1, None) == site_levels
+    assert [what for _, what in escalations("seed-complaints", 3, "employee")] == [
+        "escalation to level 2",
+        "escalation to level 3",
+    ]
+
+
+def test_the_timeline_says_whether_the_group_has_a_ladder_of_its_own() -> None:
+    calendar = BusinessCalendar("Europe/Berlin", "DE", "BY")
+    for policy, tier, group, used in [
+        ("seed-complaints", 1, "employee", True),
+        ("seed-complaints", 3, "employee", False),
+        ("seed-complaints", 1, "public", False),
+        ("seed-complaints", 1, None, False),
+        ("eu-directive", 1, "employee", False),
+    ]:
+        timeline = preview_timeline(policy, RECEIVED, tier, calendar=calendar, group=group)
+        assert (timeline.group, timeline.group_used) == (group, used), (policy, tier, group)
+
+    # Other clocks of the policy keep the site's ladder whatever the group.
+    def resolve(group: str | None) -> list[PreviewEvent]:
+        events = preview_timeline("seed-complaints", RECEIVED, 3, calendar=calendar, group=group)
+        return [e for e in events.events if e.clock == "resolve"]
+
+    assert resolve("employee") == resolve(None) != []
 
 
 def test_clocks_started_by_an_act_are_named_not_previewed() -> None:
