@@ -71,15 +71,15 @@ def policy_page(policy: str) -> ResponseReturnValue:
             for e in errors
         )
     group_label = REPORTER_GROUPS.get(form.group.data or "", "")
+    custom = versions.is_custom(policy)
+    latest = versions.latest_version(db_session(), policy) if custom else None
     return render_template(
         "admin/policy.html",
         policy=chosen,
         page_name=policy,
         version=versions.version_label(chosen.name),
         version_number=versions.split_reference(chosen.name)[1],
-        latest=(
-            versions.latest_version(db_session(), policy) if versions.is_custom(policy) else None
-        ),
+        latest=latest,
         words={rule.key: preview.clock_in_words(rule, chosen) for rule in chosen.clocks},
         form=form,
         timeline=timeline,

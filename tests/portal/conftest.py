@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from portal.services import policies
+from portal.services.clock import versions
 from portal.services.calendar import Duration, Unit
 from portal.services.policies import ClockRule, Policy
 
@@ -38,3 +39,12 @@ def pausable_investigation(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClockRul
     yield policies.load_policy("seed-membership").clock("investigate")
     monkeypatch.undo()
     policies.load_policy.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_versions() -> Iterator[None]:
+    """Versions are cached per process, which is right for one site's database; each test has a
+    database of its own, so what another test's versions said is forgotten."""
+    versions.forget_cached()
+    yield
+    versions.forget_cached()

@@ -86,6 +86,11 @@ def resolve_policy(session: Session, ref: str) -> Policy:
     return policy
 
 
+def forget_cached() -> None:
+    """Forget every parsed version: for a process that moves to another database (the tests)."""
+    _parsed.clear()
+
+
 def resolve_all(session: Session, refs: Iterable[str]) -> list[Policy]:
     return [resolve_policy(session, ref) for ref in refs]
 
