@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from portal.services import policies
-from portal.services.clock import versions
 from portal.services.calendar import Duration, Unit
+from portal.services.clock import versions
 from portal.services.policies import ClockRule, Policy
 
 # seeds/002 names no pause, so no preset declares one; pausing stays available to a policy that

@@ -214,10 +214,14 @@ def test_a_stale_edit_an_empty_note_or_no_change_saves_nothing(db: Session) -> N
             db, "acme-reports", changed, "Retitled.", edited_version=1, actor=admin, now=T0
         )
     with pytest.raises(InvalidInputError, match="what changed"):
-        versions.save_version(db, "acme-reports", changed, "  ", edited_version=2, actor=admin, now=T0)
+        versions.save_version(
+            db, "acme-reports", changed, "  ", edited_version=2, actor=admin, now=T0
+        )
     same = versions.get_version(db, "acme-reports").content
     with pytest.raises(InvalidInputError, match="Nothing was changed"):
-        versions.save_version(db, "acme-reports", same, "No-op.", edited_version=2, actor=admin, now=T0)
+        versions.save_version(
+            db, "acme-reports", same, "No-op.", edited_version=2, actor=admin, now=T0
+        )
     assert versions.latest_version(db, "acme-reports") == 2
 
 
