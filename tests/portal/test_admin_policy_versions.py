@@ -190,7 +190,7 @@ def test_the_whole_text_is_edited_as_toml_and_a_mistake_keeps_it(
 ) -> None:
     sign_in_as(client, db, make_admin(db))
     create(client)
-    status, body = page(client, "/admin/policies/acme-reports/edit")
+    _status, body = page(client, "/admin/policies/acme-reports/edit")
     text = versions.get_version(db, "acme-reports").content
     assert text in body  # the textarea holds the text as saved
     broken = text.replace("[[clocks]]", "[[clocks]", 1)
@@ -230,7 +230,7 @@ def test_a_custom_policy_is_chosen_for_a_category_and_the_case_page_names_its_ve
     sign_in_as(client, db, make_admin(db))
     hanna = make_handler(db, "hanna")
     create(client)
-    status, body = page(client, "/admin/categories")
+    _status, body = page(client, "/admin/categories")
     assert 'value="acme-reports"' in body
     chosen = client.post(
         "/admin/categories",

@@ -140,7 +140,7 @@ def test_a_case_keeps_the_version_it_was_filed_under_and_a_new_case_takes_the_la
     [view] = [v for v in clock.deadlines_of(db, new) if v.clock == "acknowledge"]
     assert view.version == "acme-reports, version 2"
     preset = file_case(db, app, settings, policies=("eu-directive",))
-    assert [v.version for v in clock.deadlines_of(db, preset)][0] == "eu-directive (as shipped)"
+    assert next(v.version for v in clock.deadlines_of(db, preset)) == "eu-directive (as shipped)"
 
 
 @pytest.mark.usefixtures("ladder")
