@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEntry, Case, PolicyVersion
+from portal.models import AuditEntry, Case, Deadline, PolicyVersion
 from portal.services.clock import versions
 from tests.factories import make_admin, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, file_report
@@ -296,3 +296,28 @@ def test_only_admins_reach_the_pages_and_every_save_needs_its_token(
     assert page(client, "/admin/policies/nobody/history")[0] == 404
     assert page(client, "/admin/policies/acme-reports@1")[0] == 404
     assert page(client, "/admin/policies/acme-reports?version=9")[0] == 404
+
+
+def test_a_handler_extends_a_deadline_of_a_custom_policy_at_its_version(
+    client: FlaskClient, app: Flask, db: Session
+) -> None:
+    sign_in_as(client, db, make_admin(db))
+    hanna = make_handler(db, "hanna")
+    create(client, name="acme-members", preset="seed-membership")
+    _, body = page(client, "/admin/categories")
+    client.post(
+        "/admin/categories",
+        data={"csrf_token": csrf_of(body), "category": "fraud", "policies": ["acme-members"]},
+    )
+    file_report(app.test_client())
+    case = db.scalars(select(Case)).one()
+    staff = app.test_client()
+    sign_in_as(staff, db, hanna)
+    url = f"/staff/cases/{case.uid}"
+    body = staff.get(url).get_data(as_text=True)
+    [action] = re.findall(r'action="([^"]*/investigate/extend)"', body)
+    assert action.startswith(f"{url}/deadlines/acme-members")
+    extended = staff.post(action, data={"csrf_token": csrf_of(body), "reason": "Witnesses away."})
+    assert extended.status_code == 302
+    row = db.scalars(select(Deadline).where(Deadline.clock == "investigate")).one()
+    assert (row.policy, row.extensions) == ("acme-members@1", 1)

@@ -11,9 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEntry, DeadlineState, PolicyVersion, User
+from portal.models import AuditEntry, DeadlineState, OutboxMessage, PolicyVersion, User
 from portal.services import clock
-from portal.services.clock import policy_text, versions
+from portal.services.clock import policy_text, reviews, versions
 from portal.services.clock.policy_text import ClockChange, PolicyTextError
 from portal.services.errors import AlreadyExistsError, InvalidInputError
 from portal.services.policies import PolicyError, load_policy
@@ -271,3 +271,26 @@ def test_the_command_line_preview_reads_a_custom_policy_at_its_latest_or_a_given
     assert "The policies are: eu-directive, seed-complaints, seed-membership, acme-reports." in (
         preview("acme")
     )
+
+
+def test_a_custom_policy_in_use_is_reviewed_by_name_whatever_its_version(
+    db: Session, app: Flask, settings: clock.ClockSettings
+) -> None:
+    admin = make_admin(db)
+    admin.email = "admin@example.org"
+    versions.create_from_preset(
+        db, "seed-complaints", "acme-complaints", "Complaints at Acme", actor=admin, now=T0
+    )
+    intake = app.extensions["candor.config"].intake
+    clock.choose_policies(db, "fraud", ["acme-complaints"], actor=admin, now=T0)
+    assert reviews.queue_review_reminders(db, settings, intake, now=T0) == 0
+    status = reviews.review_status(db, "acme-complaints", settings.calendar)
+    assert status.counted_from == T0 and status.next_due is not None
+    assert reviews.queue_review_reminders(db, settings, intake, now=status.next_due) == 1
+    [message] = db.scalars(select(OutboxMessage))
+    assert message.subject.endswith("A policy review is due: acme-complaints")
+    assert "/admin/policies/acme-complaints\n" in message.body
+    done = reviews.mark_reviewed(
+        db, "acme-complaints", actor=admin, calendar=settings.calendar, now=status.next_due
+    )
+    assert done.reviewed_at == status.next_due
