@@ -150,6 +150,10 @@ AT_EXPIRY_CHOICES = [
 ]
 
 
+def _stripped(text: object) -> object:
+    return text.strip() if isinstance(text, str) else text
+
+
 class NewPolicyForm(FlaskForm):
     preset = SelectField("The preset to start from", validators=[InputRequired()])
     name = StringField(
@@ -158,7 +162,8 @@ class NewPolicyForm(FlaskForm):
     )
     title = StringField(
         "Title (what admins and handlers read, such as Complaints at Acme)",
-        validators=[InputRequired(message="Give the policy a title."), Length(max=200)],
+        filters=[_stripped],
+        validators=[DataRequired(message="Give the policy a title."), Length(max=200)],
     )
 
 
@@ -200,7 +205,7 @@ class _VersionedForm(FlaskForm):
     edited_version = HiddenField(validators=[InputRequired()])
     note = StringField(
         "What changed, and why (kept in the history)",
-        filters=[lambda text: text.strip() if isinstance(text, str) else text],
+        filters=[_stripped],
         validators=[DataRequired(message="Say in a few words what changed."), Length(max=500)],
     )
 

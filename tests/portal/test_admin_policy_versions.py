@@ -321,3 +321,28 @@ def test_a_handler_extends_a_deadline_of_a_custom_policy_at_its_version(
     assert extended.status_code == 302
     row = db.scalars(select(Deadline).where(Deadline.clock == "investigate")).one()
     assert (row.policy, row.extensions) == ("acme-members@1", 1)
+
+
+def test_what_an_admin_writes_is_shown_as_text(client: FlaskClient, db: Session) -> None:
+    sign_in_as(client, db, make_admin(db))
+    _, body = page(client, "/admin/policies/new")
+    blank = client.post(
+        "/admin/policies/new",
+        data={"csrf_token": csrf_of(body), "preset": "eu-directive", "name": "x1", "title": " "},
+    )
+    assert blank.status_code == 400 and "Give the policy a title." in blank.get_data(as_text=True)
+    client.post(
+        "/admin/policies/new",
+        data={
+            "csrf_token": csrf_of(body),
+            "preset": "eu-directive",
+            "name": "acme-reports",
+            "title": "<script>alert(1)</script>",
+        },
+    )
+    edit_clocks(client, {"clocks-0-duration": "5"}, note="<img src=x onerror=alert(1)>")
+    for path in ("", "/edit", "/history"):
+        raw = client.get(f"/admin/policies/acme-reports{path}").get_data(as_text=True)
+        assert "<script>alert" not in raw and "<img src=x" not in raw, path
+    raw = client.get("/admin/policies/acme-reports/history").get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in raw
