@@ -20,7 +20,7 @@ from portal import migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications
-from portal.services.clock import preview, reviews
+from portal.services.clock import preview, reviews, versions
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
 from portal.services.readiness import next_steps, site_readiness
@@ -214,7 +214,10 @@ def _clock_pass() -> str:
 
 @clock_group.command("preview")
 @click.option(
-    "--policy", "policy_name", required=True, help="The policy's name (eu-directive, ...)."
+    "--policy",
+    "policy_name",
+    required=True,
+    help="The policy's name (eu-directive, ...); a custom one at its latest version, or NAME@3.",
 )
 @click.option(
     "--received",
@@ -240,19 +243,21 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
     # The same calendar the worker uses: the admin's holidays, else the configuration's.
     with current_app.extensions["candor.sessionmaker"]() as session:
         calendar = clock.with_holidays(session, current_app.extensions["candor.clock"]).calendar
+        try:
+            policy = versions.resolve_policy(session, policy_name)
+        except PolicyError:
+            known = ", ".join([*PRESETS, *versions.custom_names(session)])
+            raise click.ClickException(
+                f"There is no policy called {policy_name!r}. The policies are: {known}."
+            ) from None
     try:
         timeline = preview.preview_timeline(
-            policy_name,
+            policy,
             preview.read_local_time(received, timezone),
             tier,
             calendar=calendar,
             group=group,
         )
-    except PolicyError:
-        known = ", ".join(PRESETS)
-        raise click.ClickException(
-            f"There is no policy called {policy_name!r}. The policies are: {known}."
-        ) from None
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     for event in timeline.events:

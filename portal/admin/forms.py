@@ -7,8 +7,11 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
+    FieldList,
     Form,
+    FormField,
     HiddenField,
+    IntegerField,
     RadioField,
     SelectField,
     SelectMultipleField,
@@ -17,7 +20,7 @@ from wtforms import (
     widgets,
 )
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
-from wtforms.validators import AnyOf, InputRequired, Length
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
 from portal.config import IntakeConfig, ReporterGroup
 from portal.services.accounts import MAX_NAME_LENGTH
@@ -127,3 +130,88 @@ def preview_form(groups: Sequence[ReporterGroup], formdata: Any) -> PreviewForm:
         SelectChoice(g.key, g.label) for g in groups
     ]
     return form
+
+
+UNIT_CHOICES = [
+    SelectChoice("minutes", "minutes"),
+    SelectChoice("hours", "hours"),
+    SelectChoice("calendar_days", "calendar days"),
+    SelectChoice("working_days", "working days"),
+    SelectChoice("calendar_months", "calendar months"),
+]
+AT_EXPIRY_CHOICES = [
+    SelectChoice("notify", "Notify the handlers responsible"),
+    SelectChoice("escalate", "Escalate the case up the ladder"),
+    SelectChoice("reporter_notice", "Send the reporter the policy's notice"),
+]
+
+
+def _stripped(text: object) -> object:
+    return text.strip() if isinstance(text, str) else text
+
+
+class NewPolicyForm(FlaskForm):
+    preset = SelectField("The preset to start from", validators=[InputRequired()])
+    name = StringField(
+        "Name (lower-case letters, digits and dashes, such as acme-complaints; it cannot change)",
+        validators=[InputRequired(message="Give the policy a name."), Length(max=48)],
+    )
+    title = StringField(
+        "Title (what admins and handlers read, such as Complaints at Acme)",
+        filters=[_stripped],
+        validators=[DataRequired(message="Give the policy a title."), Length(max=200)],
+    )
+
+
+def new_policy_form(presets: dict[str, str], **kwargs: Any) -> NewPolicyForm:
+    """The form with every preset (name: title) as its choices."""
+    form = NewPolicyForm(**kwargs)
+    form.preset.choices = [
+        SelectChoice(name, f"{title} ({name})") for name, title in presets.items()
+    ]
+    return form
+
+
+class ClockForm(Form):
+    """One clock's values in the edit form; its other keys are changed in the text."""
+
+    key = HiddenField(validators=[InputRequired()])
+    duration = IntegerField(
+        "Duration",
+        validators=[
+            InputRequired(message="Give a whole number."),
+            NumberRange(min=1, max=100_000, message="Give a whole number from 1 to 100000."),
+        ],
+    )
+    unit = SelectField("Unit", choices=UNIT_CHOICES)
+    warn_before = StringField(
+        "Warnings before the due time (separated by commas, such as 2 calendar_days, 1 "
+        "calendar_days; empty for none)",
+        validators=[Length(max=500)],
+    )
+    escalate_every = StringField(
+        "Escalation step after the due time (such as 2 calendar_days; empty for none)",
+        validators=[Length(max=100)],
+    )
+    at_expiry = MultiCheckboxField("At the due time", choices=AT_EXPIRY_CHOICES)
+
+
+class _VersionedForm(FlaskForm):
+    # The version the admin started from: a save over another admin's newer one is refused.
+    edited_version = HiddenField(validators=[InputRequired()])
+    note = StringField(
+        "What changed, and why (kept in the history)",
+        filters=[_stripped],
+        validators=[DataRequired(message="Say in a few words what changed."), Length(max=500)],
+    )
+
+
+class PolicyClocksForm(_VersionedForm):
+    clocks = FieldList(FormField(ClockForm))
+
+
+class PolicyTextForm(_VersionedForm):
+    text = TextAreaField(
+        "The whole policy as TOML",
+        validators=[InputRequired(message="The text is empty."), Length(max=100_000)],
+    )

@@ -12,9 +12,9 @@ from flask.typing import ResponseReturnValue
 from portal.admin import bp
 from portal.admin.forms import ConfirmForm, preview_form
 from portal.services import clock
-from portal.services.clock import preview, reviews
+from portal.services.clock import preview, reviews, versions
 from portal.services.errors import InvalidInputError
-from portal.services.policies import PRESETS, load_policy
+from portal.services.policies import PRESETS, Policy, PolicyError, load_policy
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session
@@ -32,6 +32,7 @@ def policies() -> str:
     return render_template(
         "admin/policies.html",
         policies=[load_policy(name) for name in PRESETS],
+        custom=versions.custom_policies(db_session()),
         used_by=used_by,
     )
 
@@ -39,9 +40,9 @@ def policies() -> str:
 @bp.get("/policies/<policy>")
 @admin_required
 def policy_page(policy: str) -> ResponseReturnValue:
-    if policy not in PRESETS:
-        abort(404)
-    chosen = load_policy(policy)
+    """A preset as shipped, or a custom policy at the version asked for (else its latest); the
+    preview runs the very version the page shows."""
+    chosen = _shown(policy, request.args.get("version"))
     timezone = app_config().site.timezone
     groups = app_config().intake.groups
     form = preview_form(groups, request.args)
@@ -56,7 +57,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
     if (first_visit or form.validate()) and form.received.data is not None:
         try:
             timeline = preview.preview_timeline(
-                policy,
+                chosen,
                 form.received.data.replace(tzinfo=ZoneInfo(timezone)),
                 form.tier.data,
                 calendar=clock_settings().calendar,
@@ -71,9 +72,15 @@ def policy_page(policy: str) -> ResponseReturnValue:
             for e in errors
         )
     group_label = next((g.label for g in groups if g.key == form.group.data), "")
+    custom = versions.is_custom(policy)
+    latest = versions.latest_version(db_session(), policy) if custom else None
     return render_template(
         "admin/policy.html",
         policy=chosen,
+        page_name=policy,
+        version=versions.version_label(chosen.name),
+        version_number=versions.split_reference(chosen.name)[1],
+        latest=latest,
         words={rule.key: preview.clock_in_words(rule, chosen) for rule in chosen.clocks},
         form=form,
         timeline=timeline,
@@ -93,9 +100,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
 def mark_reviewed(policy: str) -> ResponseReturnValue:
     """The admin confirms that the policy was reviewed; a bare POST without the confirmation
     page's field (or its CSRF token) records nothing."""
-    if policy not in PRESETS:
-        abort(404)
-    chosen = load_policy(policy)
+    chosen = _shown(policy, None)
     calendar = clock_settings().calendar
     form = ConfirmForm()
     if not form.validate_on_submit():
@@ -103,6 +108,7 @@ def mark_reviewed(policy: str) -> ResponseReturnValue:
         return render_template(
             "admin/confirm_review.html",
             policy=chosen,
+            page_name=policy,
             review=status,
             form=form,
             would_be_due=(
@@ -122,6 +128,19 @@ def mark_reviewed(policy: str) -> ResponseReturnValue:
     else:
         flash(f"{chosen.title}: recorded as reviewed today.", "info")
     return redirect(url_for("admin.policy_page", policy=policy))
+
+
+def _shown(name: str, version: str | None) -> Policy:
+    """The policy a page shows: a preset, or a custom policy's version (its latest by default);
+    404 for anything else, a version reference in the address included."""
+    if "@" in name or (version is not None and (name in PRESETS or not version.isdigit())):
+        abort(404)
+    try:
+        return versions.resolve_policy(
+            db_session(), versions.reference(name, int(version)) if version else name
+        )
+    except PolicyError:
+        abort(404)
 
 
 def _local_day(moment: datetime) -> str:

@@ -19,9 +19,9 @@ from portal.handler import approval_views
 from portal.handler.forms import PlainForm
 from portal.models import RecipientChange, User
 from portal.services import accounts, approvals, clock, intake, notifications, readiness, sitetext
-from portal.services.clock import holidays
+from portal.services.clock import holidays, versions
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
-from portal.services.policies import PRESETS, load_policy
+from portal.services.policies import PRESETS
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session
@@ -244,15 +244,16 @@ def categories() -> ResponseReturnValue:
     if request.method == "POST":
         form = PlainForm()
         category = request.form.get("category", "")
-        # Kept in the order the presets are listed, whatever order the browser sent them in.
+        # Kept in the order the policies are listed, whatever order the browser sent them in.
+        listed = [*PRESETS, *versions.custom_names(db)]
         chosen = set(request.form.getlist("policies"))
-        if not form.validate() or config.intake.category(category) is None or chosen - set(PRESETS):
+        if not form.validate() or config.intake.category(category) is None or chosen - set(listed):
             abort(400)
         try:
             clock.choose_policies(
                 db,
                 category,
-                [name for name in PRESETS if name in chosen],
+                [name for name in listed if name in chosen],
                 actor=staff().user,
                 now=utcnow(),
             )
@@ -265,7 +266,7 @@ def categories() -> ResponseReturnValue:
     rows = [
         (
             category,
-            [load_policy(name) for name in by_category[category.key]],
+            versions.resolve_all(db, by_category[category.key]),
             intake.list_recipients(db, category.key),
         )
         for category in config.intake.categories
@@ -273,7 +274,11 @@ def categories() -> ResponseReturnValue:
     return render_template(
         "admin/categories.html",
         rows=rows,
-        presets=[load_policy(name) for name in PRESETS],
+        # (the name a category stores, the policy at its latest version)
+        choices=[
+            (name, versions.resolve_policy(db, name))
+            for name in [*PRESETS, *versions.custom_names(db)]
+        ],
         form=PlainForm(),
     )
 

@@ -29,6 +29,7 @@ from portal.models.clock import (
     OutboxMessage,
     OutboxState,
     PolicyReview,
+    PolicyVersion,
 )
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.users import Role, StaffSession, User, UserCategory
@@ -57,6 +58,7 @@ __all__ = [
     "OutboxState",
     "PendingReceipt",
     "PolicyReview",
+    "PolicyVersion",
     "ReceiptCodeDelay",
     "RecipientChange",
     "RecipientChangeState",

@@ -132,3 +132,27 @@ class PolicyReview(Base):
     reviewed_at: Mapped[datetime | None] = mapped_column(default=None)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     reminded_due_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PolicyVersion(Base):
+    """One version of a policy an organisation made from a preset, as its text (TOML, read by
+    the same parser as the presets). Versions are never changed: an edit adds the next one, so a
+    deadline that started under a version keeps its rules, and ``(name, version)`` is a safe
+    cache key in every process.
+    """
+
+    __tablename__ = "policy_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_policy_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(48))
+    version: Mapped[int]
+    content: Mapped[str] = mapped_column(Text)
+    # The preset the policy was first made from.
+    based_on: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    # What the admin said changed (or "Created from ..." for the first version).
+    note: Mapped[str] = mapped_column(String(500))

@@ -31,8 +31,8 @@ from portal.models import (
 )
 from portal.services import audit, clock, contexts, follow_ups, integrity, messaging
 from portal.services.attachments import AttachmentStore, EncryptedUpload
+from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
-from portal.services.policies import load_policy
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
 MESSAGE_KINDS = {
@@ -165,13 +165,13 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
         trail=trail,
         assignee=session.get(User, case.assignee_id) if case.assignee_id else None,
         can_acknowledge=not acknowledged(session, case),
-        late_flag=_late_flag(case, report),
+        late_flag=_late_flag(session, case, report),
         follow_ups=follow_ups.follow_ups_of(session, case),
     )
 
 
-def _late_flag(case: Case, report: messaging.ReportView) -> str | None:
-    window = clock.late_window_of(case.policies)
+def _late_flag(session: Session, case: Case, report: messaging.ReportView) -> str | None:
+    window = clock.late_window_of(session, case.policies)
     return window.flag if window is not None and report.late is True else None
 
 
@@ -241,7 +241,9 @@ def send_message(
             "To write to the reporter, choose “Reply”."
         )
     if kind == "acknowledge" and any(
-        rule.names_investigator for name in case.policies for rule in load_policy(name).clocks
+        rule.names_investigator
+        for policy in versions.resolve_all(session, case.policies)
+        for rule in policy.clocks
     ):
         body = _name_investigator(session, case, body)
     messaging.add_message(

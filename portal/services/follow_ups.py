@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from portal.models import Case, CaseEvent, CaseFollowUp, EventKind, User
 from portal.services import audit
+from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.services.policies import load_policy
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def follow_ups_of(session: Session, case: Case) -> FollowUps:
     }
     items = []
     for name in case.policies:
-        for action in load_policy(name).follow_up:
+        for action in versions.resolve_policy(session, name).follow_up:
             done_at, done_by = done.get((name, action.key), (None, None))
             items.append(
                 FollowUpView(name, action.key, action.label, action.source, done_at, done_by)
@@ -59,7 +59,9 @@ def record_follow_up(
 
     Only the action's key is stored and audited: what was done belongs in a sealed note.
     """
-    if policy not in case.policies or action not in {a.key for a in load_policy(policy).follow_up}:
+    if policy not in case.policies or action not in {
+        a.key for a in versions.resolve_policy(session, policy).follow_up
+    }:
         raise NotFoundError("This case has no such follow-up action.")
     if not _decided(session, case):
         raise InvalidInputError(

@@ -30,6 +30,7 @@ from portal.models import (
 )
 from portal.services import audit, clock, contexts, integrity, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
+from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
 
 MAX_ANSWER_LENGTH = 20_000
@@ -206,7 +207,8 @@ def submit_report(
         public_key=keypair.public_key,
         reporter_wrapped_key=b"",
         category=category.key,
-        policies=list(clock.policies_for(session, intake, category.key)),
+        # Each custom policy at its latest version, fixed for the life of the case.
+        policies=versions.pin_versions(session, clock.policies_for(session, intake, category.key)),
         tier=submission.tier,
         # Checked against the site's list above: a key from it, never what was typed.
         reporter_group=submission.group or None,
@@ -233,7 +235,7 @@ def submit_report(
             for q in intake.questions
         ],
     }
-    if clock.late_window_of(case.policies) is not None:
+    if clock.late_window_of(session, case.policies) is not None:
         # Sealed with the report, not a clear column: whether the events are old says something
         # about them, and only the handlers who read the report need it.
         report["late"] = submission.late

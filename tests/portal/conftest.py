@@ -10,6 +10,7 @@ import pytest
 
 from portal.services import policies
 from portal.services.calendar import Duration, Unit
+from portal.services.clock import versions
 from portal.services.policies import ClockRule, Policy
 
 # seeds/002 names no pause, so no preset declares one; pausing stays available to a policy that
@@ -38,3 +39,12 @@ def pausable_investigation(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClockRul
     yield policies.load_policy("seed-membership").clock("investigate")
     monkeypatch.undo()
     policies.load_policy.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_versions() -> Iterator[None]:
+    """Versions are cached per process, which is right for one site's database; each test has a
+    database of its own, so what another test's versions said is forgotten."""
+    versions.forget_cached()
+    yield
+    versions.forget_cached()

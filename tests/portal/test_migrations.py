@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Column, Engine, MetaData, Table, insert, inspect, select, text
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from portal import migrate
 from portal.db import make_engine
@@ -220,3 +220,34 @@ def test_sqlite_datetimes_round_trip_as_aware_utc(tmp_path: Path) -> None:
     assert stored == "2026-03-29 01:30:00.000250"
     assert loaded == berlin and loaded.tzinfo is UTC
     engine.dispose()
+
+
+def test_0016_adds_policy_versions_and_a_downgrade_keeps_them_while_any_exist(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0013")
+    assert "policy_versions" not in _tables(empty_engine)
+    migrate.upgrade(empty_engine, "0016_policy_versions")
+    when = datetime(2026, 11, 30, 14, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        versions = Table("policy_versions", MetaData(), autoload_with=conn)
+        row = {
+            "name": "acme-reports",
+            "version": 1,
+            "content": 'name = "acme-reports"',
+            "based_on": "eu-directive",
+            "created_at": when,
+            "note": "Created from the preset eu-directive.",
+        }
+        conn.execute(insert(versions), row)
+    # A version is unique per name; a case naming "acme-reports@1" finds exactly one.
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(insert(versions), row)
+    with pytest.raises(RuntimeError, match="1 policy versions exist"):
+        migrate.downgrade(empty_engine, "0013")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM policy_versions")).scalar_one() == 1
+    with empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM policy_versions"))
+    migrate.downgrade(empty_engine, "0013")
+    assert "policy_versions" not in _tables(empty_engine)

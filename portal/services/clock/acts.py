@@ -24,8 +24,9 @@ from portal.services.clock.schedule import (
     rules_of,
     warning_times,
 )
+from portal.services.clock.versions import resolve_policy
 from portal.services.errors import InvalidInputError
-from portal.services.policies import ClockRule, load_policy
+from portal.services.policies import ClockRule
 
 
 def _open_deadline(
@@ -38,7 +39,7 @@ def _open_deadline(
     )
     if deadline is None or deadline.stopped_at is not None:
         raise ClockError("That deadline is not running.")
-    return deadline, load_policy(deadline.policy).clock(clock)
+    return deadline, resolve_policy(session, deadline.policy).clock(clock)
 
 
 def extend(
@@ -203,7 +204,7 @@ def _note(session: Session, case: Case, actor: User, body: str, now: datetime) -
 
 def can_appeal(session: Session, case: Case) -> bool:
     """After a decision, under a policy with an appeal clock that has not started yet."""
-    if not any(rule.start is EventKind.APPEAL_FILED for _, rule in rules_of(case)):
+    if not any(rule.start is EventKind.APPEAL_FILED for _, rule in rules_of(session, case)):
         return False
     kinds = set(session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
     return EventKind.DECISION_SENT in kinds and EventKind.APPEAL_FILED not in kinds
@@ -238,7 +239,7 @@ def can_say_satisfied(session: Session, case: Case) -> bool:
     }
     waiting = any(
         EventKind.REPORTER_SATISFIED in rule.stop and (policy.name, rule.key) in running
-        for policy, rule in rules_of(case)
+        for policy, rule in rules_of(session, case)
     )
     if not waiting:
         return False

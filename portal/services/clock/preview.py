@@ -141,23 +141,25 @@ class _Running:
 
 
 def preview_timeline(
-    policy_name: str,
+    policy: Policy | str,
     received: datetime,
     tier: int,
     *,
     calendar: BusinessCalendar,
     group: str | None = None,
 ) -> Timeline:
-    """Every warning, due time, escalation and notice to the reporter that ``policy_name`` would
+    """Every warning, due time, escalation and notice to the reporter that ``policy`` would
     produce for a report received at ``received`` (aware) at ``tier``, if nobody acted.
 
     Escalations assume someone eligible at every level (the worker skips a level with nobody on
     it). ``group`` is the reporter's group (a key of the site's groups, or None when not said):
     a clock whose policy gives the group a ladder of its own climbs that ladder, as the worker
-    does on a case of that group. Raises PolicyError for an unknown policy, InvalidInputError
-    for a naive time or a tier out of range.
+    does on a case of that group. ``policy`` is a preset's name or a policy that
+    ``versions.resolve_policy`` found (a custom one, at the version shown). Raises PolicyError
+    for an unknown preset, InvalidInputError for a naive time or a tier out of range.
     """
-    policy = load_policy(policy_name)
+    if isinstance(policy, str):
+        policy = load_policy(policy)
     if received.tzinfo is None or received.utcoffset() is None:
         raise InvalidInputError("Give the time of receipt with its time zone.")
     if tier not in (1, 2, 3):

@@ -22,7 +22,8 @@ from portal.models import PolicyReview, User
 from portal.services import audit, notifications
 from portal.services.calendar import BusinessCalendar
 from portal.services.clock.schedule import ClockSettings, policies_by_category
-from portal.services.policies import PRESETS, Policy, load_policy
+from portal.services.clock.versions import resolve_policy
+from portal.services.policies import Policy
 
 REMINDER_SUBJECT = "A policy review is due"
 
@@ -60,7 +61,7 @@ def review_status(session: Session, name: str, calendar: BusinessCalendar) -> Re
         counted_from=row.counted_from if row else None,
         reviewed_at=row.reviewed_at if row else None,
         reviewed_by=reviewer.display_name if reviewer else None,
-        next_due=next_due(load_policy(name), row, calendar),
+        next_due=next_due(resolve_policy(session, name), row, calendar),
     )
 
 
@@ -69,7 +70,7 @@ def mark_reviewed(
 ) -> ReviewStatus:
     """An admin records that ``name`` was reviewed now; the next review is due one interval
     later. Audited, so the trail shows who vouched for the policy and when. Commits once."""
-    policy = load_policy(name)
+    policy = resolve_policy(session, name)
     # Two admins marking at once, or a pass starting the count, must not collide on the row.
     _start_counting(session, [name], now)
     row = session.get_one(PolicyReview, name, populate_existing=True)
@@ -98,7 +99,8 @@ def queue_review_reminders(
     or two workers never send the same reminder twice.
     """
     in_use = {name for names in policies_by_category(session, intake).values() for name in names}
-    reviewed = [name for name in PRESETS if name in in_use and load_policy(name).review_every]
+    # A custom policy is reviewed as a whole, whatever its version.
+    reviewed = sorted(name for name in in_use if resolve_policy(session, name).review_every)
     query = (
         select(PolicyReview)
         .where(PolicyReview.policy.in_(reviewed))
@@ -111,7 +113,7 @@ def queue_review_reminders(
         rows = session.scalars(query).all()
     queued = 0
     for row in rows:
-        policy = load_policy(row.policy)
+        policy = resolve_policy(session, row.policy)
         due = next_due(policy, row, settings.calendar)
         if due is None or now < due or row.reminded_due_at == due:
             continue
@@ -132,7 +134,7 @@ def queue_review_reminders(
             "policy_review_reminded",
             now=now,
             actor_kind="clock",
-            detail=f"{policy.name}; due {due.date().isoformat()}",
+            detail=f"{row.policy}; due {due.date().isoformat()}",
         )
     session.commit()
     return queued
@@ -172,7 +174,7 @@ def _remind_admins(
         f"{since}.\n\n"
         "Nothing has changed on any case. Read the policy, change what needs changing, then "
         "mark it as reviewed on its page (you will be asked to sign in):\n"
-        f"{settings.base_url}/admin/policies/{policy.name}\n\n"
+        f"{settings.base_url}/admin/policies/{row.policy}\n\n"
         "This message holds no case content by design.\n"
     )
     admins = session.scalars(
@@ -189,7 +191,7 @@ def _remind_admins(
         notifications.enqueue(
             session,
             to=admin.email,
-            subject=f"[{settings.site_name}] {REMINDER_SUBJECT}: {policy.name}",
+            subject=f"[{settings.site_name}] {REMINDER_SUBJECT}: {row.policy}",
             body=body,
             recipient_id=admin.id,
             now=now,

@@ -15,8 +15,9 @@ from portal.models import Case, CaseEvent, CategoryPolicy, Deadline, DeadlineSta
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock import chunk
+from portal.services.clock.versions import resolve_policy, split_reference
 from portal.services.errors import InvalidInputError, ServiceError
-from portal.services.policies import ClockRule, LadderStep, Policy, load_policy
+from portal.services.policies import ClockRule, LadderStep, Policy, PolicyError
 
 TOP_LEVEL = 3
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
@@ -114,7 +115,13 @@ def choose_policies(
     if len(set(policies)) != len(policies):
         raise InvalidInputError("Choose each policy once.")
     for name in policies:
-        load_policy(name)
+        # A category names a policy, not a version: each new case takes the latest one.
+        try:
+            if split_reference(name)[1] is not None:
+                raise PolicyError(name)
+            resolve_policy(session, name)
+        except PolicyError:
+            raise InvalidInputError("Choose among the policies listed.") from None
     session.execute(delete(CategoryPolicy).where(CategoryPolicy.category == category))
     session.add_all(
         CategoryPolicy(category=category, policy=name, position=position, updated_at=now)
@@ -144,7 +151,7 @@ def apply_event(
         for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
     }
     first: bool | None = None  # the case's first event of this kind? Read once, if needed.
-    for policy, rule in rules_of(case):
+    for policy, rule in rules_of(session, case):
         deadline = existing.get((policy.name, rule.key))
         if deadline is not None and deadline.stopped_at is not None and kind in rule.resume_on:
             resume_stopped(session, case, deadline, rule, now=now, settings=settings)
@@ -199,10 +206,11 @@ def occurrences(session: Session, case: Case, kind: EventKind) -> int:
     return int(count or 0)
 
 
-def rules_of(case: Case) -> Iterator[tuple[Policy, ClockRule]]:
-    """Every clock of every policy of the case, in the order they are shown."""
+def rules_of(session: Session, case: Case) -> Iterator[tuple[Policy, ClockRule]]:
+    """Every clock of every policy of the case, in the order they are shown, each policy at
+    the version the case was filed under."""
     for name in case.policies:
-        policy = load_policy(name)
+        policy = resolve_policy(session, name)
         for rule in policy.clocks:
             yield policy, rule
 

@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 from portal.config import IntakeConfig
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.clock.schedule import ladder_of, policies_by_category, rules_of
-from portal.services.policies import LateWindow, load_policy
+from portal.services.clock.versions import resolve_all, version_label
+from portal.services.policies import LateWindow
 
 
 @dataclass(frozen=True)
 class DeadlineView:
     policy: str
     policy_title: str
+    # Which version of the policy applies ("acme-complaints, version 3").
+    version: str
     clock: str
     label: str
     promise: str
@@ -41,7 +44,7 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
         for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
     }
     views = []
-    for policy, rule in rules_of(case):
+    for policy, rule in rules_of(session, case):
         d = rows.get((policy.name, rule.key))
         if d is None:
             continue
@@ -50,6 +53,7 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
             DeadlineView(
                 policy=policy.name,
                 policy_title=policy.title,
+                version=version_label(policy.name),
                 clock=rule.key,
                 label=rule.label,
                 promise=rule.promise,
@@ -77,14 +81,14 @@ def expectations(session: Session, case: Case) -> list[tuple[str, datetime]]:
     ]
 
 
-def promises(policy_names: Sequence[str]) -> Sequence[tuple[str, str]]:
+def promises(session: Session, policy_names: Sequence[str]) -> Sequence[tuple[str, str]]:
     """(what, within how long) for each clock that starts on receipt: the landing page's words.
 
     Every policy's promises are listed; one made twice in the same words is said once.
     """
     found = (
         (rule.promise, policy.promised_within(rule))
-        for policy in map(load_policy, policy_names)
+        for policy in resolve_all(session, policy_names)
         for rule in policy.clocks
         if rule.start is EventKind.RECEIVED
     )
@@ -104,12 +108,12 @@ def site_promises(session: Session, intake: IntakeConfig) -> SitePromises:
     by_category = policies_by_category(session, intake)
     chosen = [(c.label, by_category[c.key]) for c in intake.categories]
     shared = set.intersection(*(set(policies) for _, policies in chosen))
-    common = promises([name for name in chosen[0][1] if name in shared])
+    common = promises(session, [name for name in chosen[0][1] if name in shared])
     besides = []
     for label, policies in chosen:
         extra = [
             promise
-            for promise in promises([name for name in policies if name not in shared])
+            for promise in promises(session, [name for name in policies if name not in shared])
             if promise not in common
         ]
         if extra:
@@ -117,10 +121,11 @@ def site_promises(session: Session, intake: IntakeConfig) -> SitePromises:
     return SitePromises(common=common, besides=besides)
 
 
-def late_window_of(policy_names: Sequence[str]) -> LateWindow | None:
+def late_window_of(session: Session, policy_names: Sequence[str]) -> LateWindow | None:
     """The window for reporting of the first of ``policy_names`` that declares one."""
     return next(
-        (w for w in (load_policy(n).late_window for n in policy_names) if w is not None), None
+        (p.late_window for p in resolve_all(session, policy_names) if p.late_window is not None),
+        None,
     )
 
 
@@ -128,5 +133,5 @@ def late_windows(session: Session, intake: IntakeConfig) -> list[tuple[str, Late
     """(category label, window) of each category whose policies ask for the report in time:
     the intake form asks their question and shows their notice for those categories."""
     by_category = policies_by_category(session, intake)
-    found = ((c.label, late_window_of(by_category[c.key])) for c in intake.categories)
+    found = ((c.label, late_window_of(session, by_category[c.key])) for c in intake.categories)
     return [(label, window) for label, window in found if window is not None]

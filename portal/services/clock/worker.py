@@ -32,7 +32,8 @@ from portal.services.clock.schedule import (
     next_action,
     refresh_next_due,
 )
-from portal.services.policies import ClockRule, load_policy
+from portal.services.clock.versions import resolve_policy
+from portal.services.policies import ClockRule
 
 logger = logging.getLogger(__name__)
 # An execution option: on SQLite, begin the transaction with the write lock (see portal.db).
@@ -161,7 +162,8 @@ def _catch_up(
 def _act(
     session: Session, deadline: Deadline, case: Case, now: datetime, settings: ClockSettings
 ) -> None:
-    rule = load_policy(deadline.policy).clock(deadline.clock)
+    # The version the deadline started under, whatever was saved since.
+    rule = resolve_policy(session, deadline.policy).clock(deadline.clock)
     warnings = len(rule.warn_before)
     if deadline.state is DeadlineState.PAUSED:
         # The pause reached its cap: the clock runs again (this recomputes the steps).
