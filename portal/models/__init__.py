@@ -30,6 +30,12 @@ from portal.models.clock import (
     OutboxState,
     PolicyReview,
 )
+from portal.models.committee import (
+    CommitteeDecision,
+    CommitteeMeeting,
+    CommitteeVote,
+    CompanySecretary,
+)
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.users import Role, StaffSession, User, UserCategory
 
@@ -47,6 +53,10 @@ __all__ = [
     "CaseRecusal",
     "CaseStatus",
     "CategoryPolicy",
+    "CommitteeDecision",
+    "CommitteeMeeting",
+    "CommitteeVote",
+    "CompanySecretary",
     "Deadline",
     "DeadlineState",
     "EventKind",
