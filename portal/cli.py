@@ -20,7 +20,7 @@ from portal import migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications
-from portal.services.clock import preview, reviews
+from portal.services.clock import meetings, preview, reviews
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
 from portal.services.readiness import next_steps, site_readiness
@@ -230,6 +230,7 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
     # The same calendar the worker uses: the admin's holidays, else the configuration's.
     with current_app.extensions["candor.sessionmaker"]() as session:
         calendar = clock.with_holidays(session, current_app.extensions["candor.clock"]).calendar
+        meeting_days = meetings.meeting_days(session)
     try:
         timeline = preview.preview_timeline(
             policy_name,
@@ -237,6 +238,7 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
             tier,
             calendar=calendar,
             group=group,
+            meetings=meeting_days,
         )
     except PolicyError:
         known = ", ".join(PRESETS)
@@ -248,6 +250,9 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
     for event in timeline.events:
         at = preview.local_minute(event.at, timezone)
         click.echo(f"{at}  {event.clock_name}  {event.describe()}")
+    for due in timeline.meeting_dues:
+        at = preview.local_minute(due.due, timezone)
+        click.echo(f"{at}  {due.clock_name}  {due.describe(timezone)}")
     if group is not None and not timeline.group_used:
         click.echo(
             f"Note: {policy_name} has no ladders of its own for reporter groups yet, so the "

@@ -12,6 +12,9 @@ from portal.models import EventKind
 from portal.services.calendar import Duration, Unit
 
 ACTIONS = frozenset({"notify", "escalate", "reporter_notice"})
+# When a clock is due: its duration after its start, or the committee's next meeting after its
+# start (seeds/002, line 82), its duration then being the fallback when no meeting is set.
+DUE_KINDS = frozenset({"duration", "next_meeting"})
 PRESETS = ("eu-directive", "seed-complaints", "seed-membership")
 
 
@@ -50,6 +53,13 @@ class ClockRule:
     duration_by_tier: dict[int, Duration] = field(default_factory=dict)
     # Events that set a stopped clock running again to its own due time (reopening a case).
     resume_on: frozenset[EventKind] = frozenset()
+    # "duration", or "next_meeting": due at the committee's first meeting after the clock
+    # starts; without a meeting set after it, ``duration`` applies and the handlers are told.
+    due: str = "duration"
+
+    @property
+    def due_at_meeting(self) -> bool:
+        return self.due == "next_meeting"
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
@@ -194,6 +204,9 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         raise ValueError("reporter_notice: name the site text to send")
     escalate_every = item.get("escalate_every")
     pause_cap = item.get("pause_cap")
+    due = str(item.get("due", "duration"))
+    if due not in DUE_KINDS:
+        raise ValueError(f"due: {due!r} is not one of {sorted(DUE_KINDS)}")
     return ClockRule(
         key=str(item["key"]),
         label=str(item["label"]),
@@ -229,6 +242,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         source=str(item["source"]).strip() if item.get("source") else None,
         duration_by_tier=_by_tier(item.get("duration_by_tier", {})),
         resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
+        due=due,
     )
 
 
