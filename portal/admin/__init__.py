@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from portal.admin import policy_views, views  # noqa: E402, F401  (routes register on import)
+from portal.admin import committee_views, policy_views, views  # noqa: E402, F401  (routes register on import)

@@ -131,3 +131,14 @@ class PreviewForm(Form):
         choices=[SelectChoice(key, label) for key, label in REPORTER_GROUPS.items()],
         default="",
     )
+
+
+class SecretaryForm(FlaskForm):
+    user_id = SelectField("Company Secretary", default="")
+
+
+class MeetingsForm(FlaskForm):
+    days = TextAreaField(
+        "Meeting dates (one date a line, such as 2027-01-14)",
+        validators=[Length(max=4_000)],
+    )

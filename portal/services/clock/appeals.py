@@ -128,6 +128,17 @@ def assign_secretary(
     return chosen
 
 
+def secretary_candidates(session: Session) -> list[User]:
+    """Who an admin may make Company Secretary: active handlers, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.is_handler.is_(True), User.active.is_(True))
+            .order_by(User.display_name, User.id)
+        )
+    )
+
+
 def involvement(session: Session, case: Case, user: User) -> list[str]:
     """How ``user`` was involved in the case before its appeal, in plain words; empty when not.
 
