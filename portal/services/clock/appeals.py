@@ -170,7 +170,9 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
             AuditEntry.case_id == case.id,
             AuditEntry.actor_id == user.id,
             AuditEntry.at < before,
-            AuditEntry.action.not_in(READING | {"case_assigned"}),
+            # Said above already: assignments, messages and notes.
+            AuditEntry.action.not_in(READING | {"case_assigned", "note_added"}),
+            AuditEntry.action.not_like("message\\_%", escape="\\"),
         )
         .limit(1)
     )

@@ -183,7 +183,7 @@ def test_the_group_changes_nothing_while_policies_have_no_groups() -> None:
 def test_clocks_started_by_an_act_are_named_not_previewed() -> None:
     calendar = BusinessCalendar("Europe/Berlin", "DE", "BY")
     timeline = preview_timeline("seed-membership", RECEIVED, 3, calendar=calendar)
-    assert [r.key for r in timeline.not_started] == ["appeal"]
+    assert [r.key for r in timeline.not_started] == ["secretary", "appeal"]
     assert {e.clock for e in timeline.events} == {"acknowledge", "investigate"}
 
 
