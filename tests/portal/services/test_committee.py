@@ -12,7 +12,7 @@ Time is a parameter: a fixed clock, one second before, at and after each due tim
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
