@@ -158,7 +158,7 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
         .limit(1)
     )
     if case.assignee_id == user.id or assigned_ever is not None:
-        reasons.append("was assigned to the case")
+        reasons.append("were assigned to the case")
     before = filed or datetime.max.replace(tzinfo=case.received_at.tzinfo)
     if _exists(session, Message, case, user, Message.created_at < before):
         reasons.append("wrote to the reporter on it")

@@ -260,7 +260,7 @@ def test_the_secretary_may_refer_the_appeal_to_the_committee(
 
 
 NOT_INVOLVED = [
-    ("assigned to the case", "was assigned to the case"),
+    ("assigned to the case", "were assigned to the case"),
     ("wrote to the reporter", "wrote to the reporter on it"),
     ("wrote a note", "wrote a note on it"),
     ("ticked a follow-up action", "took an act on it that the audit trail records"),
