@@ -19,7 +19,7 @@ from portal.services.clock import appeals, meetings
 from portal.timeutil import utcnow
 from tests.factories import handler_private_key, make_admin, make_handler, sign_in_as
 from tests.portal.services.test_clock import act, file_case
-from tests.portal.test_reporter_web import csrf_of
+from tests.portal.test_reporter_web import csrf_of, file_report
 
 
 @pytest.fixture
@@ -235,3 +235,51 @@ def test_the_policy_page_and_the_cli_show_the_meeting(
         f"{day.isoformat()} 23:59  seed-membership/appeal  due: committee decides the appeal, "
         f"at the committee meeting of {day.isoformat()}"
     ) in result.stdout
+
+
+def test_the_reporter_appeals_to_the_secretary_then_takes_it_to_the_committee(
+    app: Flask, client: FlaskClient, db: Session, people: dict[str, User]
+) -> None:
+    """Line 80, then line 82: "If you remain unhappy [...] take the matter to a full committee
+    meeting"; each step a POST with its CSRF token."""
+    now = utcnow()
+    appeals.assign_secretary(db, people["sara"].id, actor=people["admin"], now=now)
+    clock.choose_policies(
+        db, "fraud", ["seed-membership"], actor=people["admin"], now=now - timedelta(hours=1)
+    )
+    code, passphrase = file_report(client)
+    case = db.scalars(select(Case)).one()
+    settings = app.extensions["candor.clock"]
+    access = casework.open_case(db, people["hanna"], handler_private_key(people["hanna"]), case.uid)
+    casework.assign(db, access, people["hanna"].id, now=utcnow())
+    act(db, people["hanna"], case, "acknowledge", utcnow(), settings, app)
+    act(db, people["hanna"], case, "decision", utcnow(), settings, app)
+    reporter = app.test_client()
+    check = reporter.get("/check").get_data(as_text=True)
+    reporter.post(
+        "/check",
+        data={"csrf_token": csrf_of(check), "receipt_code": code, "passphrase": passphrase},
+    )
+    page = reporter.get("/case").get_data(as_text=True)
+    assert 'action="/case/appeal"' in page
+    assert reporter.post("/case/appeal", data={}).status_code == 400
+    assert appeals.stage(db, case) is None
+    sent = reporter.post("/case/appeal", data={"csrf_token": csrf_of(page)}, follow_redirects=True)
+    assert "Your appeal has been sent to the Company Secretary." in text(sent)
+    assert appeals.stage(db, case) == "secretary"
+    appeals.answer_as_secretary(
+        db, case, "uphold_decision", "The decision stands.",
+        actor=people["sara"], now=utcnow(), settings=settings,
+    )  # fmt: skip
+    page = reporter.get("/case").get_data(as_text=True)
+    assert "The decision stands." in page
+    assert 'action="/case/appeal/committee"' in page
+    assert reporter.post("/case/appeal/committee", data={}).status_code == 400
+    assert appeals.stage(db, case) == "answered"
+    taken = reporter.post(
+        "/case/appeal/committee", data={"csrf_token": csrf_of(page)}, follow_redirects=True
+    )
+    assert "Your appeal has been sent to the committee." in text(taken)
+    assert "decide your appeal (the committee)" in text(taken)
+    assert appeals.stage(db, case) == "committee"
+    assert 'action="/case/appeal/committee"' not in taken.get_data(as_text=True)
