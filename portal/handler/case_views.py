@@ -13,7 +13,7 @@ from portal.models import CaseStatus, User
 from portal.services import casework, drafts, follow_ups, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
-from portal.services.clock import appeals
+from portal.services.clock import appeals, committee
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import (
     DRAFT_ENDPOINTS,
@@ -134,11 +134,11 @@ def _render_case(
         max_upload_mb=app_config().storage.max_upload_mb,
         kept_reply="\n\n".join(d.body for d in kept if d.kind == "reply"),
         kept_note="\n\n".join(d.body for d in kept if d.kind == "note"),
-        appeal=appeals.appeal_of(
+        appeal=committee.appeal_of(
             db_session(), access.case, access.handler, clock_settings().calendar
         ),
         secretary_answers=appeals.SECRETARY_ANSWERS,
-        votes=appeals.VOTES,
+        votes=committee.VOTES,
     ), status
 
 
@@ -347,8 +347,8 @@ def committee_vote(uid: str) -> ResponseReturnValue:
     vote = request.form.get("vote", "")
 
     def action(access: casework.CaseAccess) -> str:
-        appeals.cast_vote(db_session(), access.case, vote, actor=access.handler, now=utcnow())
-        return f"Your vote to {appeals.VOTES[vote]} is recorded."
+        committee.cast_vote(db_session(), access.case, vote, actor=access.handler, now=utcnow())
+        return f"Your vote to {committee.VOTES[vote]} is recorded."
 
     return _act(uid, action)
 
@@ -359,7 +359,7 @@ def committee_decide(uid: str) -> ResponseReturnValue:
     """Record the committee's majority decision; only the confirmation page's POST does."""
     access = _access(uid)
     form = ConfirmForm()
-    view = appeals.appeal_of(db_session(), access.case, access.handler, clock_settings().calendar)
+    view = committee.appeal_of(db_session(), access.case, access.handler, clock_settings().calendar)
     if view is None or view.stage != "committee":
         return redirect(url_for("handler.case_page", uid=uid))
     if not form.validate_on_submit():
@@ -368,12 +368,12 @@ def committee_decide(uid: str) -> ResponseReturnValue:
             case=access.case,
             reference=inbox_service.reference(access.case),
             appeal=view,
-            votes=appeals.VOTES,
-            outcome_words=appeals.REPORTER_OUTCOME,
+            votes=committee.VOTES,
+            outcome_words=committee.REPORTER_OUTCOME,
             form=form,
         ), (400 if request.method == "POST" else 200)
     try:
-        outcome = appeals.record_decision(
+        outcome = committee.record_decision(
             db_session(),
             access.case,
             actor=access.handler,
@@ -383,7 +383,7 @@ def committee_decide(uid: str) -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _render_case(access, None, problem=str(exc), status=400)
     flash(
-        f"The committee's decision ({appeals.VOTES[outcome]}) is recorded, and the reporter "
+        f"The committee's decision ({committee.VOTES[outcome]}) is recorded, and the reporter "
         "has been told.",
         "info",
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Case, CommitteeDecision, CommitteeVote, User
 from portal.services import casework, clock
-from portal.services.clock import appeals, meetings
+from portal.services.clock import appeals, committee, meetings
 from portal.timeutil import utcnow
 from tests.factories import handler_private_key, make_admin, make_handler, sign_in_as
 from tests.portal.services.test_clock import act, file_case
@@ -167,7 +167,7 @@ def test_members_vote_and_record_the_majority_with_csrf(
     final = text(client.get(url))
     assert "The committee decided to uphold the appeal" in final
     assert "2 to uphold, 0 to dismiss, of 3 members" in final
-    assert appeals.REPORTER_OUTCOME["uphold"] in final  # in the thread, as the reporter reads it
+    assert committee.REPORTER_OUTCOME["uphold"] in final  # in the thread, as the reporter reads it
     assert f'action="{vote}"' not in final
 
 
@@ -175,7 +175,7 @@ def test_a_non_member_sees_the_votes_but_cannot_vote(
     client: FlaskClient, app: Flask, db: Session, people: dict[str, User]
 ) -> None:
     case = appealed_case(db, app, people)
-    appeals.cast_vote(db, case, "dismiss", actor=people["eva"], now=utcnow())
+    committee.cast_vote(db, case, "dismiss", actor=people["eva"], now=utcnow())
     sign_in_as(client, db, people["hanna"])
     url = f"/staff/cases/{case.uid}"
     page = client.get(url).get_data(as_text=True)

@@ -4,7 +4,8 @@
   events; when each is due and when the worker must next act on it.
 - ``worker``: the pass that claims due deadlines and warns, breaches and escalates.
 - ``acts``: extending, pausing and resuming a deadline; the reporter's "I am satisfied".
-- ``appeals``: the appeal to the Company Secretary, then the committee, and its majority vote.
+- ``appeals``: the appeal to the Company Secretary, then to the committee.
+- ``committee``: the committee members' votes and the recorded majority decision.
 - ``meetings``: the committee's meeting dates, at the first of which an appeal is due.
 - ``views``: each deadline as people see it, and the promises in plain words.
 - ``chunk``: what a worker's chunk reads once for all its cases.

@@ -1,5 +1,5 @@
 """The appeal after a decision (seeds/002, lines 80-82): the Company Secretary first, then the
-full committee, which decides at its next meeting by a recorded majority vote.
+full committee (``committee``: its vote and decision).
 
 - Line 80: "If you disagree with the decision the first point of contact is the Company
   Secretary." An admin makes one staff account the secretary; the appeal goes to them, and
@@ -9,23 +9,17 @@ full committee, which decides at its next meeting by a recorded majority vote.
   appeal (assigned to it, wrote to the reporter or a note, or took an act on it that the audit
   trail records) cannot answer it. Holding the case key alone is no involvement: the seed
   addresses complaints to the secretary (line 19), and they need the key to read the appeal.
-- Line 82: "If you remain unhappy [...] take the matter to a full committee meeting [...] The
-  final decision will sit with a majority vote of the committee". The committee's members are
-  the active handlers at escalation level 3, the rung the ladder already calls "executive or
-  committee": one list, kept where admins already set it, rather than a second that could drift
-  from the ladder. Each member votes once (changeable until the decision is recorded); a
-  decision needs more than half of the members voting one way, and stops the committee's clock
-  by a typed event.
+- Line 82: "If you remain unhappy [...] take the matter to a full committee meeting": the
+  reporter takes an answered appeal on to the committee.
 
-Every step is audited; votes and outcomes are not case content, so the audit names them.
+Every step is audited and recorded as a typed event that starts or stops the step's clock.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from portal.models import (
@@ -34,31 +28,25 @@ from portal.models import (
     Case,
     CaseEvent,
     CaseKeyGrant,
-    CommitteeDecision,
-    CommitteeVote,
     CompanySecretary,
-    Deadline,
     EventKind,
     Message,
     Note,
     User,
 )
 from portal.services import audit, notifications
-from portal.services.calendar import BusinessCalendar
-from portal.services.clock.meetings import NO_MEETING, meeting_days, next_meeting
+from portal.services.clock.meetings import meeting_days, next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
     ClockError,
     ClockSettings,
     apply_event,
-    due_time,
     rules_of,
 )
 from portal.services.errors import InvalidInputError
 from portal.services.policies import ClockRule
 
 SECRETARY_ROW = 1
-VOTES = {"uphold": "uphold the appeal", "dismiss": "dismiss the appeal"}
 SECRETARY_ANSWERS = {
     "uphold_decision": "upheld the decision",
     "refer": "referred the appeal to the committee",
@@ -69,17 +57,6 @@ APPEAL_STARTS = frozenset(
 )
 # Reading a case is not handling it: these acts do not make a secretary "involved".
 READING = frozenset({"case_opened", "attachment_downloaded", "identity_revealed", "case_exported"})
-REPORTER_OUTCOME = {
-    "uphold": (
-        "The committee has decided your appeal by a majority vote of its members: your appeal "
-        "is upheld. We will write to you about what follows."
-    ),
-    "dismiss": (
-        "The committee has decided your appeal by a majority vote of its members: your appeal "
-        "is dismissed, and the decision you appealed stands. This is our final decision."
-    ),
-}
-
 
 # --- The Company Secretary ---------------------------------------------------------------
 
@@ -146,7 +123,7 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
     note written, or an act on the case recorded in the audit trail. Reading the case is not
     involvement, nor is holding its key.
     """
-    filed = _first(session, case, EventKind.APPEAL_FILED)
+    filed = first_event(session, case, EventKind.APPEAL_FILED)
     reasons = []
     assigned_ever = session.scalar(
         select(AuditEntry.id)
@@ -182,12 +159,14 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
 
 
 def _exists(
-    session: Session, model: type[Message] | type[Note], case: Case, user: User, when: object
+    session: Session,
+    model: type[Message] | type[Note],
+    case: Case,
+    user: User,
+    when: ColumnElement[bool],
 ) -> bool:
     found = session.scalar(
-        select(model.id)
-        .where(model.case_id == case.id, model.author_id == user.id, when)  # type: ignore[arg-type]
-        .limit(1)
+        select(model.id).where(model.case_id == case.id, model.author_id == user.id, when).limit(1)
     )
     return found is not None
 
@@ -223,11 +202,11 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
     committee at once; the step's clock starts. Returns "secretary" or "committee". Commits."""
     if not can_appeal(session, case):
         raise ClockError("There is no decision to appeal, or it has been appealed already.")
-    _event(session, case, EventKind.APPEAL_FILED, now, settings)
+    record_event(session, case, EventKind.APPEAL_FILED, now, settings)
     audit.record(session, "appeal_filed", now=now, actor_kind="reporter", case_id=case.id)
     secretary = current_secretary(session)
     if secretary is not None:
-        _event(session, case, EventKind.SECRETARY_ASKED, now, settings)
+        record_event(session, case, EventKind.SECRETARY_ASKED, now, settings)
         notifications.notify_users(
             session,
             [secretary],
@@ -239,7 +218,7 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
         )
         notifications.notify_users(
             session,
-            _holders(session, case),
+            holders(session, case),
             settings,
             case=case,
             what="the reporter appealed the decision to the Company Secretary",
@@ -301,7 +280,7 @@ def answer_as_secretary(
     if answer == "refer":
         _to_committee(session, case, now, settings, "the Company Secretary referred the appeal")
     else:
-        _event(session, case, EventKind.SECRETARY_ANSWERED, now, settings)
+        record_event(session, case, EventKind.SECRETARY_ANSWERED, now, settings)
     session.commit()
 
 
@@ -335,13 +314,13 @@ def take_to_committee(
 def _to_committee(
     session: Session, case: Case, now: datetime, settings: ClockSettings, what: str
 ) -> None:
-    _event(session, case, EventKind.COMMITTEE_ASKED, now, settings)
+    record_event(session, case, EventKind.COMMITTEE_ASKED, now, settings)
     meeting = next_meeting(meeting_days(session), now, settings.calendar)
-    if meeting is None and _meeting_clocks(case):
+    if meeting is None and meeting_clocks(case):
         what += "; no committee meeting is scheduled, so it is due by the policy's fallback"
     notifications.notify_users(
         session,
-        [u for u in committee_members(session) if u.id in _holder_ids(session, case)],
+        [u for u in committee_members(session) if u.id in holder_ids(session, case)],
         settings,
         case=case,
         what=what,
@@ -349,7 +328,7 @@ def _to_committee(
     )
 
 
-def _event(
+def record_event(
     session: Session, case: Case, kind: EventKind, now: datetime, settings: ClockSettings
 ) -> None:
     session.add(CaseEvent(case_id=case.id, kind=kind, occurred_at=now))
@@ -370,230 +349,11 @@ def committee_members(session: Session) -> list[User]:
     )
 
 
-@dataclass(frozen=True)
-class VoteView:
-    name: str
-    vote: str
-    voted_at: datetime
-    member: bool
-
-
-@dataclass(frozen=True)
-class Tally:
-    members: int
-    upheld: int
-    dismissed: int
-
-    @property
-    def majority(self) -> str | None:
-        """The outcome more than half of the members voted for, or None."""
-        for outcome, count in (("uphold", self.upheld), ("dismiss", self.dismissed)):
-            if 2 * count > self.members:
-                return outcome
-        return None
-
-    @property
-    def why_not(self) -> str | None:
-        """Why no decision can be recorded yet, in plain words; None when it can."""
-        if self.members == 0:
-            return (
-                "The committee has no members: the active handlers at escalation level 3 are "
-                "its members. Ask an admin to set them."
-            )
-        if self.majority is not None:
-            return None
-        needed = self.members // 2 + 1
-        counts = f"{self.upheld} to uphold and {self.dismissed} to dismiss"
-        if self.upheld == self.dismissed and self.upheld + self.dismissed == self.members:
-            return (
-                f"The votes are tied ({counts}), so nothing can be recorded: the decision needs "
-                f"a majority, at least {needed} of the {self.members} members voting one way. "
-                "A member may change their vote."
-            )
-        return (
-            f"No majority yet ({counts}, of {self.members} members): the decision needs at "
-            f"least {needed} votes one way."
-        )
-
-
-def tally(session: Session, case: Case) -> Tally:
-    """The votes of the current members (a vote of someone no longer on the committee does
-    not count)."""
-    members = {u.id for u in committee_members(session)}
-    votes = [
-        v
-        for v in session.scalars(select(CommitteeVote).where(CommitteeVote.case_id == case.id))
-        if v.user_id in members
-    ]
-    return Tally(
-        members=len(members),
-        upheld=sum(1 for v in votes if v.vote == "uphold"),
-        dismissed=sum(1 for v in votes if v.vote == "dismiss"),
-    )
-
-
-def cast_vote(session: Session, case: Case, vote: str, *, actor: User, now: datetime) -> None:
-    """A committee member votes to uphold or dismiss the appeal, or changes their vote, until
-    the decision is recorded. Each vote is audited. Commits once."""
-    if vote not in VOTES:
-        raise InvalidInputError("Vote to uphold or to dismiss the appeal.")
-    _committee_step(session, case, actor)
-    row = session.get(CommitteeVote, (case.id, actor.id))
-    if row is None:
-        session.add(CommitteeVote(case_id=case.id, user_id=actor.id, vote=vote, voted_at=now))
-        detail = vote
-    elif row.vote == vote:
-        raise InvalidInputError(f"Your vote to {VOTES[vote]} is already recorded.")
-    else:
-        detail = f"{row.vote} -> {vote}"
-        row.vote, row.voted_at = vote, now
-    audit.record(
-        session, "committee_vote", now=now, actor_id=actor.id, case_id=case.id, detail=detail
-    )
-    session.commit()
-
-
-def record_decision(
-    session: Session, case: Case, *, actor: User, now: datetime, settings: ClockSettings
-) -> str:
-    """A committee member records the committee's decision, once a majority of the members
-    voted one way: the committee's clock stops (a typed event) and the reporter is told the
-    outcome in the thread. A tie or no majority is refused with the reason. Commits once."""
-    _committee_step(session, case, actor)
-    count = tally(session, case)
-    outcome = count.majority
-    if outcome is None:
-        raise InvalidInputError(count.why_not or "No majority yet.")
-    session.add(
-        CommitteeDecision(
-            case_id=case.id,
-            outcome=outcome,
-            upheld=count.upheld,
-            dismissed=count.dismissed,
-            members=count.members,
-            decided_at=now,
-            decided_by_id=actor.id,
-        )
-    )
-    from portal.services import messaging  # messaging imports the clock: read at call time
-
-    messaging.add_message(
-        session,
-        case,
-        REPORTER_OUTCOME[outcome],
-        author_kind=AuthorKind.SYSTEM,
-        store=None,
-        now=now,
-        commit=False,
-    )
-    _event(session, case, EventKind.COMMITTEE_DECIDED, now, settings)
-    audit.record(
-        session,
-        "committee_decided",
-        now=now,
-        actor_id=actor.id,
-        case_id=case.id,
-        detail=f"{outcome}: {count.upheld} to uphold, {count.dismissed} to dismiss, "
-        f"of {count.members} members",
-    )
-    session.commit()
-    return outcome
-
-
-def _committee_step(session: Session, case: Case, actor: User) -> None:
-    if stage(session, case) != "committee":
-        raise InvalidInputError("No appeal waits for the committee's decision on this case.")
-    if actor.id not in {u.id for u in committee_members(session)}:
-        raise InvalidInputError(
-            "Only committee members (handlers at escalation level 3) vote and record the decision."
-        )
-
-
-# --- What the case page shows ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AppealView:
-    stage: str
-    secretary: User | None
-    # Why the current secretary may not answer (empty: they may), and whether they hold the key.
-    secretary_involved: list[str]
-    secretary_holds_case: bool
-    viewer_is_secretary: bool
-    members: list[User]
-    viewer_is_member: bool
-    viewer_vote: str | None
-    votes: list[VoteView]
-    tally: Tally
-    decision: CommitteeDecision | None
-    # Said when the committee's clock fell back to its duration: no meeting was set after it.
-    no_meeting: str | None
-
-    @property
-    def not_involved_words(self) -> str:
-        return not_involved_words(self.secretary_involved)
-
-
-def appeal_of(
-    session: Session, case: Case, viewer: User, calendar: BusinessCalendar
-) -> AppealView | None:
-    """The case's appeal as the case page shows it to ``viewer``; None when none was filed."""
-    where = stage(session, case)
-    if where is None:
-        return None
-    secretary = current_secretary(session)
-    members = committee_members(session)
-    member_ids = {u.id for u in members}
-    votes = [
-        VoteView(name, vote.vote, vote.voted_at, vote.user_id in member_ids)
-        for vote, name in session.execute(
-            select(CommitteeVote, User.display_name)
-            .join(User, User.id == CommitteeVote.user_id)
-            .where(CommitteeVote.case_id == case.id)
-            .order_by(CommitteeVote.voted_at, User.display_name)
-        ).tuples()
-    ]
-    mine = session.get(CommitteeVote, (case.id, viewer.id))
-    return AppealView(
-        stage=where,
-        secretary=secretary,
-        secretary_involved=involvement(session, case, secretary) if secretary else [],
-        secretary_holds_case=secretary is not None and secretary.id in _holder_ids(session, case),
-        viewer_is_secretary=secretary is not None and secretary.id == viewer.id,
-        members=members,
-        viewer_is_member=viewer.id in member_ids,
-        viewer_vote=mine.vote if mine is not None else None,
-        votes=votes,
-        tally=tally(session, case),
-        decision=session.get(CommitteeDecision, case.id),
-        no_meeting=_no_meeting(session, case, calendar),
-    )
-
-
-def _no_meeting(session: Session, case: Case, calendar: BusinessCalendar) -> str | None:
-    """The notice for a committee clock that fell back to its duration: no meeting was set
-    after the day the appeal reached the committee."""
-    for policy, rule in _meeting_clocks(case):
-        deadline = session.scalar(
-            select(Deadline).where(
-                Deadline.case_id == case.id,
-                Deadline.policy == policy,
-                Deadline.clock == rule.key,
-            )
-        )
-        if deadline is None:
-            continue
-        fallback = due_time(rule, deadline.started_at, calendar, tier=case.tier)
-        if deadline.due_at == fallback:
-            return NO_MEETING.format(duration=rule.duration)
-    return None
-
-
-def _meeting_clocks(case: Case) -> list[tuple[str, ClockRule]]:
+def meeting_clocks(case: Case) -> list[tuple[str, ClockRule]]:
     return [(p.name, r) for p, r in rules_of(case) if r.due_at_meeting]
 
 
-def _first(session: Session, case: Case, kind: EventKind) -> datetime | None:
+def first_event(session: Session, case: Case, kind: EventKind) -> datetime | None:
     return session.scalar(
         select(CaseEvent.occurred_at)
         .where(CaseEvent.case_id == case.id, CaseEvent.kind == kind)
@@ -602,11 +362,11 @@ def _first(session: Session, case: Case, kind: EventKind) -> datetime | None:
     )
 
 
-def _holder_ids(session: Session, case: Case) -> set[int]:
+def holder_ids(session: Session, case: Case) -> set[int]:
     return set(session.scalars(select(CaseKeyGrant.user_id).where(CaseKeyGrant.case_id == case.id)))
 
 
-def _holders(session: Session, case: Case) -> list[User]:
+def holders(session: Session, case: Case) -> list[User]:
     return list(
         session.scalars(
             select(User)

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from portal.models import AuditEntry, Case, CaseEvent, DeadlineState, EventKind, User
 from portal.services import casework, clock, follow_ups, messaging
 from portal.services.calendar import BusinessCalendar
-from portal.services.clock import appeals, meetings
+from portal.services.clock import appeals, committee, meetings
 from portal.services.clock.preview import preview_timeline
 from portal.services.errors import InvalidInputError
 from portal.services.policies import load_policy, parse_policy
@@ -145,10 +145,10 @@ def test_the_appeal_is_due_at_the_next_meeting_after_it_reaches_the_committee(
     set_meetings(db, people)
     # No Company Secretary: the appeal goes straight to the committee.
     assert clock.file_appeal(db, case, now=local(reached), settings=settings) == "committee"
-    committee = deadline(db, case, "appeal")
-    assert committee.started_at == local(reached), seed
-    assert committee.due_at == local(due), seed
-    assert appeals.appeal_of(db, case, people["eva"], BAVARIA).no_meeting is None  # type: ignore[union-attr]
+    decides = deadline(db, case, "appeal")
+    assert decides.started_at == local(reached), seed
+    assert decides.due_at == local(due), seed
+    assert committee.appeal_of(db, case, people["eva"], BAVARIA).no_meeting is None  # type: ignore[union-attr]
     for now, state in [
         (local(due) - SECOND, DeadlineState.RUNNING),
         (local(due), DeadlineState.BREACHED),
@@ -180,7 +180,7 @@ def test_without_a_meeting_ahead_the_fallback_duration_applies_and_the_page_says
     # The clock's own 20 working days, counted by the calendar the worker uses.
     fallback = BAVARIA.add(reached, load_policy("seed-membership").clock("appeal").duration)
     assert deadline(db, case, "appeal").due_at == BAVARIA.roll_to_working_day(fallback), seed
-    view = appeals.appeal_of(db, case, people["eva"], BAVARIA)
+    view = committee.appeal_of(db, case, people["eva"], BAVARIA)
     assert view is not None and view.no_meeting is not None, seed
     assert "No committee meeting is scheduled" in view.no_meeting
     assert "20 working days" in view.no_meeting
@@ -294,7 +294,7 @@ def test_a_secretary_involved_in_the_matter_cannot_answer_the_appeal(
         )
     appeals.assign_secretary(db, sara.id, actor=people["admin"], now=before)
     clock.file_appeal(db, case, now=local("2026-12-01T10:00"), settings=settings)
-    view = appeals.appeal_of(db, case, sara, BAVARIA)
+    view = committee.appeal_of(db, case, sara, BAVARIA)
     assert view is not None and reason in view.secretary_involved, how
     with pytest.raises(InvalidInputError, match="must not be involved in the matter"):
         appeals.answer_as_secretary(
@@ -315,7 +315,7 @@ def test_reading_the_case_or_holding_its_key_is_no_involvement(
     appeals.assign_secretary(db, sara.id, actor=people["admin"], now=local("2026-11-25T11:00"))
     clock.file_appeal(db, case, now=local("2026-12-01T10:00"), settings=settings)
     assert appeals.involvement(db, case, sara) == []
-    view = appeals.appeal_of(db, case, sara, BAVARIA)
+    view = committee.appeal_of(db, case, sara, BAVARIA)
     assert view is not None and view.secretary_holds_case and view.viewer_is_secretary
 
 
@@ -387,33 +387,33 @@ def test_the_decision_needs_a_majority_of_the_members(
     case = committee_case(db, app, settings, people)
     voted = local("2027-01-14T18:00")
     for name, vote in zip(("eva", "otto", "ida"), votes, strict=False):
-        appeals.cast_vote(db, case, vote, actor=people[name], now=voted)
-    count = appeals.tally(db, case)
+        committee.cast_vote(db, case, vote, actor=people[name], now=voted)
+    count = committee.tally(db, case)
     assert count.members == 3, seed
     assert count.majority == majority, seed
     assert trail(db, case, "committee_vote") == votes, seed
     if majority is None:
         assert why is not None and why in (count.why_not or ""), seed
         with pytest.raises(InvalidInputError, match=why):
-            appeals.record_decision(db, case, actor=people["eva"], now=voted, settings=settings)
+            committee.record_decision(db, case, actor=people["eva"], now=voted, settings=settings)
         db.rollback()
         assert deadline(db, case, "appeal").stopped_at is None
         return
     decided = local("2027-01-14T23:59")  # at the due time: met
     assert (
-        appeals.record_decision(db, case, actor=people["eva"], now=decided, settings=settings)
+        committee.record_decision(db, case, actor=people["eva"], now=decided, settings=settings)
         == majority
     )
-    committee = deadline(db, case, "appeal")
-    assert committee.state is DeadlineState.MET and committee.stopped_at == decided, seed
+    decides = deadline(db, case, "appeal")
+    assert decides.state is DeadlineState.MET and decides.stopped_at == decided, seed
     assert kinds(db, case)[-1] is EventKind.COMMITTEE_DECIDED
     assert appeals.stage(db, case) == "decided"
     access = casework.open_case(db, people["eva"], handler_private_key(people["eva"]), case.uid)
     last = messaging.read_thread(db, case, access.case_private_key)[-1]
-    assert last.body == appeals.REPORTER_OUTCOME[majority], seed
+    assert last.body == committee.REPORTER_OUTCOME[majority], seed
     assert trail(db, case, "committee_decided")[0].startswith(f"{majority}: ")
     with pytest.raises(InvalidInputError, match="No appeal waits"):
-        appeals.cast_vote(db, case, "uphold", actor=people["ida"], now=decided + SECOND)
+        committee.cast_vote(db, case, "uphold", actor=people["ida"], now=decided + SECOND)
 
 
 def test_a_tie_cannot_be_recorded_and_the_reason_is_given(
@@ -426,17 +426,17 @@ def test_a_tie_cannot_be_recorded_and_the_reason_is_given(
     for name, vote in zip(
         ("eva", "otto", "ida", "sven"), ["uphold", "dismiss", "uphold", "dismiss"], strict=True
     ):
-        appeals.cast_vote(db, case, vote, actor=people[name], now=voted)
-    count = appeals.tally(db, case)
+        committee.cast_vote(db, case, vote, actor=people[name], now=voted)
+    count = committee.tally(db, case)
     assert (count.members, count.upheld, count.dismissed, count.majority) == (4, 2, 2, None)
     assert "tied" in (count.why_not or "")
     with pytest.raises(InvalidInputError, match="The votes are tied"):
-        appeals.record_decision(db, case, actor=people["eva"], now=voted, settings=settings)
+        committee.record_decision(db, case, actor=people["eva"], now=voted, settings=settings)
     db.rollback()
     # A member changes their vote: the change is audited, and the majority can be recorded.
-    appeals.cast_vote(db, case, "uphold", actor=people["sven"], now=voted + SECOND)
+    committee.cast_vote(db, case, "uphold", actor=people["sven"], now=voted + SECOND)
     assert trail(db, case, "committee_vote")[-1] == "dismiss -> uphold"
-    assert appeals.tally(db, case).majority == "uphold"
+    assert committee.tally(db, case).majority == "uphold"
 
 
 def test_votes_are_once_each_by_members_only(
@@ -444,21 +444,21 @@ def test_votes_are_once_each_by_members_only(
 ) -> None:
     case = committee_case(db, app, settings, people)
     now = local("2027-01-14T18:00")
-    appeals.cast_vote(db, case, "uphold", actor=people["eva"], now=now)
+    committee.cast_vote(db, case, "uphold", actor=people["eva"], now=now)
     with pytest.raises(InvalidInputError, match="already recorded"):
-        appeals.cast_vote(db, case, "uphold", actor=people["eva"], now=now)
+        committee.cast_vote(db, case, "uphold", actor=people["eva"], now=now)
     db.rollback()
     with pytest.raises(InvalidInputError, match="Only committee members"):
-        appeals.cast_vote(db, case, "uphold", actor=people["hanna"], now=now)
+        committee.cast_vote(db, case, "uphold", actor=people["hanna"], now=now)
     db.rollback()
     with pytest.raises(InvalidInputError, match="Vote to uphold or to dismiss"):
-        appeals.cast_vote(db, case, "abstain", actor=people["otto"], now=now)
+        committee.cast_vote(db, case, "abstain", actor=people["otto"], now=now)
     db.rollback()
     # A member who leaves the committee: their vote stays on the record but is not counted.
     people["eva"].level = 2
     db.commit()
-    assert appeals.tally(db, case).upheld == 0
-    view = appeals.appeal_of(db, case, people["otto"], BAVARIA)
+    assert committee.tally(db, case).upheld == 0
+    view = committee.appeal_of(db, case, people["otto"], BAVARIA)
     assert view is not None and [(v.name, v.member) for v in view.votes] == [("Eva", False)]
 
 
