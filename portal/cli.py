@@ -20,7 +20,7 @@ from portal import migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications
-from portal.services.clock import preview, reviews, versions
+from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
 from portal.services.readiness import next_steps, site_readiness
@@ -250,6 +250,7 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
             raise click.ClickException(
                 f"There is no policy called {policy_name!r}. The policies are: {known}."
             ) from None
+        meeting_days = meetings.meeting_days(session)
     try:
         timeline = preview.preview_timeline(
             policy,
@@ -257,12 +258,16 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
             tier,
             calendar=calendar,
             group=group,
+            meetings=meeting_days,
         )
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
     for event in timeline.events:
         at = preview.local_minute(event.at, timezone)
         click.echo(f"{at}  {event.clock_name}  {event.describe()}")
+    for due in timeline.meeting_dues:
+        at = preview.local_minute(due.due, timezone)
+        click.echo(f"{at}  {due.clock_name}  {due.describe(timezone)}")
     if group is not None and not timeline.group_used:
         click.echo(
             f"Note: at tier {tier}, {policy_name} gives the group {group!r} no ladder of its "

@@ -5,7 +5,7 @@ they answered at intake: a policy may give each group its own escalation ladder.
 column: cases filed before the question existed, and reporters who prefer not to say, have
 none and follow the policy's default ladder.
 
-Revision ID: 0014_reporter_groups
+Revision ID: 0014
 Revises: 0013
 Create Date: 2026-11-30 14:30:00
 """
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_reporter_groups"
+revision: str = "0014"
 down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

@@ -7,8 +7,8 @@ custom policy names the exact version it runs ("acme-complaints@3").
 A downgrade refuses while versions exist: the cases and deadlines that name them would be left
 with policies the older code cannot find.
 
-Revision ID: 0016_policy_versions
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30 14:30:00
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0016_policy_versions"
-down_revision: str | None = "0014_reporter_groups"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

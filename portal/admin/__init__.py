@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from portal.admin import policy_edit_views, policy_views, views  # noqa: E402, F401  (routes register on import)
+from portal.admin import (  # noqa: E402, F401  (routes register on import)
+    committee_views,
+    policy_edit_views,
+    policy_views,
+    views,
+)

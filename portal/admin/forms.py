@@ -215,3 +215,14 @@ class PolicyTextForm(_VersionedForm):
         "The whole policy as TOML",
         validators=[InputRequired(message="The text is empty."), Length(max=100_000)],
     )
+
+
+class SecretaryForm(FlaskForm):
+    user_id = SelectField("Company Secretary", default="")
+
+
+class MeetingsForm(FlaskForm):
+    days = TextAreaField(
+        "Meeting dates (one date a line, such as 2027-01-14)",
+        validators=[Length(max=4_000)],
+    )

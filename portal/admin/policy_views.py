@@ -12,7 +12,7 @@ from flask.typing import ResponseReturnValue
 from portal.admin import bp
 from portal.admin.forms import ConfirmForm, preview_form
 from portal.services import clock
-from portal.services.clock import preview, reviews, versions
+from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import InvalidInputError
 from portal.services.policies import PRESETS, Policy, PolicyError, load_policy
 from portal.staff import admin_required, staff
@@ -62,6 +62,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
                 form.tier.data,
                 calendar=clock_settings().calendar,
                 group=form.group.data or None,
+                meetings=meetings.meeting_days(db_session()),
             )
         except InvalidInputError as exc:
             problems.append(str(exc))

@@ -8,11 +8,12 @@ from flask_wtf.csrf import CSRFError
 
 from portal.downloads import attachment_response
 from portal.handler import bp
-from portal.handler.forms import PlainForm
+from portal.handler.forms import ConfirmForm, PlainForm
 from portal.models import CaseStatus, User
 from portal.services import casework, drafts, follow_ups, messaging
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
+from portal.services.clock import appeals, committee
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import (
     DRAFT_ENDPOINTS,
@@ -134,6 +135,11 @@ def _render_case(
         max_upload_mb=app_config().storage.max_upload_mb,
         kept_reply="\n\n".join(d.body for d in kept if d.kind == "reply"),
         kept_note="\n\n".join(d.body for d in kept if d.kind == "note"),
+        appeal=committee.appeal_of(
+            db_session(), access.case, access.handler, clock_settings().calendar
+        ),
+        secretary_answers=appeals.SECRETARY_ANSWERS,
+        votes=committee.VOTES,
     ), status
 
 
@@ -318,6 +324,80 @@ def follow_up_done(uid: str, policy: str, act: str) -> ResponseReturnValue:
         return "The follow-up action is recorded as done."
 
     return _act(uid, tick)
+
+
+@bp.post("/cases/<uid>/appeal/secretary")
+@case_handler_required
+def secretary_answer(uid: str) -> ResponseReturnValue:
+    """The Company Secretary upholds the decision or refers the appeal, writing to the
+    reporter."""
+    answer = request.form.get("answer", "")
+    body = request.form.get("body", "")
+
+    def action(access: casework.CaseAccess) -> str:
+        appeals.answer_as_secretary(
+            db_session(),
+            access.case,
+            answer,
+            body,
+            actor=access.handler,
+            now=utcnow(),
+            settings=clock_settings(),
+        )
+        if answer == "refer":
+            return "Your answer was sent to the reporter, and the appeal is with the committee."
+        return "Your answer was sent to the reporter."
+
+    return _act(uid, action)
+
+
+@bp.post("/cases/<uid>/appeal/vote")
+@case_handler_required
+def committee_vote(uid: str) -> ResponseReturnValue:
+    vote = request.form.get("vote", "")
+
+    def action(access: casework.CaseAccess) -> str:
+        committee.cast_vote(db_session(), access.case, vote, actor=access.handler, now=utcnow())
+        return f"Your vote to {committee.VOTES[vote]} is recorded."
+
+    return _act(uid, action)
+
+
+@bp.route("/cases/<uid>/appeal/decide", methods=["GET", "POST"])
+@case_handler_required
+def committee_decide(uid: str) -> ResponseReturnValue:
+    """Record the committee's majority decision; only the confirmation page's POST does."""
+    access = _access(uid)
+    form = ConfirmForm()
+    view = committee.appeal_of(db_session(), access.case, access.handler, clock_settings().calendar)
+    if view is None or view.stage != "committee":
+        return redirect(url_for("handler.case_page", uid=uid))
+    if not form.validate_on_submit():
+        return render_template(
+            "handler/confirm_decision.html",
+            case=access.case,
+            reference=inbox_service.reference(access.case),
+            appeal=view,
+            votes=committee.VOTES,
+            outcome_words=committee.REPORTER_OUTCOME,
+            form=form,
+        ), (400 if request.method == "POST" else 200)
+    try:
+        outcome = committee.record_decision(
+            db_session(),
+            access.case,
+            actor=access.handler,
+            now=utcnow(),
+            settings=clock_settings(),
+        )
+    except InvalidInputError as exc:
+        return _render_case(access, None, problem=str(exc), status=400)
+    flash(
+        f"The committee's decision ({committee.VOTES[outcome]}) is recorded, and the reporter "
+        "has been told.",
+        "info",
+    )
+    return redirect(url_for("handler.case_page", uid=uid))
 
 
 @bp.get("/cases/<uid>/recuse")

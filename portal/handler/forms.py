@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, StringField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.lengths import (
@@ -76,3 +76,8 @@ class RecoverForm(NewPasswordForm):
 
 class PlainForm(FlaskForm):
     """A form with nothing but its CSRF token, for buttons that change state."""
+
+
+class ConfirmForm(FlaskForm):
+    # Only the confirmation page sends this field; a bare POST records nothing.
+    confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])

@@ -31,6 +31,12 @@ from portal.models.clock import (
     PolicyReview,
     PolicyVersion,
 )
+from portal.models.committee import (
+    CommitteeDecision,
+    CommitteeMeeting,
+    CommitteeVote,
+    CompanySecretary,
+)
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.users import Role, StaffSession, User, UserCategory
 
@@ -48,6 +54,10 @@ __all__ = [
     "CaseRecusal",
     "CaseStatus",
     "CategoryPolicy",
+    "CommitteeDecision",
+    "CommitteeMeeting",
+    "CommitteeVote",
+    "CompanySecretary",
     "Deadline",
     "DeadlineState",
     "EventKind",

@@ -62,6 +62,13 @@ class EventKind(enum.Enum):
     # A resolved or closed case opened again; a clock whose policy names it in ``resume_on``
     # runs again to its own due time.
     REOPENED = "reopened"
+    # seeds/002, lines 80-82: an appeal goes to the Company Secretary first, who answers it or
+    # refers it on; the reporter still unhappy takes it to the committee, whose recorded
+    # majority decision ends it. Where no secretary is set, it goes to the committee at once.
+    SECRETARY_ASKED = "secretary_asked"
+    SECRETARY_ANSWERED = "secretary_answered"
+    COMMITTEE_ASKED = "committee_asked"
+    COMMITTEE_DECIDED = "committee_decided"
 
 
 class Case(Base):

@@ -22,6 +22,7 @@ from portal.reporter.forms import (
     late_answer,
 )
 from portal.services import clock, intake, messaging, quota, readiness, reporter_access, sitetext
+from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
 from portal.uploads import attachment_store, collect_uploads, upload_problem
@@ -327,6 +328,7 @@ def _case_page(
         status=STATUS_WORDS[case.status.value],
         expectations=clock.expectations(db, case),
         can_appeal=clock.can_appeal(db, case),
+        can_take_to_committee=appeals.can_take_to_committee(db, case),
         can_say_satisfied=clock.can_say_satisfied(db, case),
         report=messaging.read_report(db, case, context.case_private_key),
         thread=thread,
@@ -421,7 +423,33 @@ def appeal() -> ResponseReturnValue:
     if not form.validate():
         return _case_page(login, problem="The form expired; press the button again.")
     try:
-        clock.file_appeal(db_session(), context.case, now=utcnow(), settings=clock_settings())
+        went_to = clock.file_appeal(
+            db_session(), context.case, now=utcnow(), settings=clock_settings()
+        )
+    except clock.ClockError as exc:
+        return _case_page(login, problem=str(exc))
+    if went_to == "secretary":
+        flash("Your appeal has been sent to the Company Secretary.", "info")
+    else:
+        flash("Your appeal has been sent to the committee.", "info")
+    return redirect(url_for("reporter.case"))
+
+
+@bp.post("/case/appeal/committee")
+def appeal_to_committee() -> ResponseReturnValue:
+    """Still unhappy after the Company Secretary's answer, the reporter takes the matter to the
+    full committee (seeds/002, line 82)."""
+    form = SignOutForm()  # a form with only its CSRF token
+    found = _signed_in()
+    if not isinstance(found, _Reporter):
+        return found
+    login, context = found.login, found.context
+    if not form.validate():
+        return _case_page(login, problem="The form expired; press the button again.")
+    try:
+        appeals.take_to_committee(
+            db_session(), context.case, now=utcnow(), settings=clock_settings()
+        )
     except clock.ClockError as exc:
         return _case_page(login, problem=str(exc))
     flash("Your appeal has been sent to the committee.", "info")

@@ -12,6 +12,9 @@ from portal.models import EventKind
 from portal.services.calendar import Duration, Unit
 
 ACTIONS = frozenset({"notify", "escalate", "reporter_notice"})
+# When a clock is due: its duration after its start, or the committee's next meeting after its
+# start (seeds/002, line 82), its duration then being the fallback when no meeting is set.
+DUE_KINDS = frozenset({"duration", "next_meeting"})
 PRESETS = ("eu-directive", "seed-complaints", "seed-membership")
 # The rungs of the ladder (1 handler, 2 supervisor, 3 executive or committee): a step of a
 # policy's ladder names one of them.
@@ -81,6 +84,13 @@ class ClockRule:
         """The steps a case of ``group`` at ``tier`` climbs: its group's, else the clock's own
         ladder; empty when the policy names none (the site's levels apply)."""
         return self.group_ladder(group, tier) or tuple(s for s in self.ladder if tier in s.tiers)
+    # "duration", or "next_meeting": due at the committee's first meeting after the clock
+    # starts; without a meeting set after it, ``duration`` applies and the handlers are told.
+    due: str = "duration"
+
+    @property
+    def due_at_meeting(self) -> bool:
+        return self.due == "next_meeting"
 
     def escalation_step(self, tier: int) -> Duration | None:
         return self.escalate_every_by_tier.get(tier, self.escalate_every)
@@ -228,6 +238,9 @@ def _clock(item: dict[str, Any]) -> ClockRule:
     level = int(item.get("level", 1))
     if ("ladder" in item or "ladder_by_group" in item) and "escalate" not in at_expiry:
         raise ValueError('a ladder needs "escalate" in at_expiry: this clock never escalates')
+    due = str(item.get("due", "duration"))
+    if due not in DUE_KINDS:
+        raise ValueError(f"due: {due!r} is not one of {sorted(DUE_KINDS)}")
     return ClockRule(
         key=str(item["key"]),
         label=str(item["label"]),
@@ -265,6 +278,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
         ladder=_ladder(item["ladder"], level, "ladder") if "ladder" in item else (),
         ladder_by_group=_ladders_by_group(item.get("ladder_by_group", {}), level),
+        due=due,
     )
 
 

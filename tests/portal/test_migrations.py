@@ -130,7 +130,7 @@ def test_0014_adds_the_reporter_group_and_keeps_cases_and_the_inbox_index(
                 "sealed_preview": b"",
             },
         )
-    migrate.upgrade(empty_engine, "0014_reporter_groups")
+    migrate.upgrade(empty_engine, "0014")
     with empty_engine.begin() as conn:
         # A case filed before the question existed has no group: it follows the default ladder.
         assert conn.execute(text("SELECT uid, reporter_group FROM cases")).one() == ("b" * 32, None)
@@ -227,7 +227,7 @@ def test_0016_adds_policy_versions_and_a_downgrade_keeps_them_while_any_exist(
 ) -> None:
     migrate.upgrade(empty_engine, "0013")
     assert "policy_versions" not in _tables(empty_engine)
-    migrate.upgrade(empty_engine, "0016_policy_versions")
+    migrate.upgrade(empty_engine, "0016")
     when = datetime(2026, 11, 30, 14, tzinfo=UTC)
     with empty_engine.begin() as conn:
         versions = Table("policy_versions", MetaData(), autoload_with=conn)

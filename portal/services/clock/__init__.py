@@ -3,7 +3,10 @@
 - ``schedule``: the policies of a category; deadlines that start, stop and re-anchor on typed
   events; when each is due and when the worker must next act on it.
 - ``worker``: the pass that claims due deadlines and warns, breaches and escalates.
-- ``acts``: extending, pausing and resuming a deadline; the reporter's appeal.
+- ``acts``: extending, pausing and resuming a deadline; the reporter's "I am satisfied".
+- ``appeals``: the appeal to the Company Secretary, then to the committee.
+- ``committee``: the committee members' votes and the recorded majority decision.
+- ``meetings``: the committee's meeting dates, at the first of which an appeal is due.
 - ``views``: each deadline as people see it, and the promises in plain words.
 - ``chunk``: what a worker's chunk reads once for all its cases.
 - ``holidays``: the country, region and closing days that working-day deadlines skip.
@@ -12,14 +15,13 @@
 """
 
 from portal.services.clock.acts import (
-    can_appeal,
     can_say_satisfied,
     extend,
-    file_appeal,
     pause,
     resume,
     say_satisfied,
 )
+from portal.services.clock.appeals import can_appeal, file_appeal
 from portal.services.clock.chunk import responsible
 from portal.services.clock.holidays import (
     HolidayChoice,

@@ -12,7 +12,6 @@ from portal.services import audit, notifications
 from portal.services.calendar import Duration
 from portal.services.clock.chunk import responsible
 from portal.services.clock.schedule import (
-    TOP_LEVEL,
     ClockError,
     ClockSettings,
     apply_event,
@@ -200,32 +199,6 @@ def _note(session: Session, case: Case, actor: User, body: str, now: datetime) -
     from portal.services import messaging
 
     messaging.seal_note(session, case, actor, body, now=now)
-
-
-def can_appeal(session: Session, case: Case) -> bool:
-    """After a decision, under a policy with an appeal clock that has not started yet."""
-    if not any(rule.start is EventKind.APPEAL_FILED for _, rule in rules_of(session, case)):
-        return False
-    kinds = set(session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
-    return EventKind.DECISION_SENT in kinds and EventKind.APPEAL_FILED not in kinds
-
-
-def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockSettings) -> None:
-    """The reporter appeals the decision to the committee (level 3); its clock starts. Commits."""
-    if not can_appeal(session, case):
-        raise ClockError("There is no decision to appeal, or it has been appealed already.")
-    session.add(CaseEvent(case_id=case.id, kind=EventKind.APPEAL_FILED, occurred_at=now))
-    apply_event(session, case, EventKind.APPEAL_FILED, now=now, settings=settings)
-    audit.record(session, "appeal_filed", now=now, actor_kind="reporter", case_id=case.id)
-    notifications.notify_users(
-        session,
-        responsible(session, case, TOP_LEVEL, exact=True),
-        settings,
-        case=case,
-        what="the reporter appealed the decision to the committee",
-        now=now,
-    )
-    session.commit()
 
 
 def can_say_satisfied(session: Session, case: Case) -> bool:

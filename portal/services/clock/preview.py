@@ -11,14 +11,15 @@ read from or written to the database, so the preview needs no case and shows no 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.clock.meetings import next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
     due_time,
@@ -48,6 +49,10 @@ START_WORDS = {
     EventKind.RESOLUTION_SENT: "the resolution message",
     EventKind.REPORTER_SATISFIED: "the reporter's word that they are satisfied",
     EventKind.REOPENED: "reopening",
+    EventKind.SECRETARY_ASKED: "the appeal reaching the Company Secretary",
+    EventKind.SECRETARY_ANSWERED: "the Company Secretary's answer",
+    EventKind.COMMITTEE_ASKED: "the appeal reaching the committee",
+    EventKind.COMMITTEE_DECIDED: "the committee's decision",
 }
 STOP_WORDS = {
     EventKind.RECEIVED: "the report is received",
@@ -60,6 +65,10 @@ STOP_WORDS = {
     EventKind.RESOLUTION_SENT: "a resolution is sent to the reporter",
     EventKind.REPORTER_SATISFIED: "the reporter says they are satisfied",
     EventKind.REOPENED: "the case is reopened",
+    EventKind.SECRETARY_ASKED: "the appeal goes to the Company Secretary",
+    EventKind.SECRETARY_ANSWERED: "the Company Secretary answers",
+    EventKind.COMMITTEE_ASKED: "the appeal goes to the committee",
+    EventKind.COMMITTEE_DECIDED: "the committee's majority decision is recorded",
 }
 
 
@@ -108,6 +117,36 @@ class PreviewEvent:
 
 
 @dataclass(frozen=True)
+class MeetingDue:
+    """When a clock due at the committee's next meeting would be due, for an appeal that
+    reached the committee at the preview's time: at ``meeting``'s end, or by the fallback
+    duration when no meeting is set after it."""
+
+    policy: str
+    rule: ClockRule
+    reached: datetime
+    due: datetime
+    meeting: date | None
+
+    @property
+    def clock_name(self) -> str:
+        return f"{self.policy}/{self.rule.key}"
+
+    def describe(self, timezone: str) -> str:
+        label = self.rule.label.lower()
+        when = local_minute(self.reached, timezone)
+        if self.meeting is not None:
+            return (
+                f"due: {label}, at the committee meeting of {self.meeting.isoformat()}, for an "
+                f"appeal that reaches the committee at {when}"
+            )
+        return (
+            f"due: {label}, by the fallback of {self.rule.duration}: no committee meeting is "
+            f"set after {when}"
+        )
+
+
+@dataclass(frozen=True)
 class Timeline:
     policy: Policy
     received: datetime
@@ -120,6 +159,8 @@ class Timeline:
     # its own; when not, the timeline is the one every reporter gets, and the page says so.
     group: str | None = None
     group_used: bool = False
+    # Clocks due at the committee's next meeting, as if the appeal reached it at ``received``.
+    meeting_dues: tuple[MeetingDue, ...] = ()
 
 
 class _EventMaker(Protocol):
@@ -147,6 +188,7 @@ def preview_timeline(
     *,
     calendar: BusinessCalendar,
     group: str | None = None,
+    meetings: Sequence[date] = (),
 ) -> Timeline:
     """Every warning, due time, escalation and notice to the reporter that ``policy`` would
     produce for a report received at ``received`` (aware) at ``tier``, if nobody acted.
@@ -157,6 +199,8 @@ def preview_timeline(
     does on a case of that group. ``policy`` is a preset's name or a policy that
     ``versions.resolve_policy`` found (a custom one, at the version shown). Raises PolicyError
     for an unknown preset, InvalidInputError for a naive time or a tier out of range.
+    ``meetings`` are the committee's meeting dates: a clock due at the next meeting shows
+    when it would be due for an appeal reaching the committee at ``received``.
     """
     if isinstance(policy, str):
         policy = load_policy(policy)
@@ -187,6 +231,17 @@ def preview_timeline(
         not_started=tuple(r for r in policy.clocks if r.start is not EventKind.RECEIVED),
         group=group,
         group_used=any(rule.group_ladder(group, tier) for rule in policy.clocks),
+        meeting_dues=tuple(
+            MeetingDue(
+                policy=policy.name,
+                rule=rule,
+                reached=received,
+                due=due_time(rule, received, calendar, tier=tier, meetings=meetings),
+                meeting=next_meeting(meetings, received, calendar),
+            )
+            for rule in policy.clocks
+            if rule.due_at_meeting
+        ),
     )
 
 
@@ -309,7 +364,13 @@ def clock_in_words(rule: ClockRule, policy: Policy) -> str:
         within = ", ".join(f"{d} at tier {t}" for t, d in sorted(rule.duration_by_tier.items()))
         if set(rule.duration_by_tier) != {1, 2, 3}:
             within += f", else {rule.duration}"
-    parts = [f"{rule.label.lower()}: within {within} of {_base_words(rule, policy)}"]
+    if rule.due_at_meeting:
+        parts = [
+            f"{rule.label.lower()}: at the end of the committee's first meeting day after "
+            f"{_base_words(rule, policy)} (without a meeting set, within {within} of it)"
+        ]
+    else:
+        parts = [f"{rule.label.lower()}: within {within} of {_base_words(rule, policy)}"]
     if rule.roll_to_working_day:
         parts.append("a due time that falls on a day off moves to the next working day")
     if rule.warn_before:
@@ -413,6 +474,7 @@ def _or(items: Iterable[str]) -> str:
 __all__ = [
     "HORIZON",
     "Happening",
+    "MeetingDue",
     "PreviewEvent",
     "Timeline",
     "clock_in_words",

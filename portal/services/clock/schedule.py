@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from portal.models import Case, CaseEvent, CategoryPolicy, Deadline, DeadlineSta
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock import chunk
+from portal.services.clock.meetings import meeting_days, meeting_due, next_meeting
 from portal.services.clock.versions import resolve_policy, split_reference
 from portal.services.errors import InvalidInputError, ServiceError
 from portal.services.policies import ClockRule, LadderStep, Policy, PolicyError
@@ -151,6 +152,7 @@ def apply_event(
         for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
     }
     first: bool | None = None  # the case's first event of this kind? Read once, if needed.
+    days: tuple[date, ...] | None = None  # the committee's meetings, read once, if needed
     for policy, rule in rules_of(session, case):
         deadline = existing.get((policy.name, rule.key))
         if deadline is not None and deadline.stopped_at is not None and kind in rule.resume_on:
@@ -171,13 +173,15 @@ def apply_event(
             anchor = existing.get((policy.name, rule.anchor_clock or ""))
             if anchor is not None:
                 base = anchor.due_at
+            if rule.due_at_meeting and days is None:
+                days = meeting_days(session)
             deadline = Deadline(
                 case_id=case.id,
                 policy=policy.name,
                 clock=rule.key,
                 state=DeadlineState.RUNNING,
                 started_at=now,
-                due_at=due_time(rule, base, settings.calendar, tier=case.tier),
+                due_at=due_time(rule, base, settings.calendar, tier=case.tier, meetings=days or ()),
                 level_reached=max(rule.level, case.escalation_level),
                 steps_done=0,
                 paused_seconds=0,
@@ -216,9 +220,22 @@ def rules_of(session: Session, case: Case) -> Iterator[tuple[Policy, ClockRule]]
 
 
 def due_time(
-    rule: ClockRule, base: datetime, calendar: BusinessCalendar, *, tier: int | None = None
+    rule: ClockRule,
+    base: datetime,
+    calendar: BusinessCalendar,
+    *,
+    tier: int | None = None,
+    meetings: Sequence[date] = (),
 ) -> datetime:
-    """When ``rule`` is due from ``base`` for a case at ``tier`` (see ``duration_by_tier``)."""
+    """When ``rule`` is due from ``base`` for a case at ``tier`` (see ``duration_by_tier``).
+
+    A clock due at the committee's next meeting is due at the end of the first meeting day
+    after ``base``'s day, among ``meetings``; without one, its duration applies.
+    """
+    if rule.due_at_meeting:
+        day = next_meeting(meetings, base, calendar)
+        if day is not None:
+            return meeting_due(day, calendar)
     due = calendar.add(base, rule.duration_for(tier))
     return calendar.roll_to_working_day(due) if rule.roll_to_working_day else due
 

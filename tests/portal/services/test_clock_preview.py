@@ -257,7 +257,7 @@ def test_the_timeline_says_whether_the_group_has_a_ladder_of_its_own() -> None:
 def test_clocks_started_by_an_act_are_named_not_previewed() -> None:
     calendar = BusinessCalendar("Europe/Berlin", "DE", "BY")
     timeline = preview_timeline("seed-membership", RECEIVED, 3, calendar=calendar)
-    assert [r.key for r in timeline.not_started] == ["appeal"]
+    assert [r.key for r in timeline.not_started] == ["secretary", "appeal"]
     assert {e.clock for e in timeline.events} == {"acknowledge", "investigate"}
 
 

@@ -208,7 +208,7 @@ def test_the_preview_shows_the_investigation_deadline_from_receipt() -> None:
         e.at for e in timeline.events if e.clock == "investigate" and e.happening is Happening.DUE
     ]
     assert due == [local("2027-01-05T16:00")]
-    assert [r.key for r in timeline.not_started] == ["appeal"]
+    assert [r.key for r in timeline.not_started] == ["secretary", "appeal"]
 
 
 def submit(
