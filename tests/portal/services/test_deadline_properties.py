@@ -41,10 +41,12 @@ from portal.models import AuthorKind, Case, CaseEvent, CaseStatus, Deadline, Dea
 from portal.services import casework, clock, intake, messaging
 from portal.services.calendar import BusinessCalendar, Unit
 from portal.services.casework import CaseAccess
+from portal.services.clock.preview import HORIZON, preview_timeline
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, ClockRule, load_policy
 from tests.factories import handler_private_key
-from tests.portal.services.test_clock import ladder
+from tests.portal.services.test_clock import SECOND, ladder
+from tests.portal.services.test_seed_lines import observed, preview_steps
 from tests.portal.services.test_working_day_properties import PLACES
 
 __all__ = ["ladder"]  # a fixture, shared with the clock's own tests
@@ -345,4 +347,33 @@ def run(db: Session, app: Flask, ladder: dict[int, User], scenario: Scenario) ->
         # Later examples run the worker at other times: this case must not be acted on then.
         db.rollback()
         clock.stop_all(db, case, now=now)
+        db.commit()
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(scenario=scenarios(pool=("tick",)))
+def test_the_worker_does_what_the_preview_shows_when_nobody_acts(
+    db: Session, app: Flask, ladder: dict[int, User], scenario: Scenario
+) -> None:
+    """The admin's preview and the worker read one schedule: for any receipt time, calendar,
+    tier and preset, the worker run a second before and at each previewed time produces the
+    previewed steps at those times, and nothing else."""
+    settings = replace(app.extensions["candor.clock"], calendar=scenario.calendar)
+    case = file(db, app, settings, scenario)
+    timeline = preview_timeline(
+        scenario.preset, scenario.received, scenario.tier, calendar=scenario.calendar
+    )
+    assert timeline.events  # every preset has a clock that starts on receipt
+    try:
+        for moment in sorted({e.at for e in timeline.events}):
+            for now in (moment - SECOND, moment):
+                clock.tick(db, now=now, settings=settings)
+        assert observed(db, case) == preview_steps(timeline)
+    finally:
+        db.rollback()
+        clock.stop_all(db, case, now=scenario.received + HORIZON)
         db.commit()
