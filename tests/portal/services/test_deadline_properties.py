@@ -121,12 +121,6 @@ def scenarios(
     )
 
 
-def test_the_scenarios_reach_before_2024_and_after_2030_never() -> None:
-    # The strategy's own bounds, so that a change to them is seen.
-    assert START.year == 2024 and END.year == 2030
-    assert set(PRESETS) == {"eu-directive", "seed-complaints", "seed-membership"}
-
-
 def file(db: Session, app: Flask, settings: clock.ClockSettings, s: Scenario) -> Case:
     config: Config = app.extensions["candor.config"]
     categories = tuple(replace(c, policies=(s.preset,)) for c in config.intake.categories)
