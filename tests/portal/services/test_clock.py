@@ -298,57 +298,6 @@ def test_escalation_skips_an_excluded_level_and_records_why(
     assert "level 2 has nobody eligible" in entries[0].detail
 
 
-def test_complaints_tier_one_climbs_in_fifteen_minute_steps(
-    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
-) -> None:
-    case = file_case(db, app, settings, policies=("seed-complaints",), tier=1)
-    review = deadline(db, case, "review")
-    assert review.due_at == T0 + timedelta(minutes=15)  # the first response is due by tier
-    clock.tick(db, now=review.due_at, settings=settings)
-    db.refresh(case)
-    assert case.escalation_level == 2
-    assert (
-        clock.tick(db, now=review.due_at + timedelta(minutes=15) - SECOND, settings=settings).acted
-        == 0
-    )
-    clock.tick(db, now=review.due_at + timedelta(minutes=15), settings=settings)
-    db.refresh(case)
-    assert case.escalation_level == 3
-
-
-@pytest.mark.parametrize(("tier", "step"), [(2, timedelta(hours=12)), (3, timedelta(hours=48))])
-def test_complaints_lower_tiers_climb_more_slowly(
-    db: Session,
-    app: Flask,
-    settings: clock.ClockSettings,
-    ladder: dict[int, User],
-    tier: int,
-    step: timedelta,
-) -> None:
-    case = file_case(db, app, settings, policies=("seed-complaints",), tier=tier)
-    due = deadline(db, case, "review").due_at
-    clock.tick(db, now=due, settings=settings)
-    assert clock.tick(db, now=due + step - SECOND, settings=settings).acted == 0
-    assert clock.tick(db, now=due + step, settings=settings).acted == 1
-
-
-def test_complaint_unresolved_after_45_days_gets_the_mediator_notice(
-    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
-) -> None:
-    case = file_case(db, app, settings, policies=("seed-complaints",))
-    act(db, ladder[1], case, "acknowledge", T0 + timedelta(hours=1), settings, app)
-    resolve = deadline(db, case, "resolve")
-    assert resolve.due_at == T0 + timedelta(days=45)
-    clock.tick(db, now=resolve.due_at, settings=settings)
-    key = casework.open_case(
-        db, ladder[1], handler_private_key(ladder[1]), case.uid
-    ).case_private_key
-    bodies = [
-        m.body for m in messaging.read_thread(db, case, key) if m.author_kind is AuthorKind.SYSTEM
-    ]
-    assert any("external Dispute Resolution Officer / Mediator" in b for b in bodies)
-
-
 def test_membership_acknowledgement_names_the_investigator(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
