@@ -69,6 +69,10 @@ class EventKind(enum.Enum):
     SECRETARY_ANSWERED = "secretary_answered"
     COMMITTEE_ASKED = "committee_asked"
     COMMITTEE_DECIDED = "committee_decided"
+    # A handler changed the case's tier; a clock whose policy names it in ``recompute_on`` is
+    # due again from its own start at the new tier's duration (seeds/000: a critical matter is
+    # answered within 15 minutes, whenever it is found to be critical).
+    TIER_CHANGED = "tier_changed"
 
 
 class Case(Base):

@@ -11,7 +11,6 @@ from flask_wtf.csrf import CSRFError
 
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
-from portal.models import AuthorKind
 from portal.reporter import bp
 from portal.reporter.forms import (
     CheckForm,
@@ -364,14 +363,14 @@ def send_message() -> ResponseReturnValue:
     if upload_problem():
         return _case_page(login, draft=body, problem=upload_problem() or "")
     try:
-        messaging.add_message(
+        clock.reporter_writes(
             db_session(),
             context.case,
             body,
-            author_kind=AuthorKind.REPORTER,
             uploads=uploads,
             store=attachment_store(),
             now=utcnow(),
+            settings=clock_settings(),
         )
     except InvalidInputError as exc:
         return _case_page(login, draft=body, problem=str(exc))

@@ -394,6 +394,8 @@ def update_case(
     if case.tier != tier:
         changes.append(f"tier {case.tier} -> {tier}")
         case.tier = tier
+        session.add(CaseEvent(case_id=case.id, kind=EventKind.TIER_CHANGED, occurred_at=now))
+        clock.apply_event(session, case, EventKind.TIER_CHANGED, now=now, settings=settings)
     if case.category != category:
         changes.append(f"category {case.category} -> {category}")
         case.category = category

@@ -70,6 +70,10 @@ class ClockRule:
     duration_by_tier: dict[int, Duration] = field(default_factory=dict)
     # Events that set a stopped clock running again to its own due time (reopening a case).
     resume_on: frozenset[EventKind] = frozenset()
+    # Events on which a running clock is due again from its own start, at the duration of the
+    # case's tier as it now is (a matter found critical later is answered as a critical one):
+    # the one act besides ``restart_on`` that may bring a due time earlier.
+    recompute_on: frozenset[EventKind] = frozenset()
     # Who the clock escalates to, in the policy's words: a ladder for every reporter (empty:
     # the site's levels, supervisor then executive) and, for some reporter groups, their own.
     ladder: tuple[LadderStep, ...] = ()
@@ -84,6 +88,7 @@ class ClockRule:
         """The steps a case of ``group`` at ``tier`` climbs: its group's, else the clock's own
         ladder; empty when the policy names none (the site's levels apply)."""
         return self.group_ladder(group, tier) or tuple(s for s in self.ladder if tier in s.tiers)
+
     # "duration", or "next_meeting": due at the committee's first meeting after the clock
     # starts; without a meeting set after it, ``duration`` applies and the handlers are told.
     due: str = "duration"
@@ -276,6 +281,7 @@ def _clock(item: dict[str, Any]) -> ClockRule:
         source=str(item["source"]).strip() if item.get("source") else None,
         duration_by_tier=_by_tier(item.get("duration_by_tier", {})),
         resume_on=frozenset(EventKind(e) for e in item.get("resume_on", [])),
+        recompute_on=_recompute_on(item),
         ladder=_ladder(item["ladder"], level, "ladder") if "ladder" in item else (),
         ladder_by_group=_ladders_by_group(item.get("ladder_by_group", {}), level),
         due=due,
@@ -331,6 +337,19 @@ def _ladder(raw: Any, start: int, where: str) -> tuple[LadderStep, ...]:
         if levels != sorted(set(levels)):
             raise ValueError(f"{where}: at tier {tier}, each step must be a level higher")
     return tuple(steps)
+
+
+def _recompute_on(item: dict[str, Any]) -> frozenset[EventKind]:
+    kinds = frozenset(EventKind(e) for e in item.get("recompute_on", []))
+    if not kinds:
+        return kinds
+    if not item.get("duration_by_tier"):
+        raise ValueError("recompute_on: only a clock whose duration_by_tier sets its time by tier")
+    if item.get("pausable") or "extend_to" in item or item.get("anchor_clock"):
+        # A pause, an extension or an anchor moved the due time by an act of its own; computing
+        # it again from the start would undo that act.
+        raise ValueError("recompute_on: not on a clock that pauses, extends or has an anchor")
+    return kinds
 
 
 def _by_tier(raw: dict[str, Any]) -> dict[int, Duration]:

@@ -3,7 +3,8 @@
 - ``schedule``: the policies of a category; deadlines that start, stop and re-anchor on typed
   events; when each is due and when the worker must next act on it.
 - ``worker``: the pass that claims due deadlines and warns, breaches and escalates.
-- ``acts``: extending, pausing and resuming a deadline; the reporter's "I am satisfied".
+- ``acts``: extending, pausing and resuming a deadline; the reporter's messages and "I am
+  satisfied".
 - ``appeals``: the appeal to the Company Secretary, then to the committee.
 - ``committee``: the committee members' votes and the recorded majority decision.
 - ``meetings``: the committee's meeting dates, at the first of which an appeal is due.
@@ -18,6 +19,7 @@ from portal.services.clock.acts import (
     can_say_satisfied,
     extend,
     pause,
+    reporter_writes,
     resume,
     say_satisfied,
 )
@@ -97,6 +99,7 @@ __all__ = [
     "policies_for",
     "promises",
     "refresh_next_due",
+    "reporter_writes",
     "responsible",
     "resume",
     "say_satisfied",

@@ -1,14 +1,17 @@
-"""What handlers and reporters do to a deadline: extend, pause and resume it, and appeal."""
+"""What handlers and reporters do to a deadline: extend, pause and resume it; the reporter's
+messages and "I am satisfied"."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import Case, CaseEvent, Deadline, DeadlineState, EventKind, User
-from portal.services import audit, notifications
+from portal.models import AuthorKind, Case, CaseEvent, Deadline, DeadlineState, EventKind, User
+from portal.services import audit, messaging, notifications
+from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.calendar import Duration
 from portal.services.clock.chunk import responsible
 from portal.services.clock.schedule import (
@@ -196,7 +199,6 @@ def resume_deadline(
 
 def _note(session: Session, case: Case, actor: User, body: str, now: datetime) -> None:
     # The reason may describe the case, so it is sealed like any note, never put in the audit.
-    from portal.services import messaging
 
     messaging.seal_note(session, case, actor, body, now=now)
 
@@ -245,3 +247,33 @@ def say_satisfied(session: Session, case: Case, *, now: datetime, settings: Cloc
         now=now,
     )
     session.commit()
+
+
+def reporter_writes(
+    session: Session,
+    case: Case,
+    body: str,
+    *,
+    uploads: Sequence[EncryptedUpload] = (),
+    store: AttachmentStore | None,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """The reporter's message on their case, and its event on every clock of the case's
+    policies that names it (a policy may stop or restart a clock when the reporter writes).
+    Commits once, then keeps the uploads."""
+    messaging.add_message(
+        session,
+        case,
+        body,
+        author_kind=AuthorKind.REPORTER,
+        uploads=uploads,
+        store=store,
+        now=now,
+        commit=False,
+    )
+    apply_event(session, case, EventKind.REPORTER_MESSAGE, now=now, settings=settings)
+    session.commit()
+    if store is not None:
+        for upload in uploads:
+            store.commit(upload.uid)

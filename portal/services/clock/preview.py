@@ -53,6 +53,7 @@ START_WORDS = {
     EventKind.SECRETARY_ANSWERED: "the Company Secretary's answer",
     EventKind.COMMITTEE_ASKED: "the appeal reaching the committee",
     EventKind.COMMITTEE_DECIDED: "the committee's decision",
+    EventKind.TIER_CHANGED: "the change of tier",
 }
 STOP_WORDS = {
     EventKind.RECEIVED: "the report is received",
@@ -69,6 +70,7 @@ STOP_WORDS = {
     EventKind.SECRETARY_ANSWERED: "the Company Secretary answers",
     EventKind.COMMITTEE_ASKED: "the appeal goes to the committee",
     EventKind.COMMITTEE_DECIDED: "the committee's majority decision is recorded",
+    EventKind.TIER_CHANGED: "a handler changes the tier",
 }
 
 
@@ -392,6 +394,9 @@ def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     if rule.resume_on:
         again = _or(STOP_WORDS[e] for e in sorted(rule.resume_on, key=_by_value))
         parts.append(f"runs again to the same due time when {again}")
+    if rule.recompute_on:
+        when = _or(STOP_WORDS[e] for e in sorted(rule.recompute_on, key=_by_value))
+        parts.append(f"due again from {START_WORDS[rule.start]} at the new tier's time when {when}")
     return "; ".join(parts)
 
 

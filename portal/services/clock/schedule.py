@@ -160,6 +160,8 @@ def apply_event(
         elif deadline is not None and deadline.stopped_at is None:
             if kind in rule.stop:
                 stop_deadline(session, case, deadline, now)
+            elif kind in rule.recompute_on:
+                recompute(session, case, deadline, rule, now=now, settings=settings)
             elif kind in rule.restart_on:
                 if first is None and not rule.restart_on_repeat:
                     first = occurrences(session, case, kind) == 1
@@ -284,6 +286,45 @@ def resume_stopped(
         actor_kind="clock",
         case_id=case.id,
         detail=f"{deadline.name}: due {deadline.due_at.isoformat()}",
+    )
+
+
+def recompute(
+    session: Session,
+    case: Case,
+    deadline: Deadline,
+    rule: ClockRule,
+    *,
+    now: datetime,
+    settings: ClockSettings,
+) -> None:
+    """The case's tier changed: the clock is due at the new tier's duration from its own start.
+
+    A due time still ahead runs as any clock does (warnings already past are skipped); one that
+    has now passed is acted on at the worker's next pass, and escalations already done stay done.
+    """
+    before = deadline.due_at
+    deadline.due_at = due_time(rule, deadline.started_at, settings.calendar, tier=case.tier)
+    if deadline.due_at == before:
+        return
+    passed = sum(1 for t in warning_times(deadline, rule, settings.calendar) if t <= now)
+    if deadline.due_at > now:
+        deadline.steps_done = passed
+        if deadline.state is DeadlineState.BREACHED:
+            deadline.state = DeadlineState.RUNNING
+    else:
+        deadline.steps_done = max(deadline.steps_done, passed)
+    reschedule(deadline, rule, case, settings, now)
+    audit.record(
+        session,
+        "deadline_recomputed",
+        now=now,
+        actor_kind="clock",
+        case_id=case.id,
+        detail=(
+            f"{deadline.name}: tier {case.tier}, due {before.isoformat()} -> "
+            f"{deadline.due_at.isoformat()}"
+        ),
     )
 
 

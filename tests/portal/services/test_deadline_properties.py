@@ -10,13 +10,16 @@ satisfied", a change of tier, and passes of the worker at random times. After ev
 (a) every due time of a clock that counts working days (or rolls to one) falls on a working day
     of the calendar, and so does every time the worker will next act on a working-day clock: a
     warning, an escalation step, or the end of a pause's allowance;
-(b) no deadline's due time moves earlier, except through an act its policy names as
-    re-anchoring it: an event in the clock's ``restart_on``. In the presets that is only the
-    EU Directive's feedback clock on the acknowledgement (Art. 9(1)(f): three months from the
-    acknowledgement, which may come before the end of the seven days the clock ran from).
-    Everything else may only keep a due time or move it later: a pause moves it by the time
-    that stood still, an extension lengthens it, reopening runs a clock again to the due time
-    it had, a change of tier leaves a running clock as it is, and the worker never moves one.
+(b) no deadline's due time moves earlier, except through an act its policy names as moving
+    it: an event in the clock's ``restart_on`` (re-anchoring) or ``recompute_on`` (due again
+    from its start at the new tier's time). In the presets those are the EU Directive's
+    feedback clock on the acknowledgement (Art. 9(1)(f): three months from the
+    acknowledgement, which may come before the end of the seven days the clock ran from) and
+    seeds/000's first response on a change of tier (line 40: a critical matter "unanswered
+    within 15 minutes" is escalated, whenever it is found to be critical). Everything else may
+    only keep a due time or move it later: a pause moves it by the time that stood still, an
+    extension lengthens it, reopening runs a clock again to the due time it had, a change of
+    tier leaves every other running clock as it is, and the worker never moves one.
 
 The seed-membership preset's investigation clock is given a pause here (see
 ``pausable_investigation``): no preset declares one, and pausing must still keep (a) and (b).
@@ -329,7 +332,8 @@ def run(db: Session, app: Flask, ladder: dict[int, User], scenario: Scenario) ->
             check_working_days(db, case, scenario.calendar, f"{name} at {now.isoformat()}")
             for key, seen in before.items():
                 rule = load_policy(key[0]).clock(key[1])
-                named = {kind.value for kind in rule.restart_on} & new_kinds
+                moving = rule.restart_on | rule.recompute_on
+                named = {kind.value for kind in moving} & new_kinds
                 if after[key].due_at < seen.due_at:
                     assert named, (
                         f"{name} at {now.isoformat()} moved {key[0]}/{key[1]} earlier: "

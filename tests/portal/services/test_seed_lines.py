@@ -9,7 +9,9 @@ thread) with the time it happened, so a step taken a second early, a second late
 shows as a difference from the table. Where nobody acts, the admin's timeline preview must show
 the very same steps.
 
-The quotes are checked word for word against ``../shared/seeds/`` (the file and line number) and,
+The quotes are checked word for word against the seeds kept in ``docs/seeds/`` (the file and line
+number; where the originals sit beside the repository, ``../shared/seeds/``, the copies are checked
+against them too) and,
 for the Directive, against the ``source`` the preset shows beside the clock. Local times are
 Bavaria's (Europe/Berlin, with the holidays of DE-BY).
 """
@@ -37,8 +39,11 @@ from tests.portal.services.test_clock import act, file_case, ladder, settings
 
 __all__ = ["ladder", "settings"]  # fixtures, shared with the clock's own tests
 
-# The seeds sit beside the repository (``../shared/seeds/``), not inside it.
-SEEDS = Path(__file__).resolve().parents[3].parent / "shared" / "seeds"
+# The policies the presets encode, kept with the code so that every line number a preset quotes can
+# be checked; the originals, where they sit beside the repository, must be the same.
+REPOSITORY = Path(__file__).resolve().parents[3]
+SEEDS = REPOSITORY / "docs" / "seeds"
+ORIGINALS = REPOSITORY.parent / "shared" / "seeds"
 BERLIN = ZoneInfo("Europe/Berlin")
 SECOND = timedelta(seconds=1)
 
@@ -607,8 +612,6 @@ ROWS = SEED_000 + SEED_001 + SEED_002 + SEED_003 + EU_DIRECTIVE
 
 
 def seed_lines(seed: str) -> list[str]:
-    if not SEEDS.is_dir():
-        pytest.skip(f"the seeds are not beside the repository ({SEEDS} is missing)")
     files = sorted(SEEDS.glob(f"{seed}_*.txt"))
     assert len(files) == 1, f"seeds/{seed}: expected one file, found {files}"
     return files[0].read_text("utf-8").splitlines()
@@ -629,6 +632,14 @@ def test_each_article_is_quoted_by_the_preset_beside_its_clock(quote: Article) -
     assert source is not None
     assert f"Article {quote.article}" in source
     assert quote.text in " ".join(source.split())
+
+
+def test_the_kept_seeds_are_the_originals() -> None:
+    if not ORIGINALS.is_dir():
+        pytest.skip(f"the original seeds are not beside the repository ({ORIGINALS} is missing)")
+    originals = {p.name: p.read_bytes() for p in ORIGINALS.glob("*.txt")}
+    assert originals, ORIGINALS
+    assert {p.name: p.read_bytes() for p in SEEDS.glob("*.txt")} == originals
 
 
 def test_every_seed_has_a_table() -> None:
