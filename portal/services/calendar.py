@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from dateutil.relativedelta import relativedelta
 
+from portal.services.errors import InvalidInputError
+
 
 class Unit(Enum):
     MINUTES = "minutes"
@@ -158,3 +160,22 @@ class BusinessCalendar:
 
 def _next_midnight(local: datetime) -> datetime:
     return datetime.combine(local.date() + timedelta(days=1), time())
+
+
+def parse_dates(text: str, *, each: str, example: str, most: int) -> tuple[date, ...]:
+    """ISO dates, one per line or separated by commas or spaces; sorted, unique. The messages
+    name ``each`` date ("closing day") and show ``example``; more than ``most`` are refused."""
+    days: set[date] = set()
+    for word in text.replace(",", " ").split():
+        try:
+            days.add(date.fromisoformat(word))
+        except ValueError:
+            raise InvalidInputError(
+                f"“{word[:20]}” is not a date. Write each {each} as year-month-day, "
+                f"such as {example}. Nothing was saved."
+            ) from None
+    if len(days) > most:
+        raise InvalidInputError(
+            f"Give at most {most} {each}s; remove past ones. Nothing was saved."
+        )
+    return tuple(sorted(days))

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import HolidaySettings
 from portal.services import audit
-from portal.services.calendar import BusinessCalendar
+from portal.services.calendar import BusinessCalendar, parse_dates
 from portal.services.clock.schedule import ClockSettings
 from portal.services.errors import InvalidInputError
 
@@ -111,20 +111,7 @@ def _calendar(
 
 def parse_closing_days(text: str) -> tuple[date, ...]:
     """ISO dates (2026-12-24), one per line or separated by commas or spaces; sorted, unique."""
-    days: set[date] = set()
-    for word in text.replace(",", " ").split():
-        try:
-            days.add(date.fromisoformat(word))
-        except ValueError:
-            raise InvalidInputError(
-                f"“{word[:20]}” is not a date. Write each closing day as year-month-day, "
-                "such as 2026-12-24. Nothing was saved."
-            ) from None
-    if len(days) > MAX_CLOSING_DAYS:
-        raise InvalidInputError(
-            f"Give at most {MAX_CLOSING_DAYS} closing days; remove past ones. Nothing was saved."
-        )
-    return tuple(sorted(days))
+    return parse_dates(text, each="closing day", example="2026-12-24", most=MAX_CLOSING_DAYS)
 
 
 def choose_holidays(

@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import CommitteeMeeting
 from portal.services import audit
-from portal.services.calendar import BusinessCalendar
-from portal.services.errors import InvalidInputError
+from portal.services.calendar import BusinessCalendar, parse_dates
 
 # The decision is due by the end of the meeting day, on the organisation's wall clock.
 MEETING_DUE = time(23, 59)
@@ -75,20 +74,7 @@ def meeting_due(day: date, calendar: BusinessCalendar) -> datetime:
 
 def parse_meeting_days(text: str) -> tuple[date, ...]:
     """ISO dates (2027-01-14), one per line or separated by commas or spaces; sorted, unique."""
-    days: set[date] = set()
-    for word in text.replace(",", " ").split():
-        try:
-            days.add(date.fromisoformat(word))
-        except ValueError:
-            raise InvalidInputError(
-                f"“{word[:20]}” is not a date. Write each meeting date as year-month-day, such "
-                "as 2027-01-14. Nothing was saved."
-            ) from None
-    if len(days) > MAX_MEETINGS:
-        raise InvalidInputError(
-            f"Give at most {MAX_MEETINGS} meeting dates; remove past ones. Nothing was saved."
-        )
-    return tuple(sorted(days))
+    return parse_dates(text, each="meeting date", example="2027-01-14", most=MAX_MEETINGS)
 
 
 def bi_monthly(first: date, count: int = 6) -> tuple[date, ...]:
