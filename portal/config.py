@@ -159,9 +159,12 @@ class IntakeConfig:
     questions: tuple[Question, ...]
     # Asked at intake ("Who are you?"), always with "prefer not to say"; none: not asked.
     groups: tuple[ReporterGroup, ...] = DEFAULT_GROUPS
+    # Categories an admin removed while cases still carried them: offered to nobody, but their
+    # labels still name the old cases (services/site_settings.py).
+    retired: tuple[Category, ...] = ()
 
     def category(self, key: str) -> Category | None:
-        return next((c for c in self.categories if c.key == key), None)
+        return next((c for c in (*self.categories, *self.retired) if c.key == key), None)
 
     def group(self, key: str) -> ReporterGroup | None:
         return next((g for g in self.groups if g.key == key), None)
@@ -404,6 +407,16 @@ def _intake(reader: _Reader) -> IntakeConfig:
     return IntakeConfig(
         categories=tuple(categories), questions=tuple(questions), groups=tuple(groups)
     )
+
+
+def intake_from_mapping(raw: Mapping[str, Any]) -> IntakeConfig:
+    """Validate an ``[intake]`` table by the loader's own rules (for settings saved by admins)."""
+    return _intake(_Reader({"intake": raw}))
+
+
+def check_site_name(value: str) -> str:
+    """The loader's rule for ``site.name``; raises :class:`ConfigError`."""
+    return str(_one_line_name("site.name", value))
 
 
 def _groups(reader: _Reader) -> list[ReporterGroup]:

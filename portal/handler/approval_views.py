@@ -16,14 +16,14 @@ from portal.services import approvals
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import staff, staff_required
 from portal.timeutil import utcnow
-from portal.web import app_config, db_session
+from portal.web import app_config, db_session, intake_settings
 
 # Row ids are 32-bit on PostgreSQL; a larger number names no change.
 MAX_ID = 2**31 - 1
 
 
 def category_labels() -> dict[str, str]:
-    return {c.key: c.label for c in app_config().intake.categories}
+    return {c.key: c.label for c in intake_settings().categories}
 
 
 def notice() -> approvals.Notice:
