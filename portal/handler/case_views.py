@@ -69,7 +69,8 @@ def inbox() -> ResponseReturnValue:
         "handler/inbox.html",
         page=page,
         statuses=STATUS_LABELS,
-        categories=intake_settings().categories,
+        # Retired categories too: their old cases can still be found by them.
+        categories=(*intake_settings().categories, *intake_settings().retired),
         args=request.args,
         names=_names(),
     )
@@ -129,7 +130,11 @@ def _render_case(
         form=PlainForm(),
         statuses=STATUS_LABELS,
         outcomes=casework.OUTCOMES,
-        categories=intake_settings().categories,
+        # A case whose category was retired keeps it (and its label) until a handler moves it.
+        categories=(
+            *intake_settings().categories,
+            *(c for c in intake_settings().retired if c.key == access.case.category),
+        ),
         group_label=_group_label(access.case.reporter_group),
         now=utcnow(),
         names=_names(),
