@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -177,6 +177,8 @@ def clock_settings() -> clock.ClockSettings:
     """The clock's settings with the admin's choice of holidays, read once per request."""
     if "clock_settings" not in g:
         base: clock.ClockSettings = current_app.extensions["candor.clock"]
+        # Notifications queued by this request name the site as its admins call it now.
+        base = replace(base, site_name=site_look().name)
         g.clock_settings = clock.with_holidays(db_session(), base)
     settings: clock.ClockSettings = g.clock_settings
     return settings

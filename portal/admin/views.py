@@ -24,7 +24,7 @@ from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFou
 from portal.services.policies import PRESETS
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
-from portal.web import app_config, clock_settings, db_session, intake_settings
+from portal.web import app_config, clock_settings, db_session, intake_settings, site_look
 
 OTHER_WAYS = "other_ways"
 
@@ -48,7 +48,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/users")
 @admin_required
 def users() -> str:
-    labels = {c.key: c.label for c in intake_settings().categories}
+    labels = approval_views.category_labels()
     return render_template(
         "admin/users.html",
         accounts=accounts.list_accounts(db_session()),
@@ -199,7 +199,7 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
             user,
             utcnow(),
             base_url=config.site.base_url,
-            site_name=config.site.name,
+            site_name=site_look().name,
         )
     except InvalidInputError as exc:
         return _confirm_page(RESET_SECOND_FACTOR, form, user, str(exc)), 400
