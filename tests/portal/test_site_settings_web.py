@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 from flask import Flask
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Case, User
 from portal.services import site_settings
+from portal.timeutil import utcnow
 from tests.factories import make_admin, make_handler, sign_in_as
 from tests.portal.test_admin import audit_actions, csrf_of, file_report, post_form
 
@@ -109,9 +111,45 @@ def test_a_category_with_cases_is_retired_and_its_old_case_keeps_its_label(
     case_page = handler.get(f"/staff/cases/{case.uid}").get_data(as_text=True)
     assert "Report (Fraud)" in case_page
     assert "Fraud" in handler.get("/staff/inbox").get_data(as_text=True)
-    # A reporter cannot file into a retired category, even by a crafted form.
     listed = client.get(CATEGORIES).get_data(as_text=True)
     assert "Retired categories" in listed
+    # A reporter cannot file into a retired category, even by a crafted form.
+    reporter = app.test_client()
+    page = reporter.get("/report").get_data(as_text=True)
+    form_token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page)
+    assert form_token
+    refused = reporter.post(
+        "/report",
+        data={
+            "csrf_token": csrf_of(page),
+            "form_token": form_token.group(1),
+            "category": "fraud",
+            "tier": "3",
+            "anonymity": "anonymous",
+            "q_what_happened": "Again.",
+            "website": "",
+        },
+    )
+    assert refused.status_code == 400
+    assert len(db.scalars(select(Case)).all()) == 1
+    # Restoring the configuration's categories offers "fraud" again (the configuration lists it).
+    post_form(client, f"{CATEGORIES}/restore", confirm="yes")
+    assert "Fraud" in report_form(app.test_client())
+
+
+def test_restoring_keeps_a_retired_category_the_configuration_does_not_list(
+    app: Flask, db: Session, hanna: User
+) -> None:
+    config = app.extensions["candor.config"]
+    admin = make_admin(db)
+    site_settings.save_categories(
+        db, config, [("fraud", "Fraud"), ("bribery", "Bribery")], actor_id=admin.id, now=utcnow()
+    )
+    file_report(app, category="bribery")
+    site_settings.restore_defaults(db, config, "categories", actor_id=admin.id, now=utcnow())
+    intake = site_settings.intake_settings(db, config)
+    assert [c.key for c in intake.categories] == ["fraud", "safety"]
+    assert [(c.key, c.label) for c in intake.retired] == [("bribery", "Bribery")]
 
 
 def test_questions_change_the_report_form(
@@ -281,10 +319,15 @@ def test_only_admins_reach_the_settings(client: FlaskClient, db: Session) -> Non
         assert client.get(path).status_code == 403
 
 
-def test_a_post_without_csrf_is_refused(client: FlaskClient, admin: User) -> None:
-    response = client.post(LOOK, data={"name": "X", "accent": "#000000", "on_accent": "#ffffff"})
-    assert response.status_code == 400
-    assert "X" not in client.get("/").get_data(as_text=True).split("<title>")[1][:5]
+def test_a_post_without_csrf_is_refused(
+    client: FlaskClient, app: Flask, db: Session, admin: User
+) -> None:
+    look = {"name": "Forged", "accent": "#000000", "on_accent": "#ffffff"}
+    assert client.post(LOOK, data=look).status_code == 400
+    assert client.post(f"{CATEGORIES}/fraud/remove", data={"confirm": "yes"}).status_code == 400
+    settings = site_settings.current(db, app.extensions["candor.config"])
+    assert settings.look.name == "Test Organisation"
+    assert [c.key for c in settings.intake.categories] == ["fraud", "safety"]
 
 
 def test_the_cache_sees_a_change_made_elsewhere(app: Flask, db: Session) -> None:
@@ -292,7 +335,5 @@ def test_the_cache_sees_a_change_made_elsewhere(app: Flask, db: Session) -> None
     admin = make_admin(db)
     assert site_settings.site_look(db, config).name == "Test Organisation"
     # Another instance's save: this process learns of it from the newest updated_at alone.
-    from portal.timeutil import utcnow
-
     site_settings.save_look(db, "Elsewhere", "#000000", "#ffffff", actor_id=admin.id, now=utcnow())
     assert site_settings.site_look(db, config).name == "Elsewhere"
