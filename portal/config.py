@@ -159,12 +159,9 @@ class IntakeConfig:
     questions: tuple[Question, ...]
     # Asked at intake ("Who are you?"), always with "prefer not to say"; none: not asked.
     groups: tuple[ReporterGroup, ...] = DEFAULT_GROUPS
-    # Categories an admin removed while cases still carried them: offered to nobody, but their
-    # labels still name the old cases (services/site_settings.py).
-    retired: tuple[Category, ...] = ()
 
     def category(self, key: str) -> Category | None:
-        return next((c for c in (*self.categories, *self.retired) if c.key == key), None)
+        return next((c for c in self.categories if c.key == key), None)
 
     def group(self, key: str) -> ReporterGroup | None:
         return next((g for g in self.groups if g.key == key), None)

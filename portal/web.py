@@ -21,7 +21,7 @@ from wtforms.validators import Length
 import crypto
 from portal import uploads
 from portal.argon2_gate import Argon2BusyError, Argon2Gate
-from portal.config import Config, IntakeConfig
+from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.services import clock, site_settings
 from portal.services.attachments import AttachmentStore
@@ -411,7 +411,7 @@ def current_settings() -> site_settings.SiteSettings:
     return settings
 
 
-def intake_settings() -> IntakeConfig:
+def intake_settings() -> site_settings.EffectiveIntake:
     """Categories, intake questions and reporter groups as they are now (admins may edit them)."""
     return current_settings().intake
 

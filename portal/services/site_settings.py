@@ -66,6 +66,17 @@ LOGO_TYPE = "image/png"
 
 
 @dataclass(frozen=True)
+class EffectiveIntake(IntakeConfig):
+    """The intake as it is now. ``retired``: categories an admin removed while cases carried
+    them, offered to nobody, whose labels still name those cases."""
+
+    retired: tuple[Category, ...] = ()
+
+    def category(self, key: str) -> Category | None:
+        return next((c for c in (*self.categories, *self.retired) if c.key == key), None)
+
+
+@dataclass(frozen=True)
 class SiteLook:
     name: str
     accent: str | None = None
@@ -77,7 +88,7 @@ class SiteLook:
 
 @dataclass(frozen=True)
 class SiteSettings:
-    intake: IntakeConfig
+    intake: EffectiveIntake
     look: SiteLook
 
 
@@ -103,7 +114,7 @@ def current(session: Session, config: Config) -> SiteSettings:
     return settings
 
 
-def intake_settings(session: Session, config: Config) -> IntakeConfig:
+def intake_settings(session: Session, config: Config) -> EffectiveIntake:
     """Categories, questions and groups as reporters and staff see them now."""
     return current(session, config).intake
 
@@ -122,7 +133,11 @@ def _saved(session: Session) -> dict[str, Any]:
 
 def _build(session: Session, config: Config, stamp: datetime | None) -> SiteSettings:
     saved = _saved(session)
-    intake = config.intake
+    intake = EffectiveIntake(
+        categories=config.intake.categories,
+        questions=config.intake.questions,
+        groups=config.intake.groups,
+    )
     if "categories" in saved:
         intake = replace(
             intake,
