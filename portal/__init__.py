@@ -42,10 +42,12 @@ def create_app(config: Config) -> Flask:
     from portal.admin import bp as admin_bp
     from portal.handler import bp as handler_bp
     from portal.reporter import bp as reporter_bp
+    from portal.site_assets import bp as site_bp
 
     web.init_app(app, config)
     cli.init_app(app)
     app.register_blueprint(reporter_bp)
     app.register_blueprint(handler_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(site_bp)
     return app

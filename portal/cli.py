@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import replace
 from urllib.parse import urlsplit
 
 import click
@@ -19,7 +20,7 @@ import crypto
 from portal import migrate
 from portal.config import Config
 from portal.models import Role
-from portal.services import accounts, audit, clock, integrity_scan, notifications
+from portal.services import accounts, audit, clock, integrity_scan, notifications, site_settings
 from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
@@ -114,7 +115,7 @@ def create_user_command(role: str, username: str, display_name: str, level: int)
             level=level,
             profile=argon2_profile(_config()),
             now=utcnow(),
-            issuer=_config().site.name,
+            issuer=site_settings.site_look(session, _config()).name,
         )
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
@@ -198,9 +199,12 @@ def _clock_pass() -> str:
     with factory() as session:
         # Each pass reads the admin's choice of holidays afresh: a change applies from the next.
         settings = clock.with_holidays(session, current_app.extensions["candor.clock"])
+        # Notifications name the site as its admins call it now.
+        effective = site_settings.current(session, config)
+        settings = replace(settings, site_name=effective.look.name)
         result = clock.tick(session, now=utcnow(), settings=settings)
     with factory() as session:
-        reviews.queue_review_reminders(session, settings, config.intake, now=utcnow())
+        reviews.queue_review_reminders(session, settings, effective.intake, now=utcnow())
     if config.smtp.daily_digest:
         with factory() as session:
             notifications.queue_daily_digests(session, settings, now=utcnow())
@@ -234,7 +238,8 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
     """Print every event the policy's clocks would produce if nobody acted, one a line, in the
     site's time zone: warnings, due times, escalations and notices to the reporter."""
     timezone = _config().site.timezone
-    groups = _config().intake.groups
+    with current_app.extensions["candor.sessionmaker"]() as session:
+        groups = site_settings.intake_settings(session, _config()).groups
     if group is not None and group not in {g.key for g in groups}:
         known = ", ".join(g.key for g in groups) or "none"
         raise click.ClickException(

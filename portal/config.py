@@ -406,6 +406,16 @@ def _intake(reader: _Reader) -> IntakeConfig:
     )
 
 
+def intake_from_mapping(raw: Mapping[str, Any]) -> IntakeConfig:
+    """Validate an ``[intake]`` table by the loader's own rules (for settings saved by admins)."""
+    return _intake(_Reader({"intake": raw}))
+
+
+def check_site_name(value: str) -> str:
+    """The loader's rule for ``site.name``; raises :class:`ConfigError`."""
+    return str(_one_line_name("site.name", value))
+
+
 def _groups(reader: _Reader) -> list[ReporterGroup]:
     raw = reader.optional("intake.groups", list, None)
     if raw is None:

@@ -8,6 +8,7 @@ request that will be refused cannot fill it. Routes that take no files accept on
 
 from __future__ import annotations
 
+import io
 import math
 import time
 from collections.abc import Callable
@@ -76,6 +77,19 @@ UPLOAD_ROUTES: dict[str, UploadRoute] = {}
 def upload_route(endpoint: str, route: UploadRoute) -> None:
     """Declare that ``endpoint`` takes files (each blueprint declares its own)."""
     UPLOAD_ROUTES[endpoint] = route
+
+
+# Routes that take one small file read in memory, never stored as an attachment (an admin's
+# logo): endpoint -> the most bytes of file it may carry.
+SMALL_FILE_ROUTES: dict[str, int] = {}
+# Room for the form fields beside the file, and for a file a little over its limit, so that it
+# is refused with a page that says why rather than by the server's "too large".
+SMALL_FILE_SLACK = 64 * 1024
+
+
+def small_file_route(endpoint: str, max_bytes: int) -> None:
+    """Declare that ``endpoint`` takes one small file, kept in memory (bounded by its body)."""
+    SMALL_FILE_ROUTES[endpoint] = max_bytes
 
 
 class DiscardingSink:
@@ -202,6 +216,11 @@ class EncryptingRequest(Request):
         filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
+        if (self.endpoint or "") in SMALL_FILE_ROUTES:
+            # The body limit bounds what memory this takes; without a valid token, nothing.
+            if _csrf_valid(self._fields_seen):
+                return io.BytesIO()
+            return DiscardingSink("bad_form")  # type: ignore[return-value]  # write-only by design
         refusal = self._refusal()
         sinks: list[Any] = g.setdefault("upload_sinks", [])
         if refusal is None and len(sinks) >= MAX_FILES:
@@ -363,6 +382,9 @@ def init_app(app: Flask, limiter: Limiter) -> None:
 
     def limit_request() -> None:
         endpoint = request.endpoint
+        if (endpoint or "") in SMALL_FILE_ROUTES:
+            request.max_content_length = SMALL_FILE_ROUTES[endpoint or ""] + SMALL_FILE_SLACK
+            return
         if not takes_files(endpoint):
             request.max_content_length = SMALL_BODY
             return

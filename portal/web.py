@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter, Map
@@ -22,7 +23,7 @@ from portal import uploads
 from portal.argon2_gate import Argon2BusyError, Argon2Gate
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
-from portal.services import clock
+from portal.services import clock, site_settings
 from portal.services.attachments import AttachmentStore
 from portal.services.lengths import too_long_message
 from portal.services.receipt_delays import DelayPolicy
@@ -176,6 +177,8 @@ def clock_settings() -> clock.ClockSettings:
     """The clock's settings with the admin's choice of holidays, read once per request."""
     if "clock_settings" not in g:
         base: clock.ClockSettings = current_app.extensions["candor.clock"]
+        # Notifications queued by this request name the site as its admins call it now.
+        base = replace(base, site_name=site_look().name)
         g.clock_settings = clock.with_holidays(db_session(), base)
     settings: clock.ClockSettings = g.clock_settings
     return settings
@@ -400,6 +403,32 @@ def _busy_error(error: Argon2BusyError) -> tuple[str, int, dict[str, str]]:
     return page, 503, busy_headers(error)
 
 
+def current_settings() -> site_settings.SiteSettings:
+    """The site's effective settings (configuration overridden by admins), read once a request."""
+    if "site_settings" not in g:
+        g.site_settings = site_settings.current(db_session(), app_config())
+    settings: site_settings.SiteSettings = g.site_settings
+    return settings
+
+
+def intake_settings() -> site_settings.EffectiveIntake:
+    """Categories, intake questions and reporter groups as they are now (admins may edit them)."""
+    return current_settings().intake
+
+
+def site_look() -> site_settings.SiteLook:
+    return current_settings().look
+
+
 def _template_globals() -> dict[str, Any]:
     config = app_config()
-    return {"site_name": config.site.name, "clean_in_memory_mb": config.storage.clean_in_memory_mb}
+    try:
+        look = site_look()
+    except SQLAlchemyError:
+        # An error page about the database itself still renders, with the configured name.
+        look = site_settings.SiteLook(name=config.site.name)
+    return {
+        "site_name": look.name,
+        "site_look": look,
+        "clean_in_memory_mb": config.storage.clean_in_memory_mb,
+    }

@@ -8,5 +8,6 @@ from portal.admin import (  # noqa: E402, F401  (routes register on import)
     committee_views,
     policy_edit_views,
     policy_views,
+    site_views,
     views,
 )

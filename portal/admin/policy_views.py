@@ -17,16 +17,15 @@ from portal.services.errors import InvalidInputError
 from portal.services.policies import PRESETS, Policy, PolicyError, load_policy
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
-from portal.web import app_config, clock_settings, db_session
+from portal.web import app_config, clock_settings, db_session, intake_settings
 
 
 @bp.get("/policies")
 @admin_required
 def policies() -> str:
-    config = app_config()
     used_by: dict[str, list[str]] = {}
-    for key, names in clock.policies_by_category(db_session(), config.intake).items():
-        category = config.intake.category(key)
+    for key, names in clock.policies_by_category(db_session(), intake_settings()).items():
+        category = intake_settings().category(key)
         for name in names:
             used_by.setdefault(name, []).append(category.label if category else key)
     return render_template(
@@ -44,7 +43,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
     preview runs the very version the page shows."""
     chosen = _shown(policy, request.args.get("version"))
     timezone = app_config().site.timezone
-    groups = app_config().intake.groups
+    groups = intake_settings().groups
     form = preview_form(groups, request.args)
     timeline = None
     problems: list[str] = []

@@ -24,7 +24,7 @@ from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFou
 from portal.services.policies import PRESETS
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
-from portal.web import app_config, clock_settings, db_session
+from portal.web import app_config, clock_settings, db_session, intake_settings, site_look
 
 OTHER_WAYS = "other_ways"
 
@@ -48,7 +48,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/users")
 @admin_required
 def users() -> str:
-    labels = {c.key: c.label for c in app_config().intake.categories}
+    labels = approval_views.category_labels()
     return render_template(
         "admin/users.html",
         accounts=accounts.list_accounts(db_session()),
@@ -60,7 +60,7 @@ def users() -> str:
 @bp.route("/users/new", methods=["GET", "POST"])
 @admin_required
 def new_user() -> ResponseReturnValue:
-    form = account_form(app_config().intake, new=True)
+    form = account_form(intake_settings(), new=True)
     if not form.validate_on_submit():
         return _account_page(form, None, _form_problems(form)), _status()
     try:
@@ -92,10 +92,10 @@ def edit_user(user_id: int) -> ResponseReturnValue:
     user = _user_or_404(user_id)
     if request.method == "GET":
         current = accounts.user_categories(db_session(), user.id)
-        form = account_form(app_config().intake, new=False, obj=user, categories=current)
+        form = account_form(intake_settings(), new=False, obj=user, categories=current)
         _show_pending(form, approvals.find_pending(db_session(), user.id))
     else:
-        form = account_form(app_config().intake, new=False)
+        form = account_form(intake_settings(), new=False)
     if not form.validate_on_submit():
         return _account_page(form, user, _form_problems(form)), _status()
     try:
@@ -199,7 +199,7 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
             user,
             utcnow(),
             base_url=config.site.base_url,
-            site_name=config.site.name,
+            site_name=site_look().name,
         )
     except InvalidInputError as exc:
         return _confirm_page(RESET_SECOND_FACTOR, form, user, str(exc)), 400
@@ -240,14 +240,17 @@ def texts() -> ResponseReturnValue:
 @admin_required
 def categories() -> ResponseReturnValue:
     db = db_session()
-    config = app_config()
     if request.method == "POST":
         form = PlainForm()
         category = request.form.get("category", "")
         # Kept in the order the policies are listed, whatever order the browser sent them in.
         listed = [*PRESETS, *versions.custom_names(db)]
         chosen = set(request.form.getlist("policies"))
-        if not form.validate() or config.intake.category(category) is None or chosen - set(listed):
+        if (
+            not form.validate()
+            or intake_settings().category(category) is None
+            or chosen - set(listed)
+        ):
             abort(400)
         try:
             clock.choose_policies(
@@ -262,14 +265,14 @@ def categories() -> ResponseReturnValue:
         else:
             flash("The policies are saved. They apply to reports filed from now on.", "info")
         return redirect(url_for("admin.categories"))
-    by_category = clock.policies_by_category(db, config.intake)
+    by_category = clock.policies_by_category(db, intake_settings())
     rows = [
         (
             category,
             versions.resolve_all(db, by_category[category.key]),
             intake.list_recipients(db, category.key),
         )
-        for category in config.intake.categories
+        for category in intake_settings().categories
     ]
     return render_template(
         "admin/categories.html",

@@ -16,19 +16,20 @@ from portal.services import approvals
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import staff, staff_required
 from portal.timeutil import utcnow
-from portal.web import app_config, db_session
+from portal.web import app_config, db_session, intake_settings, site_look
 
 # Row ids are 32-bit on PostgreSQL; a larger number names no change.
 MAX_ID = 2**31 - 1
 
 
 def category_labels() -> dict[str, str]:
-    return {c.key: c.label for c in app_config().intake.categories}
+    intake = intake_settings()
+    return {c.key: c.label for c in (*intake.categories, *intake.retired)}
 
 
 def notice() -> approvals.Notice:
     site = app_config().site
-    return approvals.Notice(site_name=site.name, base_url=site.base_url)
+    return approvals.Notice(site_name=site_look().name, base_url=site.base_url)
 
 
 def flash_pending(user: User, pending: approvals.PendingChange | None) -> None:

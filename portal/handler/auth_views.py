@@ -34,6 +34,7 @@ from portal.web import (
     db_session,
     http_error_page,
     limiter,
+    site_look,
 )
 
 
@@ -151,7 +152,7 @@ def _qr_svg(uri: str) -> Markup:
 def _enrol_page(form: EnrolForm, pending: staff_auth.PendingEnrolment, problem: str = "") -> str:
     user_name = g.enrolling_username
     secret = pending.totp_secret
-    uri = pyotp.TOTP(secret).provisioning_uri(name=user_name, issuer_name=app_config().site.name)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user_name, issuer_name=site_look().name)
     return render_template(
         "handler/enrol.html",
         form=form,
@@ -217,7 +218,7 @@ def activate(token: str) -> ResponseReturnValue:
             token,
             form.password.data or "",
             profile=argon2_profile(),
-            issuer=app_config().site.name,
+            issuer=site_look().name,
             now=utcnow(),
             gate=argon2_gate(),
         )

@@ -30,6 +30,7 @@ from portal.web import (
     clock_settings,
     db_session,
     http_error_page,
+    intake_settings,
     parse_id,
     parse_number,
 )
@@ -68,7 +69,8 @@ def inbox() -> ResponseReturnValue:
         "handler/inbox.html",
         page=page,
         statuses=STATUS_LABELS,
-        categories=app_config().intake.categories,
+        # Retired categories too: their old cases can still be found by them.
+        categories=(*intake_settings().categories, *intake_settings().retired),
         args=request.args,
         names=_names(),
     )
@@ -128,7 +130,11 @@ def _render_case(
         form=PlainForm(),
         statuses=STATUS_LABELS,
         outcomes=casework.OUTCOMES,
-        categories=app_config().intake.categories,
+        # A case whose category was retired keeps it (and its label) until a handler moves it.
+        categories=(
+            *intake_settings().categories,
+            *(c for c in intake_settings().retired if c.key == access.case.category),
+        ),
         group_label=_group_label(access.case.reporter_group),
         now=utcnow(),
         names=_names(),
@@ -148,7 +154,7 @@ def _group_label(key: str | None) -> str:
     shown as stored."""
     if key is None:
         return "not said"
-    group = app_config().intake.group(key)
+    group = intake_settings().group(key)
     return group.label if group is not None else key
 
 
@@ -235,7 +241,7 @@ def update_case(uid: str) -> ResponseReturnValue:
             category=request.form.get("category", ""),
             status=CaseStatus(status),
             outcome=request.form.get("outcome") or None,
-            intake=app_config().intake,
+            intake=intake_settings(),
             settings=clock_settings(),
             now=utcnow(),
         )

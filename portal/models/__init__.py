@@ -38,6 +38,7 @@ from portal.models.committee import (
     CompanySecretary,
 )
 from portal.models.follow_ups import CaseFollowUp
+from portal.models.site import SiteSetting
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "RecipientChangeState",
     "ReporterSession",
     "Role",
+    "SiteSetting",
     "SiteText",
     "StaffDraft",
     "StaffSession",

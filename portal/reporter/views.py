@@ -34,6 +34,7 @@ from portal.web import (
     clock_settings,
     db_session,
     http_error_page,
+    intake_settings,
     local_time,
     receipt_delay_policy,
 )
@@ -53,7 +54,7 @@ RECEIPT_KEY = "receipt"
 def landing() -> str:
     return render_template(
         "reporter/landing.html",
-        promises=clock.site_promises(db_session(), app_config().intake),
+        promises=clock.site_promises(db_session(), intake_settings()),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
         first_run=not readiness.has_staff(db_session()),
     )
@@ -65,7 +66,7 @@ def file_report() -> ResponseReturnValue:
     recipients = intake.list_recipients(db_session())
     if not recipients:
         return render_template("reporter/not_ready.html"), 503
-    form = intake_form(config.intake, recipients)
+    form = intake_form(intake_settings(), recipients)
     if request.method == "GET":
         form.form_token.data = intake.new_form_token()
         return _intake_page(form)
@@ -85,7 +86,9 @@ def file_report() -> ResponseReturnValue:
         form_token=form.form_token.data or "",
         category=form.category.data or "",
         tier=int(form.tier.data or 0),
-        answers={q.key: getattr(form, f"q_{q.key}").data or "" for q in config.intake.questions},
+        answers={
+            q.key: getattr(form, f"q_{q.key}").data or "" for q in intake_settings().questions
+        },
         confidential=form.anonymity.data == "confidential",
         name=form.name.data or "",
         contact=form.contact.data or "",
@@ -98,7 +101,7 @@ def file_report() -> ResponseReturnValue:
         intake.submit_report(
             db_session(),
             submission,
-            intake=config.intake,
+            intake=intake_settings(),
             pepper=config.security.receipt_pepper,
             profile=argon2_profile(),
             store=attachment_store(),
@@ -157,12 +160,12 @@ def _intake_page(
     return render_template(
         "reporter/file_report.html",
         form=form,
-        questions=config.intake.questions,
+        questions=intake_settings().questions,
         problems=problems or [],
         uploads_dropped=uploads_dropped,
         max_upload_mb=config.storage.max_upload_mb,
-        promises=clock.site_promises(db_session(), config.intake),
-        late_windows=clock.late_windows(db_session(), config.intake),
+        promises=clock.site_promises(db_session(), intake_settings()),
+        late_windows=clock.late_windows(db_session(), intake_settings()),
     )
 
 
@@ -399,7 +402,7 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
     if request.endpoint == "reporter.file_report":
         recipients = intake.list_recipients(db_session())
         if recipients:
-            form = intake_form(app_config().intake, recipients)
+            form = intake_form(intake_settings(), recipients)
             form.form_token.data = request.form.get("form_token") or intake.new_form_token()
             return _intake_page(
                 form,

@@ -386,7 +386,9 @@ def update_case(
     case = access.case
     if tier not in (1, 2, 3):
         raise InvalidInputError("Tier: choose 1, 2 or 3.")
-    if intake.category(category) is None:
+    # A case may stay in its retired category, but none moves into one.
+    offered = {c.key for c in intake.categories}
+    if category not in offered and not (category == case.category and intake.category(category)):
         raise InvalidInputError("Category: choose one of the list.")
     if status is CaseStatus.CLOSED and outcome not in OUTCOMES:
         raise InvalidInputError("To close the case, choose its outcome.")

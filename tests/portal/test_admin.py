@@ -209,7 +209,7 @@ def test_resetting_the_second_factor_clears_the_secret(
     assert "second_factor_reset" in audit_actions(db, hanna)
 
 
-def file_report(app: Flask) -> None:
+def file_report(app: Flask, category: str = "fraud") -> None:
     """File a report as a reporter would, so that the handlers hold grants to its case key."""
     reporter = app.test_client()
     page = reporter.get("/report").get_data(as_text=True)
@@ -220,7 +220,7 @@ def file_report(app: Flask) -> None:
         data={
             "csrf_token": csrf_of(page),
             "form_token": form_token.group(1),
-            "category": "fraud",
+            "category": category,
             "tier": "3",
             "anonymity": "anonymous",
             "q_what_happened": "Invoices are paid twice.",

@@ -251,3 +251,19 @@ def test_0016_adds_policy_versions_and_a_downgrade_keeps_them_while_any_exist(
         conn.execute(text("DELETE FROM policy_versions"))
     migrate.downgrade(empty_engine, "0013")
     assert "policy_versions" not in _tables(empty_engine)
+
+
+def test_0021_adds_site_settings_and_a_downgrade_keeps_saved_ones(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0017")
+    assert "site_settings" not in _tables(empty_engine)
+    migrate.upgrade(empty_engine, "0021")
+    when = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        table = Table("site_settings", MetaData(), autoload_with=conn)
+        conn.execute(insert(table), {"section": "groups", "value": "[]", "updated_at": when})
+    with pytest.raises(RuntimeError, match="1 sections"):
+        migrate.downgrade(empty_engine, "0017")
+    with empty_engine.begin() as conn:
+        conn.execute(text("UPDATE site_settings SET value = NULL"))
+    migrate.downgrade(empty_engine, "0017")
+    assert "site_settings" not in _tables(empty_engine)

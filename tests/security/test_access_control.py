@@ -85,6 +85,8 @@ def test_staff_without_a_grant_get_404_everywhere_on_the_case(
         "act": "extend",
         "change_id": "1",
         "decision": "approve",
+        "section": "categories",
+        "key": "fraud",
     }
     # A control: the handler who holds the case gets every page.
     hanna = staff_client(app, db, team["hanna"])
@@ -225,6 +227,8 @@ def test_staff_pages_signed_out_lead_to_the_sign_in_page(
         "act": "extend",
         "change_id": "1",
         "decision": "approve",
+        "section": "categories",
+        "key": "fraud",
     }
     client = app.test_client()
     token = csrf_of(client.get("/staff/sign-in").get_data(as_text=True))

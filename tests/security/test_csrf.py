@@ -103,6 +103,8 @@ def everything(app: Flask, db: Session) -> tuple[FlaskClient, dict[str, str]]:
         "act": "extend",
         "change_id": "1",
         "decision": "approve",
+        "section": "categories",
+        "key": "fraud",
     }
     # The setup is real: this browser does reach the staff and reporter pages.
     assert client.get(f"/staff/cases/{case.uid}").status_code == 200

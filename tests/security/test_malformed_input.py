@@ -49,6 +49,8 @@ def browser(
         "act": "extend",
         "change_id": "1",
         "decision": "approve",
+        "section": "categories",
+        "key": "fraud",
     }
     return client, values
 

@@ -84,6 +84,8 @@ def route_values(db: Session) -> dict[str, Any]:
         "act": "extend",
         "change_id": 1,
         "decision": "approve",
+        "section": "categories",
+        "key": "fraud",
     }
 
 
