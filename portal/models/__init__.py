@@ -38,6 +38,7 @@ from portal.models.committee import (
     CompanySecretary,
 )
 from portal.models.follow_ups import CaseFollowUp
+from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "CaseExclusion",
     "CaseFollowUp",
     "CaseKeyGrant",
+    "CaseLink",
     "CaseRecusal",
     "CaseStatus",
     "CategoryPolicy",
@@ -63,6 +65,7 @@ __all__ = [
     "EventKind",
     "HolidaySettings",
     "Message",
+    "MinutesVersion",
     "Note",
     "OutboxMessage",
     "OutboxState",
