@@ -26,10 +26,6 @@ from portal.web import (
     db_session,
 )
 
-# The receipt is shown once: no copy may stay in a cache or the browser's history.
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
 def _oral_form() -> OralReportForm:
     form = OralReportForm()
     form.channel.choices = [("", "Choose…"), *oral.CHANNELS.items()]
@@ -115,7 +111,8 @@ def record_oral_report() -> ResponseReturnValue:
             "info",
         )
         return redirect(url_for("handler.inbox"))
-    return render_template("handler/oral_receipt.html", receipt=receipt), 200, NO_STORE
+    # Shown once, in the answer to the POST (every page is sent with "no-store").
+    return render_template("handler/oral_receipt.html", receipt=receipt)
 
 
 @bp.post("/cases/<uid>/minutes")
