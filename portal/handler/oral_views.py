@@ -133,10 +133,11 @@ def revise_minutes(uid: str) -> ResponseReturnValue:
 @case_handler_required
 def third_party(uid: str) -> ResponseReturnValue:
     value = request.form.get("third_party", "")
-    if value not in ("yes", "no"):
-        abort(400)
 
     def action(access: casework.CaseAccess) -> str:
+        # Checked once the case is open: anyone without it gets 404 whatever they send.
+        if value not in ("yes", "no"):
+            abort(400)
         oral.set_third_party(db_session(), access, value == "yes", now=utcnow())
         if value == "yes":
             return "The report is marked as a third party's."
