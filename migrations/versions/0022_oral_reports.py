@@ -139,8 +139,12 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    kinds = ", ".join(f"'{kind}'" for kind in NEW_KINDS)
-    events = bind.scalar(sa.text(f"SELECT count(*) FROM case_events WHERE kind IN ({kinds})"))
+    events = bind.scalar(
+        sa.text(
+            "SELECT count(*) FROM case_events WHERE kind IN "
+            "('minutes_corrected', 'minutes_revised', 'minutes_approved')"
+        )
+    )
     oral = bind.scalar(
         sa.text("SELECT count(*) FROM cases WHERE channel IS NOT NULL OR third_party")
     )

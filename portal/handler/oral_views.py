@@ -26,6 +26,7 @@ from portal.web import (
     db_session,
 )
 
+
 def _oral_form() -> OralReportForm:
     form = OralReportForm()
     form.channel.choices = [("", "Choose…"), *oral.CHANNELS.items()]

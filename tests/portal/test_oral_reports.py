@@ -296,8 +296,9 @@ def test_third_party_flag_at_intake_and_by_the_handler(
         == 302
     )
     assert the_case(db).third_party
-    assert ["third_party_cleared", "third_party_set"] == [
-        a for a in audit_actions(db, case) if a.startswith("third_party")
+    assert [a for a in audit_actions(db, case) if a.startswith("third_party")] == [
+        "third_party_cleared",
+        "third_party_set",
     ]
     # Without a token nothing changes.
     assert (
