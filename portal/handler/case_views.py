@@ -10,7 +10,7 @@ from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.forms import ConfirmForm, PlainForm
 from portal.models import CaseStatus, User
-from portal.services import casework, drafts, follow_ups, messaging
+from portal.services import casework, drafts, follow_ups, messaging, oral
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
@@ -144,6 +144,7 @@ def _render_case(
         appeal=committee.appeal_of(
             db_session(), access.case, access.handler, clock_settings().calendar
         ),
+        oral=oral.oral_view(db_session(), access),
         secretary_answers=appeals.SECRETARY_ANSWERS,
         votes=committee.VOTES,
     ), status

@@ -1,10 +1,20 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
+from portal.services.intake import MAX_ANSWER_LENGTH
 from portal.services.lengths import (
     MAX_ONE_TIME_CODE_LENGTH,
     MAX_PASSWORD_LENGTH,
@@ -81,3 +91,38 @@ class PlainForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     # Only the confirmation page sends this field; a bare POST records nothing.
     confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])
+
+
+class OralReportForm(FlaskForm):
+    """A report received by telephone, voice message, post, e-mail or in a meeting."""
+
+    form_token = HiddenField()
+    # Any value reaches the service, which refuses an unknown channel with the form kept.
+    channel = SelectField("How the report was received", validate_choice=False)
+    received = DateTimeLocalField(
+        "When it was received (date and time in the site's time zone)",
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        validators=[InputRequired(message="Give the date and time the report was received.")],
+    )
+    category = SelectField("What the report is about", validate_choice=False)
+    tier = SelectField(
+        "Tier",
+        choices=[
+            SelectChoice("3", "3: other"),
+            SelectChoice("2", "2: high"),
+            SelectChoice("1", "1: critical (someone is in immediate danger)"),
+        ],
+        default="3",
+    )
+    minutes = TextAreaField(
+        "Minutes or transcript of the report",
+        validators=[Length(max=MAX_ANSWER_LENGTH)],
+    )
+    third_party = BooleanField(
+        "The reporter reports on someone else's behalf, or about something they witnessed as "
+        "a third party"
+    )
+
+
+class MinutesForm(FlaskForm):
+    body = TextAreaField("Revised minutes", validators=[Length(max=MAX_ANSWER_LENGTH)])

@@ -25,3 +25,4 @@ def _reply() -> UploadPermit | None:
 
 
 upload_route("handler.send_message", UploadRoute(permit=_reply))
+upload_route("handler.record_oral_report", UploadRoute(permit=_reply))

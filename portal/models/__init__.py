@@ -38,6 +38,7 @@ from portal.models.committee import (
     CompanySecretary,
 )
 from portal.models.follow_ups import CaseFollowUp
+from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.site import SiteSetting
 from portal.models.users import Role, StaffSession, User, UserCategory
 
@@ -52,6 +53,7 @@ __all__ = [
     "CaseExclusion",
     "CaseFollowUp",
     "CaseKeyGrant",
+    "CaseLink",
     "CaseRecusal",
     "CaseStatus",
     "CategoryPolicy",
@@ -64,6 +66,7 @@ __all__ = [
     "EventKind",
     "HolidaySettings",
     "Message",
+    "MinutesVersion",
     "Note",
     "OutboxMessage",
     "OutboxState",

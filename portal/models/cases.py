@@ -73,6 +73,11 @@ class EventKind(enum.Enum):
     # due again from its own start at the new tier's duration (seeds/000: a critical matter is
     # answered within 15 minutes, whenever it is found to be critical).
     TIER_CHANGED = "tier_changed"
+    # Directive art. 18(2)-(4): the reporter of an oral report checks the handler's minutes and
+    # corrects or approves them; a handler may revise them after a correction, asking again.
+    MINUTES_CORRECTED = "minutes_corrected"
+    MINUTES_REVISED = "minutes_revised"
+    MINUTES_APPROVED = "minutes_approved"
 
 
 class Case(Base):
@@ -140,6 +145,14 @@ class Case(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), default=None)
     # The earliest due time of the case's running deadlines; the inbox sorts on it.
     next_due_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    # How a report recorded by a handler came in ("telephone", "post", ...; None for the web
+    # form). In the clear because the statistics count reports by channel.
+    channel: Mapped[str | None] = mapped_column(String(16), default=None)
+    # The reporter reports on someone else's behalf or as a third-party witness (seeds/002).
+    third_party: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # Where the minutes of an oral report stand: "awaiting" the reporter's approval,
+    # "corrected" by the reporter, or "approved"; None for a report the reporter wrote.
+    minutes_state: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class CaseKeyGrant(Base):

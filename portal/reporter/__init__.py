@@ -4,4 +4,8 @@ from flask import Blueprint
 
 bp = Blueprint("reporter", __name__)
 
-from portal.reporter import upload_gate, views  # noqa: E402, F401  (routes register on import)
+from portal.reporter import (  # noqa: E402, F401  (routes register on import)
+    minutes_views,
+    upload_gate,
+    views,
+)

@@ -71,6 +71,11 @@ class IntakeFormBase(FlaskForm):
     # The site's groups, set with the form; the service checks the answer against the same list
     # and says what to do, so the choice is not checked here as well ("Not a valid choice").
     group = RadioField("Who are you?", default="", validate_choice=False)
+    third_party = BooleanField(
+        "I am reporting on someone else's behalf, or about something I witnessed as a third party",
+        description="For example about what happened to a colleague, a relative or a supplier's "
+        "employee. Leave it unticked if it happened to you.",
+    )
 
 
 def late_answer(form: IntakeFormBase) -> bool | None:
@@ -130,6 +135,10 @@ class MessageForm(FlaskForm):
 class ReceiptForm(FlaskForm):
     form_token = HiddenField()
     saved = BooleanField("I have saved my receipt code and passphrase")
+
+
+class MinutesCorrectionForm(FlaskForm):
+    body = TextAreaField("Your corrected minutes", validators=[Length(max=MAX_ANSWER_LENGTH)])
 
 
 class SignOutForm(FlaskForm):

@@ -15,12 +15,22 @@ from portal.reporter import bp
 from portal.reporter.forms import (
     CheckForm,
     MessageForm,
+    MinutesCorrectionForm,
     ReceiptForm,
     SignOutForm,
     intake_form,
     late_answer,
 )
-from portal.services import clock, intake, messaging, quota, readiness, reporter_access, sitetext
+from portal.services import (
+    clock,
+    intake,
+    messaging,
+    oral,
+    quota,
+    readiness,
+    reporter_access,
+    sitetext,
+)
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
@@ -96,6 +106,7 @@ def file_report() -> ResponseReturnValue:
         uploads=uploads,
         late=late_answer(form),
         group=form.group.data or "",
+        third_party=bool(form.third_party.data),
     )
     try:
         intake.submit_report(
@@ -315,7 +326,10 @@ def case() -> ResponseReturnValue:
 
 
 def _case_page(
-    login: reporter_access.ReporterLogin, draft: str = "", problem: str = ""
+    login: reporter_access.ReporterLogin,
+    draft: str = "",
+    problem: str = "",
+    minutes_draft: str | None = None,
 ) -> ResponseReturnValue:
     try:
         context = _resume(login)
@@ -334,6 +348,9 @@ def _case_page(
         can_say_satisfied=clock.can_say_satisfied(db, case),
         report=messaging.read_report(db, case, context.case_private_key),
         thread=thread,
+        minutes=oral.minutes_of(db, case, context.case_private_key),
+        minutes_form=MinutesCorrectionForm(formdata=None, body=minutes_draft),
+        minutes_draft=minutes_draft,
         form=MessageForm(formdata=None, body=draft),
         sign_out=SignOutForm(formdata=None),
         problem=problem,

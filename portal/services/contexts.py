@@ -55,3 +55,7 @@ def case_public_key(case_uid: str) -> bytes:
 
 def user_public_key(user_id: int) -> bytes:
     return f"candor:user:{user_id}:public-key".encode()
+
+
+def minutes(case_uid: str, version_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:minutes:{version_uid}".encode()

@@ -39,6 +39,8 @@ MAX_FILES = 20
 # How long a receipt can be shown again (a reload, a second post) before it is forgotten.
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
+# The one answer of a report recorded by a handler: their minutes or transcript.
+MINUTES_LABEL = "Minutes of the report"
 GROUP_NOT_LISTED = "“Who are you?”: choose one of the answers listed, or “Prefer not to say”."
 NOBODY_CAN_RECEIVE = (
     "Your report could not be filed because no handler can receive it right now, so nothing "
@@ -75,6 +77,13 @@ class Submission:
     late: bool | None = None
     # Who the reporter said they are: a key of the site's groups, or "" for "prefer not to say".
     group: str = ""
+    # The reporter reports on someone else's behalf or as a third-party witness (seeds/002).
+    third_party: bool = False
+    # A report a handler records on the reporter's behalf (services/oral.py): the channel it
+    # came in by, when it was received, and the handler's minutes in place of the answers.
+    channel: str | None = None
+    received_at: datetime | None = None
+    minutes: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,7 +146,12 @@ def validate(
         problems.append("Say whether anyone is in immediate danger or the matter is critical.")
     if submission.group and intake.group(submission.group) is None:
         problems.append(GROUP_NOT_LISTED)
-    for question in intake.questions:
+    if submission.channel is not None:
+        if not submission.minutes.strip():
+            problems.append("Write the minutes or the transcript of the report.")
+        if len(submission.minutes) > MAX_ANSWER_LENGTH:
+            problems.append(f"The minutes are longer than {MAX_ANSWER_LENGTH} characters.")
+    for question in intake.questions if submission.channel is None else ():
         answer = submission.answers.get(question.key, "").strip()
         if question.required and not answer:
             problems.append(f"Answer “{question.label}”.")
@@ -169,6 +183,7 @@ def submit_report(
     clock_settings: clock.ClockSettings,
     now: datetime,
     gate: Argon2Gate = UNGATED,
+    recorded_by: User | None = None,
 ) -> Receipt:
     """Open a case for the report and return its receipt.
 
@@ -198,6 +213,8 @@ def submit_report(
     if category is None:  # validate() refused an unknown category already
         raise InvalidInputError("Choose what the report is about.")
 
+    # A report recorded by a handler runs its clocks from when it was received.
+    received_at = submission.received_at or now
     keypair = crypto.generate_keypair()
     receipt_code, receipt_lookup = _new_receipt_code(session, pepper)
     passphrase = crypto.generate_passphrase()
@@ -217,7 +234,10 @@ def submit_report(
         confidential=submission.confidential,
         escalation_level=1,
         sealed_report=b"",
-        received_at=now,
+        received_at=received_at,
+        third_party=submission.third_party,
+        channel=submission.channel,
+        minutes_state=None if submission.channel is None else "awaiting",
     )
     with gate.slot():
         case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
@@ -236,6 +256,9 @@ def submit_report(
             for q in intake.questions
         ],
     }
+    if submission.channel is not None:
+        report["answers"] = [{"label": MINUTES_LABEL, "answer": submission.minutes.strip()}]
+        report["channel"] = submission.channel
     if clock.late_window_of(session, case.policies) is not None:
         # Sealed with the report, not a clear column: whether the events are old says something
         # about them, and only the handlers who read the report need it.
@@ -246,6 +269,8 @@ def submit_report(
     first_answer = next(
         (text for q in intake.questions if (text := submission.answers.get(q.key, "").strip())), ""
     )
+    if submission.channel is not None:
+        first_answer = submission.minutes.strip()
     case.sealed_preview, case.sealed_preview_tag = integrity.seal_item(
         session, keypair.public_key, _preview(first_answer).encode(), contexts.preview(case.uid)
     )
@@ -275,25 +300,41 @@ def submit_report(
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
-    session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
-    clock.apply_event(session, case, EventKind.RECEIVED, now=now, settings=clock_settings)
+    session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=received_at))
+    clock.apply_event(session, case, EventKind.RECEIVED, now=received_at, settings=clock_settings)
+    if received_at < now:
+        # Warnings whose time passed before the report was recorded are skipped, as at any start.
+        clock.skip_past_warnings(session, case, now=now, settings=clock_settings)
 
+    if recorded_by is not None:
+        # A handler recorded the report on the reporter's behalf (services/oral.py).
+        audit.record(
+            session,
+            "oral_report_recorded",
+            now=now,
+            actor_id=recorded_by.id,
+            case_id=case.id,
+            detail=f"channel: {submission.channel}",
+        )
     files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
     receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)), files)
-    session.add(
-        PendingReceipt(
-            submission_lookup=submission_lookup,
-            case_id=case.id,
-            wrapped_receipt=crypto.wrap_with_key(
-                json.dumps(
-                    [receipt_code, passphrase, [[f.name, f.cleaning, f.kind] for f in files]]
-                ).encode(),
-                submission.form_token.encode(),
-                contexts.pending_receipt(case.uid),
-            ),
-            created_at=now,
+    # A receipt recorded by a handler is shown to them once and never kept: a second post of
+    # the same form is refused as already filed.
+    if recorded_by is None:
+        session.add(
+            PendingReceipt(
+                submission_lookup=submission_lookup,
+                case_id=case.id,
+                wrapped_receipt=crypto.wrap_with_key(
+                    json.dumps(
+                        [receipt_code, passphrase, [[f.name, f.cleaning, f.kind] for f in files]]
+                    ).encode(),
+                    submission.form_token.encode(),
+                    contexts.pending_receipt(case.uid),
+                ),
+                created_at=now,
+            )
         )
-    )
     try:
         session.commit()
     except IntegrityError:

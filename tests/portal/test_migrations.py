@@ -267,3 +267,60 @@ def test_0021_adds_site_settings_and_a_downgrade_keeps_saved_ones(empty_engine: 
         conn.execute(text("UPDATE site_settings SET value = NULL"))
     migrate.downgrade(empty_engine, "0017")
     assert "site_settings" not in _tables(empty_engine)
+
+
+def test_0022_adds_oral_reports_and_a_downgrade_refuses_while_any_are_recorded(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0017")
+    with empty_engine.begin() as conn:
+        cases = Table("cases", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(cases),
+            {
+                "uid": "c" * 32,
+                "receipt_lookup": b"r" * 32,
+                "submission_lookup": b"s" * 32,
+                "public_key": b"p" * 32,
+                "reporter_wrapped_key": b"",
+                "category": "fraud",
+                "policies": ["eu-directive"],
+                "tier": 3,
+                "status": "new",
+                "confidential": False,
+                "escalation_level": 1,
+                "sealed_report": b"",
+                "received_at": datetime(2026, 11, 23, 9, tzinfo=UTC),
+                "sealed_preview": b"",
+            },
+        )
+        case_id = conn.execute(text("SELECT id FROM cases")).scalar_one()
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(
+                text("INSERT INTO case_events (case_id, kind, occurred_at) VALUES (:c, :k, :t)"),
+                {"c": case_id, "k": "minutes_approved", "t": "2026-11-23 09:00:00"},
+            )
+    migrate.upgrade(empty_engine, "0022")
+    with empty_engine.begin() as conn:
+        # A case filed before oral reports existed came by the web form, from a first party.
+        row = conn.execute(text("SELECT channel, third_party, minutes_state FROM cases")).one()
+        assert (row[0], bool(row[1]), row[2]) == (None, False, None)
+        conn.execute(
+            text("INSERT INTO case_events (case_id, kind, occurred_at) VALUES (:c, :k, :t)"),
+            {"c": case_id, "k": "minutes_approved", "t": "2026-11-23 09:00:00"},
+        )
+        conn.execute(text("UPDATE cases SET channel = 'telephone', minutes_state = 'approved'"))
+    with pytest.raises(RuntimeError, match="would not fit the older schema"):
+        migrate.downgrade(empty_engine, "0017")
+    with empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM case_events"))
+        conn.execute(text("UPDATE cases SET channel = NULL, minutes_state = NULL"))
+    migrate.downgrade(empty_engine, "0017")
+    with empty_engine.connect() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("cases")}
+        assert not columns & {"channel", "third_party", "minutes_state"}
+        assert not {"minutes_versions", "case_links"} & set(inspect(conn).get_table_names())
+        assert conn.execute(text("SELECT uid FROM cases")).scalar_one() == "c" * 32
+        if conn.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())

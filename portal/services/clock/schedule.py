@@ -201,6 +201,32 @@ def apply_event(
     refresh_next_due(session, case)
 
 
+def skip_past_warnings(
+    session: Session, case: Case, *, now: datetime, settings: ClockSettings
+) -> None:
+    """Mark as done the warnings of the case's running deadlines whose time is already past.
+
+    A report recorded after it was received (a phone call written up the next morning) starts
+    its clocks at the time received; a warning due between then and ``now`` would only arrive
+    late, so it is skipped, as at any start. Due times and escalations are kept: they are facts.
+    The caller commits.
+    """
+    rules = {(policy.name, rule.key): rule for policy, rule in rules_of(session, case)}
+    for deadline in session.scalars(
+        select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
+    ):
+        rule = rules.get((deadline.policy, deadline.clock))
+        if rule is None:
+            continue
+        warn_times = warning_times(deadline, rule, settings.calendar)
+        passed = sum(1 for t in warn_times if t <= now)
+        if passed > deadline.steps_done:
+            deadline.steps_done = passed
+            reschedule(deadline, rule, case, settings, now)
+    session.flush()
+    refresh_next_due(session, case)
+
+
 def occurrences(session: Session, case: Case, kind: EventKind) -> int:
     """How many events of ``kind`` the case has recorded, the one being applied included."""
     session.flush()
