@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
+from portal.services.export import MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH
 from portal.services.lengths import (
     MAX_ONE_TIME_CODE_LENGTH,
     MAX_PASSWORD_LENGTH,
@@ -81,3 +83,32 @@ class PlainForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     # Only the confirmation page sends this field; a bare POST records nothing.
     confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])
+
+
+class ExportForm(FlaskForm):
+    """Export a case: the PDF, or a zip of it and the files, optionally with a passphrase."""
+
+    format = RadioField(
+        "What to export",
+        choices=[SelectChoice("pdf", "PDF"), SelectChoice("zip", "Zip: the PDF and the files")],
+        default="pdf",
+        validators=[InputRequired()],
+    )
+    passphrase = PasswordField(
+        "Passphrase for the zip (optional)",
+        validators=[
+            Optional(),
+            Length(
+                min=MIN_PASSPHRASE_LENGTH,
+                message=f"Use at least {MIN_PASSPHRASE_LENGTH} characters.",
+            ),
+            _at_most("passphrase", MAX_PASSPHRASE_LENGTH),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the passphrase",
+        validators=[
+            EqualTo("passphrase", "The passphrases differ."),
+            _at_most("repeated passphrase", MAX_PASSPHRASE_LENGTH),
+        ],
+    )
