@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
-from wtforms.fields.choices import SelectChoice
+
+# WTForms 3.3 deprecates choices given as tuples; its type stubs do not know SelectChoice yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH

@@ -7,8 +7,8 @@ import io
 import re
 import zipfile
 
-import pyzipper
 import pytest
+import pyzipper
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
