@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from datetime import timedelta
 
 import pytest
 import pyzipper
@@ -15,7 +16,8 @@ from pypdf import PdfReader
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuditEntry, Case, Message, User
+from portal.models import AuditEntry, Case, Deadline, Message, User
+from portal.services import clock
 from portal.services.export import safe_name
 from tests.factories import file_bytes, make_handler
 from tests.portal.test_handler_cases import actions, case_url, staff_client
@@ -255,3 +257,20 @@ def test_tampered_message_stops_the_pdf_export(
 )
 def test_file_names_in_the_zip_stay_inside_it(given: str, safe: str) -> None:
     assert safe_name(given) == safe
+
+
+def test_pdf_tells_the_history_of_a_breached_and_escalated_deadline(
+    client: FlaskClient, app: Flask, db: Session, team: dict[str, User]
+) -> None:
+    file_report(client)
+    ack = db.scalars(select(Deadline).where(Deadline.clock == "acknowledge")).one()
+    settings = app.extensions["candor.clock"]
+    clock.tick(db, now=ack.due_at - timedelta(days=1), settings=settings)
+    clock.tick(db, now=ack.due_at + timedelta(minutes=1), settings=settings)
+    hanna = staff_client(app, db, team["hanna"])
+    _, data = export(hanna, db, format="pdf")
+    text = pdf_text(data)
+    history = text[text.index("History of the deadlines") : text.index("Decisions and events")]
+    assert "Deadline breached: eu-directive/acknowledge" in history
+    assert "Escalated: eu-directive/acknowledge: level 1 -> 2" in history
+    assert "State: breached." in text and "Automatic message" in text
