@@ -32,6 +32,10 @@ def export(uid: str) -> ResponseReturnValue:
     form = ExportForm()
     if not form.validate_on_submit():
         return _page(access, form, status=400 if request.method == "POST" else 200)
+    if form.format.data == "pdf" and form.passphrase.data:
+        # Refused rather than ignored: a handler must not believe a plain PDF is protected.
+        problem = "A passphrase encrypts only the zip: choose the zip, or leave it empty."
+        return _page(access, form, problem=problem, status=400)
     config = app_config()
     zone = ZoneInfo(config.site.timezone)
     try:

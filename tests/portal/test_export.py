@@ -172,6 +172,8 @@ def test_encrypted_zip_opens_with_the_passphrase_and_not_without(
     assert status == 400 and b"at least 12 characters" in page
     status, page = export(hanna, db, format="zip", passphrase=PASSPHRASE, confirm=PASSPHRASE + "!")
     assert status == 400 and b"The passphrases differ." in page
+    status, page = export(hanna, db, format="pdf", passphrase=PASSPHRASE, confirm=PASSPHRASE)
+    assert status == 400 and b"A passphrase encrypts only the zip" in page
     assert "case_exported" not in actions(db)
     status, data = export(hanna, db, format="zip", passphrase=PASSPHRASE, confirm=PASSPHRASE)
     assert status == 200
