@@ -448,18 +448,6 @@ def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
     return attachment_response(view.name, view.size, chunks)
 
 
-@bp.post("/cases/<uid>/export")
-@case_handler_required
-def export(uid: str) -> ResponseReturnValue:
-    form = PlainForm()
-    if not form.validate():
-        abort(400)
-    access = _access(uid)
-    data = casework.export_case(db_session(), access, now=utcnow())
-    name = f"{inbox_service.reference(access.case)}.json"
-    return attachment_response(name, len(data), iter([data]))
-
-
 @bp.route("/bulk-grant", methods=["GET", "POST"])
 @handler_required
 def bulk_grant() -> ResponseReturnValue:

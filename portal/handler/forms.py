@@ -6,14 +6,18 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
-from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
+
+# WTForms 3.3 deprecates choices given as tuples; its type stubs do not know SelectChoice yet.
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
+from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
+from portal.services.export import MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH
 from portal.services.intake import MAX_ANSWER_LENGTH
 from portal.services.lengths import (
     MAX_ONE_TIME_CODE_LENGTH,
@@ -126,3 +130,32 @@ class OralReportForm(FlaskForm):
 
 class MinutesForm(FlaskForm):
     body = TextAreaField("Revised minutes", validators=[Length(max=MAX_ANSWER_LENGTH)])
+
+
+class ExportForm(FlaskForm):
+    """Export a case: the PDF, or a zip of it and the files, optionally with a passphrase."""
+
+    format = RadioField(
+        "What to export",
+        choices=[SelectChoice("pdf", "PDF"), SelectChoice("zip", "Zip: the PDF and the files")],
+        default="pdf",
+        validators=[InputRequired()],
+    )
+    passphrase = PasswordField(
+        "Passphrase for the zip (optional)",
+        validators=[
+            Optional(),
+            Length(
+                min=MIN_PASSPHRASE_LENGTH,
+                message=f"Use at least {MIN_PASSPHRASE_LENGTH} characters.",
+            ),
+            _at_most("passphrase", MAX_PASSPHRASE_LENGTH),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the passphrase",
+        validators=[
+            EqualTo("passphrase", "The passphrases differ."),
+            _at_most("repeated passphrase", MAX_PASSPHRASE_LENGTH),
+        ],
+    )

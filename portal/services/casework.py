@@ -310,52 +310,6 @@ def reveal_identity(
     return identity
 
 
-def export_case(session: Session, access: CaseAccess, *, now: datetime) -> bytes:
-    """The decrypted case as JSON, for a handler's records or an authority; audited. Commits."""
-    case = access.case
-    report = messaging.read_report(session, case, access.case_private_key)
-    thread = messaging.read_thread(session, case, access.case_private_key)
-    notes = session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.id))
-    document = {
-        "case": {
-            "uid": case.uid,
-            "received_at": case.received_at.isoformat(),
-            "status": case.status.value,
-            "outcome": case.outcome,
-            "tier": case.tier,
-            "category": case.category,
-        },
-        "report": {"category": report.category, "answers": [list(a) for a in report.answers]},
-        "attachments": [{"name": a.name, "size": a.size} for a in report.attachments],
-        "thread": [
-            {
-                "from": m.author_kind.value,
-                "by": m.author_name,
-                "at": m.created_at.isoformat(),
-                "body": m.body,
-                "attachments": [a.name for a in m.attachments],
-            }
-            for m in thread
-        ],
-        "notes": [
-            {
-                "at": n.created_at.isoformat(),
-                "body": integrity.open_item(
-                    session,
-                    access.case_private_key,
-                    n.sealed_body,
-                    n.tag,
-                    *integrity.note_place(case.uid, n),
-                ).decode(),
-            }
-            for n in notes
-        ],
-    }
-    audit.record(session, "case_exported", now=now, actor_id=access.handler.id, case_id=case.id)
-    session.commit()
-    return json.dumps(document, indent=2, ensure_ascii=False).encode()
-
-
 def record_download(
     session: Session, access: CaseAccess, attachment_uid: str, *, now: datetime
 ) -> None:
