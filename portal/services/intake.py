@@ -23,12 +23,13 @@ from portal.models import (
     CaseExclusion,
     CaseKeyGrant,
     CaseStatus,
+    DigestKind,
     EventKind,
     PendingReceipt,
     User,
     UserCategory,
 )
-from portal.services import audit, clock, contexts, integrity, notifications
+from portal.services import audit, case_news, clock, contexts, integrity, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
@@ -276,6 +277,7 @@ def submit_report(
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
     session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=now))
     clock.apply_event(session, case, EventKind.RECEIVED, now=now, settings=clock_settings)
+    case_news.tell_holders(session, case, DigestKind.REPORT, clock_settings, now=now)
 
     files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
     receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)), files)

@@ -401,6 +401,7 @@ def test_clock_tick_command_acts_on_a_due_deadline_and_mails_the_handler(
 ) -> None:
     hanna = make_handler(db, "hanna")
     hanna.email = ADDRESS
+    hanna.notify_by_digest = True  # the new report waits for her digest: one mail, the deadline's
     db.commit()
     file_report(mail_app.test_client())
     case = db.scalars(select(Case)).one()
