@@ -402,4 +402,8 @@ def _busy_error(error: Argon2BusyError) -> tuple[str, int, dict[str, str]]:
 
 def _template_globals() -> dict[str, Any]:
     config = app_config()
-    return {"site_name": config.site.name, "clean_in_memory_mb": config.storage.clean_in_memory_mb}
+    return {
+        "site_name": config.site.name,
+        "clean_in_memory_mb": config.storage.clean_in_memory_mb,
+        "emergency_number": config.site.emergency_number,
+    }

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
@@ -81,3 +81,17 @@ class PlainForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     # Only the confirmation page sends this field; a bare POST records nothing.
     confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])
+
+
+NOTIFY_CHOICES = [
+    ("immediately", "Immediately: an e-mail for each event"),
+    ("digest", "In the daily digest: one e-mail a day listing the cases"),
+]
+
+
+class NotifyForm(FlaskForm):
+    mode = RadioField(
+        "Tell me of a new report, a reporter's message or an appeal on my cases",
+        choices=NOTIFY_CHOICES,
+        validators=[InputRequired("Choose how you want to be told.")],
+    )

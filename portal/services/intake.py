@@ -88,6 +88,9 @@ class Receipt:
     expectations: tuple[tuple[str, datetime], ...]
     # The files sent with the report and what cleaning did to each, for the receipt page.
     files: tuple[ReceiptFile, ...] = ()
+    # A tier 1 report: the receipt tells the reporter to call the emergency services if a life
+    # is at risk now, since a report is read by people, not at once.
+    critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -280,7 +283,13 @@ def submit_report(
     case_news.tell_holders(session, case, DigestKind.REPORT, clock_settings, now=now)
 
     files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
-    receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)), files)
+    receipt = Receipt(
+        receipt_code,
+        passphrase,
+        tuple(clock.expectations(session, case)),
+        files,
+        critical=case.tier == 1,
+    )
     session.add(
         PendingReceipt(
             submission_lookup=submission_lookup,
@@ -447,7 +456,13 @@ def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) 
         )
     )
     files = tuple(ReceiptFile(*f) for f in rest[0]) if rest else ()
-    return Receipt(code, passphrase, tuple(clock.expectations(session, case)), files)
+    return Receipt(
+        code,
+        passphrase,
+        tuple(clock.expectations(session, case)),
+        files,
+        critical=case.tier == 1,
+    )
 
 
 def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:
