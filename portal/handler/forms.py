@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length
 
 from portal.services.accounts import MIN_PASSWORD_LENGTH
@@ -84,8 +85,8 @@ class ConfirmForm(FlaskForm):
 
 
 NOTIFY_CHOICES = [
-    ("immediately", "Immediately: an e-mail for each event"),
-    ("digest", "In the daily digest: one e-mail a day listing the cases"),
+    SelectChoice("immediately", "Immediately: an e-mail for each event"),
+    SelectChoice("digest", "In the daily digest: one e-mail a day listing the cases"),
 ]
 
 
