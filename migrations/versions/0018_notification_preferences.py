@@ -69,8 +69,8 @@ def downgrade() -> None:
     count = op.get_bind().scalar(sa.text("SELECT count(*) FROM digest_entries"))
     if count:
         raise RuntimeError(
-            f"{count} events wait for a daily digest; the older schema has no place for them, "
-            "so nothing was changed. Let the digest go out first."
+            f"Entries wait for the next daily digest ({count}); the older schema has no place "
+            "for them, so nothing was changed. Let the digest go out first."
         )
     op.drop_index(op.f("ix_digest_entries_case_id"), table_name="digest_entries")
     op.drop_index(op.f("ix_digest_entries_user_id"), table_name="digest_entries")
