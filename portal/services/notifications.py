@@ -237,8 +237,7 @@ def _digest_news(settings: ClockSettings, entries: Sequence[tuple[DigestKind, Ca
         cases = list({case.id: case for k, case in entries if k is kind}.values())
         if cases:
             lines = "".join(
-                f"- {inbox.reference(c)}: {settings.base_url}/staff/cases/{c.uid}\n"
-                for c in cases
+                f"- {inbox.reference(c)}: {settings.base_url}/staff/cases/{c.uid}\n" for c in cases
             )
             text += f"{heading}\n{lines}\n"
     return text

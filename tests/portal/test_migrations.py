@@ -253,7 +253,6 @@ def test_0016_adds_policy_versions_and_a_downgrade_keeps_them_while_any_exist(
     assert "policy_versions" not in _tables(empty_engine)
 
 
-
 def test_0018_adds_the_digest_choice_and_a_downgrade_keeps_waiting_entries(
     empty_engine: Engine,
 ) -> None:

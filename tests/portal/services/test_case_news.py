@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from portal.config import Config
 from portal.models import AuditEntry, Case, DigestEntry, DigestKind, OutboxMessage, User
 from portal.services import casework, clock, notifications
-from portal.services.clock import appeals
 from portal.services.calendar import BusinessCalendar
+from portal.services.clock import appeals
 from portal.timeutil import utcnow
 from tests.conftest import make_config
 from tests.factories import handler_private_key, make_admin, make_handler, sign_in_as
@@ -252,8 +252,7 @@ def test_an_appeal_to_the_secretary_and_on_to_the_committee_tells_the_holders(
         "the Company Secretary"
     )
     assert second["Subject"].startswith(
-        f"[Test Organisation] Case {reference(case)}: the reporter took the appeal to the "
-        "committee"
+        f"[Test Organisation] Case {reference(case)}: the reporter took the appeal to the committee"
     )
     # The secretary is asked to act (once, not again as a holder), then told as a holder.
     asked, holder = mail.to("sara@example.org")
