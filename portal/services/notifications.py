@@ -155,12 +155,16 @@ def notify_admins_of_bad_key(
 DIGEST_SUBJECT = "Daily summary of your cases"
 
 
-def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datetime) -> int:
+def queue_daily_digests(
+    session: Session, settings: ClockSettings, *, now: datetime, counts: bool = True
+) -> int:
     """Once a local day, tell each handler with an address how many of their cases are overdue
     or due within 48 hours, and list the cases with new reports, reporter's messages or appeals
     kept for their digest since the last one: counts, references and links, nothing of what any
     case holds. An entry waits until a digest lists it, then goes in the same transaction, so it
-    is told once and never lost. Commits once."""
+    is told once and never lost. With ``counts`` False (the site's daily summary of due cases
+    is off) only the handlers with entries waiting get a digest, holding the list alone: a
+    handler who chose the digest is told even so. Commits once."""
     from portal.models import Case, CaseKeyGrant
 
     zone = settings.calendar.zone
@@ -174,12 +178,12 @@ def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datet
         )
     )
     queued = 0
-    handlers = session.scalars(
-        select(User).where(
-            User.is_handler.is_(True), User.active.is_(True), User.email.is_not(None)
-        )
+    handlers = select(User).where(
+        User.is_handler.is_(True), User.active.is_(True), User.email.is_not(None)
     )
-    for user in handlers:
+    if not counts:
+        handlers = handlers.where(User.id.in_(select(DigestEntry.user_id)))
+    for user in session.scalars(handlers):
         if user.id in already or not user.email or "\r" in user.email or "\n" in user.email:
             continue
         mine = (
@@ -188,13 +192,17 @@ def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datet
             .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
             .where(CaseKeyGrant.user_id == user.id)
         )
-        overdue = session.scalar(mine.where(Case.next_due_at < now)) or 0
-        soon = (
-            session.scalar(
-                mine.where(Case.next_due_at >= now, Case.next_due_at < now + timedelta(hours=48))
+        overdue = soon = 0
+        if counts:
+            overdue = session.scalar(mine.where(Case.next_due_at < now)) or 0
+            soon = (
+                session.scalar(
+                    mine.where(
+                        Case.next_due_at >= now, Case.next_due_at < now + timedelta(hours=48)
+                    )
+                )
+                or 0
             )
-            or 0
-        )
         entries = session.execute(
             select(DigestEntry.id, DigestEntry.kind, Case)
             .join(Case, Case.id == DigestEntry.case_id)
@@ -208,7 +216,7 @@ def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datet
             to=user.email,
             subject=subject,
             body=(
-                f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n"
+                (f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n" if counts else "")
                 + _digest_news(settings, [(kind, case) for _, kind, case in entries])
                 + f"Your inbox (you will be asked to sign in):\n{settings.base_url}/staff/inbox\n"
             ),

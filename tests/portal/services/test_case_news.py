@@ -399,3 +399,38 @@ def test_the_emergency_number_comes_from_the_configuration(
     client = app.test_client()
     response = client.post("/report", data=intake_fields(client, tier="1"), follow_redirects=True)
     assert "call the emergency services\n    on +1 911." in response.get_data(as_text=True)
+
+
+# -- the worker's pass ---------------------------------------------------------------------------
+
+
+def test_the_worker_sends_the_chosen_digest_even_with_the_sites_daily_summary_off(
+    database: tuple[str, sessionmaker[Session]], tmp_path: Path, db: Session, mail: MailServer
+) -> None:
+    from portal import create_app
+
+    config = make_config(database[0], tmp_path, smtp__host="127.0.0.1", smtp__port=mail.port)
+    assert config.smtp.daily_digest is False
+    app = create_app(config)
+    app.config["TESTING"] = True
+    app.extensions["candor.sessionmaker"] = database[1]
+    config.storage.attachments_dir.mkdir(parents=True, exist_ok=True)
+    handler(db, "sven", digest=True)
+    handler(db, "hanna")
+    file_report(app.test_client())
+    case = only_case(db)
+
+    result = app.test_cli_runner().invoke(args=["candor", "clock", "tick"])
+    assert result.exit_code == 0, result.output
+    [digest] = mail.to("sven@example.org")
+    assert digest["Subject"] == f"[Test Organisation] {DIGEST}"
+    body = body_of(digest)
+    assert body.startswith(f"New reports since the last summary:\n- {reference(case)}: ")
+    assert "Overdue" not in body
+    # Hanna, told at once, gets no digest: the site's summary of due cases is off.
+    assert [m["Subject"] for m in mail.to("hanna@example.org")] == [
+        f"[Test Organisation] Case {reference(case)}: a new report arrived"
+    ]
+    again = app.test_cli_runner().invoke(args=["candor", "clock", "tick"])
+    assert again.exit_code == 0 and len(mail.to("sven@example.org")) == 1
+    assert_no_content(mail)
