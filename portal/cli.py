@@ -205,9 +205,12 @@ def _clock_pass() -> str:
         result = clock.tick(session, now=utcnow(), settings=settings)
     with factory() as session:
         reviews.queue_review_reminders(session, settings, effective.intake, now=utcnow())
-    if config.smtp.daily_digest:
-        with factory() as session:
-            notifications.queue_daily_digests(session, settings, now=utcnow())
+    with factory() as session:
+        # The counts of due cases only if the site sends them; the cases kept for handlers who
+        # chose the digest always, or they would never be told.
+        notifications.queue_daily_digests(
+            session, settings, now=utcnow(), counts=config.smtp.daily_digest
+        )
     with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
     return (

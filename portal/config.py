@@ -52,6 +52,8 @@ class SiteConfig:
     timezone: str
     # The site's v3 onion service (e.g. "http://<56 characters>.onion"), or None.
     onion_address: str | None = None
+    # The number the receipt of a tier 1 report tells the reporter to call if a life is at risk.
+    emergency_number: str = "112"
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,9 @@ def config_from_mapping(
             secret_key=reader.get("site.secret_key", str, _long_secret),
             timezone=timezone,
             onion_address=reader.optional("site.onion_address", str, "", _onion_address) or None,
+            emergency_number=reader.optional(
+                "site.emergency_number", str, "112", _emergency_number
+            ),
         ),
         security=_security(reader, profile),
         database=DatabaseConfig(url=reader.get("database.url", str, _non_empty)),
@@ -550,6 +555,17 @@ def _hex_secret_bytes(key: str, value: str) -> bytes:
             f"{key}: must be at least {MIN_SECRET_BYTES} bytes ({MIN_SECRET_BYTES * 2} hex digits)"
         )
     return secret
+
+
+EMERGENCY_NUMBER = re.compile(r"\+?[0-9][0-9 -]{0,19}")
+
+
+def _emergency_number(key: str, value: str) -> str:
+    """A telephone number to show reporters: digits, spaces and dashes, an optional leading +."""
+    number = value.strip()
+    if not EMERGENCY_NUMBER.fullmatch(number):
+        raise ConfigError(f'{key}: must be a telephone number such as "112" or "+1 911"')
+    return number
 
 
 ONION_V3 = re.compile(r"(?P<scheme>https?)://(?P<host>[a-z2-7]{56})\.onion(?P<port>:[0-9]{1,5})?")

@@ -431,4 +431,5 @@ def _template_globals() -> dict[str, Any]:
         "site_name": look.name,
         "site_look": look,
         "clean_in_memory_mb": config.storage.clean_in_memory_mb,
+        "emergency_number": config.site.emergency_number,
     }

@@ -22,6 +22,7 @@ from portal.handler.forms import (
     RecoverForm,
     SignInForm,
 )
+from portal.handler.notify_views import notify_form
 from portal.services import accounts, readiness, staff_auth, tokens
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import SESSION_KEY, current_login, remember_login, staff, staff_required
@@ -281,7 +282,7 @@ def sign_out() -> ResponseReturnValue:
 def account() -> ResponseReturnValue:
     form = ChangePasswordForm()
     if not form.validate_on_submit():
-        return render_template("handler/account.html", form=form), (
+        return render_template("handler/account.html", form=form, notify=notify_form()), (
             400 if request.method == "POST" else 200
         )
     try:
@@ -295,7 +296,9 @@ def account() -> ResponseReturnValue:
             gate=argon2_gate(),
         )
     except (staff_auth.SignInError, InvalidInputError) as exc:
-        return render_template("handler/account.html", form=form, problem=str(exc)), 400
+        return render_template(
+            "handler/account.html", form=form, notify=notify_form(), problem=str(exc)
+        ), 400
     flash("Your password has been changed. Your cases stay readable.", "info")
     return redirect(url_for("handler.account"))
 

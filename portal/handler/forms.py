@@ -159,3 +159,17 @@ class ExportForm(FlaskForm):
             _at_most("repeated passphrase", MAX_PASSPHRASE_LENGTH),
         ],
     )
+
+
+NOTIFY_CHOICES = [
+    SelectChoice("immediately", "Immediately: an e-mail for each event"),
+    SelectChoice("digest", "In the daily digest: one e-mail a day listing the cases"),
+]
+
+
+class NotifyForm(FlaskForm):
+    mode = RadioField(
+        "Tell me of a new report, a reporter's message or an appeal on my cases",
+        choices=NOTIFY_CHOICES,
+        validators=[InputRequired("Choose how you want to be told.")],
+    )

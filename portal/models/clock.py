@@ -85,6 +85,30 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class DigestKind(enum.Enum):
+    """What a digest entry tells: a new report, a reporter's message, an appeal."""
+
+    REPORT = "report"
+    MESSAGE = "message"
+    APPEAL = "appeal"
+
+
+class DigestEntry(Base):
+    """An event on a case kept for a handler's next daily digest (they chose the digest).
+
+    Only the case and the kind of event, never content; the digest that lists it deletes it in
+    the same transaction, so an entry is told exactly once and nothing is lost before then.
+    """
+
+    __tablename__ = "digest_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[DigestKind] = mapped_column(_enum(DigestKind, "digest_kind"))
+    created_at: Mapped[datetime]
+
+
 class CategoryPolicy(Base):
     """One of the policies an admin chose for a category, over the configuration's default.
 

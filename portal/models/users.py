@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String
+from sqlalchemy import CheckConstraint, ForeignKey, LargeBinary, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base
@@ -58,6 +58,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     # Where notifications go (a case reference and a link, never content); optional.
     email: Mapped[str | None] = mapped_column(String(320), default=None)
+    # The handler's choice: a new report, a reporter's message or an appeal on their cases is
+    # told at once (False) or listed in the daily digest (True). A tier 1 case is told at once
+    # whatever the choice.
+    notify_by_digest: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
 
     @property

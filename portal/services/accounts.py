@@ -529,3 +529,26 @@ def get_user(session: Session, user_id: int) -> User:
     if user is None:
         raise NotFoundError("No such account.")
     return user
+
+
+def set_notification_preference(
+    session: Session, user: User, *, by_digest: bool, now: datetime
+) -> None:
+    """The handler's own choice: new reports, reporter's messages and appeals told at once or in
+    the daily digest (a tier 1 case is told at once whatever is chosen). Audited. Commits once.
+
+    Events already kept for the digest stay there and go out with the next one, so a change
+    loses nothing.
+    """
+    if user.notify_by_digest == by_digest:
+        return
+    user.notify_by_digest = by_digest
+    audit.record(
+        session,
+        "notification_preference_changed",
+        now=now,
+        actor_id=user.id,
+        subject_id=user.id,
+        detail="in the daily digest" if by_digest else "immediately",
+    )
+    session.commit()

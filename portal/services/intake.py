@@ -23,12 +23,13 @@ from portal.models import (
     CaseExclusion,
     CaseKeyGrant,
     CaseStatus,
+    DigestKind,
     EventKind,
     PendingReceipt,
     User,
     UserCategory,
 )
-from portal.services import audit, clock, contexts, integrity, notifications
+from portal.services import audit, case_news, clock, contexts, integrity, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
@@ -96,6 +97,9 @@ class Receipt:
     expectations: tuple[tuple[str, datetime], ...]
     # The files sent with the report and what cleaning did to each, for the receipt page.
     files: tuple[ReceiptFile, ...] = ()
+    # A tier 1 report: the receipt tells the reporter to call the emergency services if a life
+    # is at risk now, since a report is read by people, not at once.
+    critical: bool = False
 
 
 @dataclass(frozen=True)
@@ -305,6 +309,7 @@ def submit_report(
     if received_at < now:
         # Warnings whose time passed before the report was recorded are skipped, as at any start.
         clock.skip_past_warnings(session, case, now=now, settings=clock_settings)
+    case_news.tell_holders(session, case, DigestKind.REPORT, clock_settings, now=now)
 
     if recorded_by is not None:
         # A handler recorded the report on the reporter's behalf (services/oral.py).
@@ -317,7 +322,13 @@ def submit_report(
             detail=f"channel: {submission.channel}",
         )
     files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
-    receipt = Receipt(receipt_code, passphrase, tuple(clock.expectations(session, case)), files)
+    receipt = Receipt(
+        receipt_code,
+        passphrase,
+        tuple(clock.expectations(session, case)),
+        files,
+        critical=case.tier == 1,
+    )
     # A receipt recorded by a handler is shown to them once and never kept: a second post of
     # the same form is refused as already filed.
     if recorded_by is None:
@@ -487,7 +498,13 @@ def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) 
         )
     )
     files = tuple(ReceiptFile(*f) for f in rest[0]) if rest else ()
-    return Receipt(code, passphrase, tuple(clock.expectations(session, case)), files)
+    return Receipt(
+        code,
+        passphrase,
+        tuple(clock.expectations(session, case)),
+        files,
+        critical=case.tier == 1,
+    )
 
 
 def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:

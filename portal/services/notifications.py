@@ -14,11 +14,11 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.config import SmtpConfig
-from portal.models import Case, OutboxMessage, OutboxState, User
+from portal.models import Case, DigestEntry, DigestKind, OutboxMessage, OutboxState, User
 from portal.services import batch, inbox
 from portal.services.errors import InvalidInputError
 
@@ -65,9 +65,19 @@ def notify_users(
     what: str,
     now: datetime,
 ) -> int:
-    """Tell each user (who has an address) that something happened on a case. Content-free."""
+    """Tell each user (who has an address) that something happened on a case. Content-free.
+
+    A tier 1 case is named critical in the subject: the tier is kept in the clear for the clock
+    already, and the word makes the message stand out without saying what the report is about.
+    """
     reference = inbox.reference(case)
     link = f"{settings.base_url}/staff/cases/{case.uid}"
+    if case.tier == 1:
+        subject = f"[{settings.site_name}] Critical case {reference}: {what}"
+        first = f"Case {reference} is critical (tier 1): {what}. Please open it now."
+    else:
+        subject = f"[{settings.site_name}] Case {reference}: {what}"
+        first = f"Case {reference}: {what}."
     count = 0
     for user in users:
         # An address that could break a header is never used; one bad account must not stop
@@ -77,9 +87,9 @@ def notify_users(
         enqueue(
             session,
             to=user.email,
-            subject=f"[{settings.site_name}] Case {reference}: {what}",
+            subject=subject,
             body=(
-                f"Case {reference}: {what}.\n\n"
+                f"{first}\n\n"
                 f"Open the case (you will be asked to sign in):\n{link}\n\n"
                 "This message holds no case content by design.\n"
             ),
@@ -145,9 +155,16 @@ def notify_admins_of_bad_key(
 DIGEST_SUBJECT = "Daily summary of your cases"
 
 
-def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datetime) -> int:
+def queue_daily_digests(
+    session: Session, settings: ClockSettings, *, now: datetime, counts: bool = True
+) -> int:
     """Once a local day, tell each handler with an address how many of their cases are overdue
-    or due within 48 hours: counts and a link, no case named. Commits once."""
+    or due within 48 hours, and list the cases with new reports, reporter's messages or appeals
+    kept for their digest since the last one: counts, references and links, nothing of what any
+    case holds. An entry waits until a digest lists it, then goes in the same transaction, so it
+    is told once and never lost. With ``counts`` False (the site's daily summary of due cases
+    is off) only the handlers with entries waiting get a digest, holding the list alone: a
+    handler who chose the digest is told even so. Commits once."""
     from portal.models import Case, CaseKeyGrant
 
     zone = settings.calendar.zone
@@ -161,12 +178,12 @@ def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datet
         )
     )
     queued = 0
-    handlers = session.scalars(
-        select(User).where(
-            User.is_handler.is_(True), User.active.is_(True), User.email.is_not(None)
-        )
+    handlers = select(User).where(
+        User.is_handler.is_(True), User.active.is_(True), User.email.is_not(None)
     )
-    for user in handlers:
+    if not counts:
+        handlers = handlers.where(User.id.in_(select(DigestEntry.user_id)))
+    for user in session.scalars(handlers):
         if user.id in already or not user.email or "\r" in user.email or "\n" in user.email:
             continue
         mine = (
@@ -175,29 +192,63 @@ def queue_daily_digests(session: Session, settings: ClockSettings, *, now: datet
             .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
             .where(CaseKeyGrant.user_id == user.id)
         )
-        overdue = session.scalar(mine.where(Case.next_due_at < now)) or 0
-        soon = (
-            session.scalar(
-                mine.where(Case.next_due_at >= now, Case.next_due_at < now + timedelta(hours=48))
+        overdue = soon = 0
+        if counts:
+            overdue = session.scalar(mine.where(Case.next_due_at < now)) or 0
+            soon = (
+                session.scalar(
+                    mine.where(
+                        Case.next_due_at >= now, Case.next_due_at < now + timedelta(hours=48)
+                    )
+                )
+                or 0
             )
-            or 0
-        )
-        if not overdue and not soon:
+        entries = session.execute(
+            select(DigestEntry.id, DigestEntry.kind, Case)
+            .join(Case, Case.id == DigestEntry.case_id)
+            .where(DigestEntry.user_id == user.id)
+            .order_by(DigestEntry.created_at, DigestEntry.id)
+        ).all()
+        if not overdue and not soon and not entries:
             continue
         enqueue(
             session,
             to=user.email,
             subject=subject,
             body=(
-                f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n"
-                f"Your inbox (you will be asked to sign in):\n{settings.base_url}/staff/inbox\n"
+                (f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n" if counts else "")
+                + _digest_news(settings, [(kind, case) for _, kind, case in entries])
+                + f"Your inbox (you will be asked to sign in):\n{settings.base_url}/staff/inbox\n"
             ),
             recipient_id=user.id,
             now=now,
         )
+        if entries:
+            session.execute(delete(DigestEntry).where(DigestEntry.id.in_([e[0] for e in entries])))
         queued += 1
     session.commit()
     return queued
+
+
+# The digest's headings, one per kind of event kept for it.
+DIGEST_HEADINGS = {
+    DigestKind.REPORT: "New reports since the last summary:",
+    DigestKind.MESSAGE: "Cases where the reporter wrote since the last summary:",
+    DigestKind.APPEAL: "Cases with an appeal since the last summary:",
+}
+
+
+def _digest_news(settings: ClockSettings, entries: Sequence[tuple[DigestKind, Case]]) -> str:
+    """References and links only, each case once under each heading."""
+    text = ""
+    for kind, heading in DIGEST_HEADINGS.items():
+        cases = list({case.id: case for k, case in entries if k is kind}.values())
+        if cases:
+            lines = "".join(
+                f"- {inbox.reference(c)}: {settings.base_url}/staff/cases/{c.uid}\n" for c in cases
+            )
+            text += f"{heading}\n{lines}\n"
+    return text
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,8 @@ def test_missing_key_names_it(tmp_path: Path, removed: str, named: str) -> None:
         ('receipt_pepper = "0000', 'receipt_pepper = "zz00', "security.receipt_pepper"),
         ('integrity_key = "0000', 'integrity_key = "zz00', "security.integrity_key"),
         ('integrity_key = "0000', 'integrity_key = "000000', "security.integrity_key"),
+        ('emergency_number = "112"', 'emergency_number = "call 112"', "site.emergency_number"),
+        ('emergency_number = "112"', 'emergency_number = ""', "site.emergency_number"),
     ],
 )
 def test_malformed_key_names_it(tmp_path: Path, replace: str, by: str, named: str) -> None:
@@ -219,3 +221,11 @@ def test_argon2_concurrency_and_queue_wait_are_read(tmp_path: Path) -> None:
     assert config.security.argon2_concurrency == 3
     assert config.security.argon2_queue_seconds == 0.5
     assert config.security.argon2_queue_max == 8
+
+
+def test_the_emergency_number_defaults_to_112_and_may_be_set(tmp_path: Path) -> None:
+    text = (ROOT / "config.example.toml").read_text()
+    without = "\n".join(line for line in text.splitlines() if "emergency_number =" not in line)
+    assert load_config(_write(tmp_path, without)).site.emergency_number == "112"
+    local = text.replace('emergency_number = "112"', 'emergency_number = "+1 911"')
+    assert load_config(_write(tmp_path, local)).site.emergency_number == "+1 911"

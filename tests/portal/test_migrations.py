@@ -324,3 +324,66 @@ def test_0022_adds_oral_reports_and_a_downgrade_refuses_while_any_are_recorded(
         if conn.dialect.name == "sqlite":
             query = "SELECT name FROM sqlite_master WHERE type = 'index'"
             assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
+
+
+def test_0018_adds_the_digest_choice_and_a_downgrade_keeps_waiting_entries(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0017")
+    when = datetime(2026, 11, 30, 15, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        users = Table("users", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(users),
+            {
+                "username": "hanna",
+                "display_name": "Hanna",
+                "title": "Case handler",
+                "is_handler": True,
+                "is_admin": False,
+                "level": 1,
+                "active": True,
+                "created_at": when,
+            },
+        )
+        cases = Table("cases", MetaData(), autoload_with=conn)
+        conn.execute(
+            insert(cases),
+            {
+                "uid": "b" * 32,
+                "receipt_lookup": b"r" * 32,
+                "submission_lookup": b"s" * 32,
+                "public_key": b"p" * 32,
+                "reporter_wrapped_key": b"",
+                "category": "workplace",
+                "policies": ["seed-complaints"],
+                "tier": 2,
+                "status": "new",
+                "confidential": False,
+                "escalation_level": 1,
+                "sealed_report": b"",
+                "received_at": when,
+                "sealed_preview": b"",
+            },
+        )
+    migrate.upgrade(empty_engine, "0018")
+    with empty_engine.begin() as conn:
+        # An account made before the choice existed goes on being told at once.
+        assert not conn.execute(text("SELECT notify_by_digest FROM users")).scalar_one()
+        user_id = conn.execute(text("SELECT id FROM users")).scalar_one()
+        case_id = conn.execute(text("SELECT id FROM cases")).scalar_one()
+        entries = Table("digest_entries", MetaData(), autoload_with=conn)
+        row = {"user_id": user_id, "case_id": case_id, "kind": "report", "created_at": when}
+        conn.execute(insert(entries), row)
+    with pytest.raises(IntegrityError), empty_engine.begin() as conn:
+        conn.execute(insert(entries), {**row, "kind": "gossip"})
+    with pytest.raises(RuntimeError, match=r"Entries wait for the next daily digest \(1\)"):
+        migrate.downgrade(empty_engine, "0017")
+    with empty_engine.begin() as conn:
+        conn.execute(text("DELETE FROM digest_entries"))
+    migrate.downgrade(empty_engine, "0017")
+    assert "digest_entries" not in _tables(empty_engine)
+    columns = {c["name"] for c in inspect(empty_engine).get_columns("users")}
+    assert "notify_by_digest" not in columns
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT username FROM users")).scalar_one() == "hanna"

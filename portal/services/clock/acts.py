@@ -9,8 +9,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.models import AuthorKind, Case, CaseEvent, Deadline, DeadlineState, EventKind, User
-from portal.services import audit, messaging, notifications
+from portal.models import (
+    AuthorKind,
+    Case,
+    CaseEvent,
+    Deadline,
+    DeadlineState,
+    DigestKind,
+    EventKind,
+    User,
+)
+from portal.services import audit, case_news, messaging, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.calendar import Duration
 from portal.services.clock.chunk import responsible
@@ -273,6 +282,7 @@ def reporter_writes(
         commit=False,
     )
     apply_event(session, case, EventKind.REPORTER_MESSAGE, now=now, settings=settings)
+    case_news.tell_holders(session, case, DigestKind.MESSAGE, settings, now=now)
     session.commit()
     if store is not None:
         for upload in uploads:

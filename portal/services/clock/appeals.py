@@ -29,12 +29,13 @@ from portal.models import (
     CaseEvent,
     CaseKeyGrant,
     CompanySecretary,
+    DigestKind,
     EventKind,
     Message,
     Note,
     User,
 )
-from portal.services import audit, notifications
+from portal.services import audit, case_news, notifications
 from portal.services.clock.meetings import meeting_days, next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
@@ -216,13 +217,14 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
             "access if you do not hold it)",
             now=now,
         )
-        notifications.notify_users(
+        case_news.tell_holders(
             session,
-            holders(session, case),
+            case,
+            DigestKind.APPEAL,
             settings,
-            case=case,
-            what="the reporter appealed the decision to the Company Secretary",
             now=now,
+            what="the reporter appealed the decision to the Company Secretary",
+            skip={secretary.id},
         )
         session.commit()
         return "secretary"
@@ -318,13 +320,18 @@ def _to_committee(
     meeting = next_meeting(meeting_days(session), now, settings.calendar)
     if meeting is None and meeting_clocks(session, case):
         what += "; no committee meeting is scheduled, so it is due by the policy's fallback"
-    notifications.notify_users(
+    # The committee members who hold the case are asked to act: told at once, like an
+    # escalation. The other holders hear of it as they chose.
+    members = [u for u in committee_members(session) if u.id in holder_ids(session, case)]
+    notifications.notify_users(session, members, settings, case=case, what=what, now=now)
+    case_news.tell_holders(
         session,
-        [u for u in committee_members(session) if u.id in holder_ids(session, case)],
+        case,
+        DigestKind.APPEAL,
         settings,
-        case=case,
-        what=what,
         now=now,
+        what=what,
+        skip={u.id for u in members},
     )
 
 
