@@ -5,4 +5,10 @@ from flask import Blueprint
 bp = Blueprint("handler", __name__, url_prefix="/staff")
 
 # Routes register on import.
-from portal.handler import approval_views, auth_views, case_views, upload_gate  # noqa: E402, F401
+from portal.handler import (  # noqa: E402, F401
+    approval_views,
+    auth_views,
+    case_views,
+    statistics_views,
+    upload_gate,
+)
