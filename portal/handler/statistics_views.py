@@ -41,7 +41,9 @@ def _day(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise InvalidInputError("Enter each date as year-month-day, for example 2026-01-31.") from None
+        raise InvalidInputError(
+            "Enter each date as year-month-day, for example 2026-01-31."
+        ) from None
 
 
 def _period() -> tuple[statistics.Period, str | None]:
@@ -51,7 +53,9 @@ def _period() -> tuple[statistics.Period, str | None]:
         first, last = _day("start"), _day("end")
         if first is None and last is None:
             return default, None
-        return statistics.make_period(first or default.first_day, last or default.last_day, _zone()), None
+        return statistics.make_period(
+            first or default.first_day, last or default.last_day, _zone()
+        ), None
     except InvalidInputError as exc:
         return default, str(exc)
 
@@ -118,11 +122,12 @@ def annual_report_pdf() -> ResponseReturnValue:
         category_labels=_category_labels(),
         now=now,
     )
+    name = f"annual-report-{period.first_day.year}.pdf"
     return Response(
         body,
         mimetype="application/pdf",
         headers={
-            "Content-Disposition": f'attachment; filename="annual-report-{period.first_day.year}.pdf"',
+            "Content-Disposition": f'attachment; filename="{name}"',
             "X-Content-Type-Options": "nosniff",
         },
     )

@@ -90,7 +90,9 @@ def _table(doc: fpdf.FPDF, figure: Figure) -> None:
     doc.ln(4)
 
 
-def render(stats: Statistics, *, site_name: str, category_labels: dict[str, str], now: datetime) -> bytes:
+def render(
+    stats: Statistics, *, site_name: str, category_labels: dict[str, str], now: datetime
+) -> bytes:
     """The annual report of ``stats`` (a calendar year's figures) as PDF bytes."""
     year = stats.period.first_day.year
     title = f"{site_name}: annual report {year}"
@@ -104,7 +106,8 @@ def render(stats: Statistics, *, site_name: str, category_labels: dict[str, str]
     doc.ln(10)
     doc.set_font(pdf.FONT, "", 11)
     local = now.astimezone(stats.period.zone)
-    _para(doc, 
+    _para(
+        doc,
         0,
         6,
         f"Reports received from {stats.period.first_day:%-d %B %Y} to "
@@ -113,7 +116,8 @@ def render(stats: Statistics, *, site_name: str, category_labels: dict[str, str]
         "C",
     )
     doc.ln(6)
-    _para(doc, 
+    _para(
+        doc,
         0,
         6,
         "Every figure is counted from case metadata (dates, categories, tiers, deadlines and "

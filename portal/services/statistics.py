@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from portal.models import Case, CaseEvent, CaseStatus, Deadline, EventKind
 from portal.models.clock import DeadlineState
@@ -163,7 +163,10 @@ def _in_period(period: Period) -> ColumnElement[bool]:
 
 
 def _bucket(
-    column: ColumnElement[datetime], bounds: Sequence[datetime], *, descending: bool = False
+    column: ColumnElement[datetime] | InstrumentedAttribute[datetime],
+    bounds: Sequence[datetime],
+    *,
+    descending: bool = False,
 ) -> ColumnElement[int]:
     """The index of the bucket a time falls in, between ascending (or descending) bounds."""
     if not bounds:
@@ -176,7 +179,9 @@ def _bucket(
 
 
 def _seconds(
-    session: Session, later: ColumnElement[datetime], earlier: ColumnElement[datetime]
+    session: Session,
+    later: ColumnElement[datetime],
+    earlier: ColumnElement[datetime] | InstrumentedAttribute[datetime],
 ) -> ColumnElement[Any]:
     """Seconds between two times, in the database's own arithmetic (there is no portable one)."""
     if session.get_bind().dialect.name == "sqlite":
@@ -184,7 +189,9 @@ def _seconds(
     return func.extract("epoch", later - earlier)
 
 
-def _reports(session: Session, period: Period, months: list[date]) -> list[tuple[int, str, str, int, int]]:
+def _reports(
+    session: Session, period: Period, months: list[date]
+) -> list[tuple[int, str, str, int, int]]:
     bounds = [datetime.combine(m, time(), period.zone) for m in months[1:]]
     inner = (
         select(
@@ -197,8 +204,9 @@ def _reports(session: Session, period: Period, months: list[date]) -> list[tuple
         .subquery()
     )
     rows = session.execute(
-        select(inner.c.month, inner.c.category, inner.c.channel, inner.c.tier, func.count())
-        .group_by(inner.c.month, inner.c.category, inner.c.channel, inner.c.tier)
+        select(
+            inner.c.month, inner.c.category, inner.c.channel, inner.c.tier, func.count()
+        ).group_by(inner.c.month, inner.c.category, inner.c.channel, inner.c.tier)
     ).tuples()
     return [(int(m), str(c), str(ch), int(t), int(n)) for m, c, ch, t, n in rows]
 

@@ -41,8 +41,10 @@ def test_handler_sees_each_chart_with_its_table(app: Flask, db: Session) -> None
     # The chart and its table say the same: February had one fraud and one safety report.
     assert "<title>Feb 2026, Fraud: 1</title>" in page
     assert re.search(r"<th scope=\"row\">Feb 2026</th><td>1</td><td>1</td>", page)
-    assert "<th scope=\"row\">Acknowledgement</th><td>4.0</td><td>6.0</td><td>3</td><td>1</td>" in page
-    assert "<th scope=\"row\">Came back</th><td>3</td><td>75.0%</td>" in page
+    assert (
+        '<th scope="row">Acknowledgement</th><td>4.0</td><td>6.0</td><td>3</td><td>1</td>' in page
+    )
+    assert '<th scope="row">Came back</th><td>3</td><td>75.0%</td>' in page
     assert "4 reports received in the period." in page
 
 
@@ -85,7 +87,11 @@ def test_csv_download(app: Flask, db: Session) -> None:
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[1] == ["Month", "Tier 1 (critical)", "Tier 2 (high)", "Tier 3 (other)"]
-    assert rows[2:] == [["Jan 2026", "1", "0", "0"], ["Feb 2026", "0", "1", "1"], ["Mar 2026", "0", "0", "1"]]
+    assert rows[2:] == [
+        ["Jan 2026", "1", "0", "0"],
+        ["Feb 2026", "0", "1", "1"],
+        ["Mar 2026", "0", "0", "1"],
+    ]
     assert client.get(f"/staff/statistics.csv?figure=nothing&{Q1}").status_code == 404
     assert client.get("/staff/statistics.csv?figure=by-tier&start=x").status_code == 400
 

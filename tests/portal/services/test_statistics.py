@@ -17,7 +17,7 @@ from portal.models.clock import DeadlineState
 from portal.models.committee import CommitteeDecision
 from portal.services import annual_report, statistics
 from portal.services.errors import InvalidInputError
-from portal.services.statistics_figures import chart, figures, to_csv
+from portal.services.statistics_figures import AGE_LABELS, chart, figures, to_csv
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 4, 10, 12, 0, tzinfo=UTC)
@@ -169,9 +169,7 @@ def test_time_to_acknowledge_and_to_feedback(stats: statistics.Statistics) -> No
         count=3, median=4 * DAY, p90=6 * DAY, without=1
     )
     # The first feedback counts (c1's after 30 days, not its second after 40).
-    assert stats.feedback == statistics.Durations(
-        count=2, median=30 * DAY, p90=60 * DAY, without=2
-    )
+    assert stats.feedback == statistics.Durations(count=2, median=30 * DAY, p90=60 * DAY, without=2)
 
 
 def test_share_of_each_clock_met(stats: statistics.Statistics) -> None:
@@ -209,6 +207,10 @@ def test_an_empty_period_counts_nothing(db: Session) -> None:
     assert all(f.table() for f in figures(empty, LABELS))
 
 
+def test_every_age_bucket_has_a_label() -> None:
+    assert len(AGE_LABELS) == len(statistics.AGE_BUCKETS)
+
+
 def test_periods() -> None:
     assert statistics.default_period(at("2026-11-30T23:30"), BERLIN) == statistics.Period(
         date(2026, 1, 1), date(2026, 12, 1), BERLIN
@@ -227,9 +229,15 @@ def test_figures_tables_and_charts_agree(stats: statistics.Statistics) -> None:
     assert headings == ["Month", "Fraud", "Safety"]
     assert body == [["Jan 2026", "1", "0"], ["Feb 2026", "1", "1"], ["Mar 2026", "0", "1"]]
     headings, body = by_key["response-times"].table()
-    assert body == [["Acknowledgement", "4.0", "6.0", "3", "1"], ["Feedback", "30.0", "60.0", "2", "2"]]
+    assert body == [
+        ["Acknowledgement", "4.0", "6.0", "3", "1"],
+        ["Feedback", "30.0", "60.0", "2", "2"],
+    ]
     assert by_key["clocks"].table()[1][1] == ["eu-directive/feedback", "2", "1", "66.7%"]
-    assert by_key["came-back"].table()[1] == [["Came back", "3", "75.0%"], ["Did not come back", "1", "25.0%"]]
+    assert by_key["came-back"].table()[1] == [
+        ["Came back", "3", "75.0%"],
+        ["Did not come back", "1", "25.0%"],
+    ]
     drawn = chart(by_key["by-category"])
     # One rectangle per non-zero value, each titled with what it shows.
     assert sorted(b.label for b in drawn.bars) == [
@@ -243,25 +251,32 @@ def test_figures_tables_and_charts_agree(stats: statistics.Statistics) -> None:
 
 
 def test_csv_is_the_table_and_safe_against_formulas(stats: statistics.Statistics) -> None:
-    labels = {"fraud": "=HYPERLINK(\"http://evil\")", "safety": "+Safety"}
+    labels = {"fraud": '=HYPERLINK("http://evil")', "safety": "+Safety"}
     figure = next(f for f in figures(stats, labels) if f.key == "by-category")
     rows = list(csv.reader(io.StringIO(to_csv(figure, "Q1"))))
     assert rows[0] == ["Reports per month by category", "Q1"]
-    assert rows[1] == ["Month", "'=HYPERLINK(\"http://evil\")", "'+Safety"]
+    assert rows[1] == ["Month", '\'=HYPERLINK("http://evil")', "'+Safety"]
     assert rows[2:] == [["Jan 2026", "1", "0"], ["Feb 2026", "1", "1"], ["Mar 2026", "0", "1"]]
 
 
 def test_annual_report_pdf_holds_the_figures(db: Session) -> None:
     seed(db)
     stats = statistics.compute(db, statistics.year_period(2026, BERLIN), now=NOW)
-    body = annual_report.render(stats, site_name="Test Organisation", category_labels=LABELS, now=NOW)
+    body = annual_report.render(
+        stats, site_name="Test Organisation", category_labels=LABELS, now=NOW
+    )
     reader = pypdf.PdfReader(io.BytesIO(body))
     # Lines wrap where the page is full: compare words, whatever the spacing.
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-    assert reader.metadata is not None and reader.metadata.title == "Test Organisation: annual report 2026"
+    assert (
+        reader.metadata is not None
+        and reader.metadata.title == "Test Organisation: annual report 2026"
+    )
     assert reader.metadata.producer == "Candor" and reader.metadata.creator == "Candor"
     first = " ".join(reader.pages[0].extract_text().split())
-    assert "Test Organisation" in first and "2026" in first and "Generated on 10 April 2026" in first
+    assert (
+        "Test Organisation" in first and "2026" in first and "Generated on 10 April 2026" in first
+    )
     for figure in figures(stats, LABELS):
         assert figure.title in text
     assert "Reports per month by category" in text and "Fraud" in text
