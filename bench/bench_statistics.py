@@ -96,7 +96,9 @@ def repeat_ms(action: Callable[[], object]) -> list[float]:
 
 def summary(values: list[float]) -> str:
     p95 = percentile(values, 0.95)
-    runs = f"n={len(values)}" + ("" if len(values) == RUNS else f", time-boxed at {TIME_BOX_S:.0f} s")
+    runs = f"n={len(values)}" + (
+        "" if len(values) == RUNS else f", time-boxed at {TIME_BOX_S:.0f} s"
+    )
     return (
         f"p50 {percentile(values, 0.5):.1f} ms, p95 {p95:.1f} ms "
         f"(p95 / {TARGET_MS} ms target = {p95 / TARGET_MS:.2f}; {runs})"
@@ -138,7 +140,12 @@ def build_plan() -> Plan:
             }
         )
 
-        def add(kind: EventKind, after_days: float, case_id: int = case_id) -> None:
+        def add(
+            kind: EventKind,
+            after_days: float,
+            case_id: int = case_id,
+            received: datetime = received,
+        ) -> None:
             plan.events.append(
                 {
                     "case_id": case_id,
@@ -176,7 +183,12 @@ def build_plan() -> Plan:
                 add(EventKind.SECRETARY_ANSWERED, 125)
         for clock, days in (("acknowledge", 7), ("feedback", 97)):
             state = rng.choice(
-                (DeadlineState.MET, DeadlineState.MET, DeadlineState.BREACHED, DeadlineState.RUNNING)
+                (
+                    DeadlineState.MET,
+                    DeadlineState.MET,
+                    DeadlineState.BREACHED,
+                    DeadlineState.RUNNING,
+                )
             )
             plan.deadlines.append(
                 {
@@ -245,7 +257,9 @@ def build_database(engine: Engine, plan: Plan) -> sessionmaker[Session]:
     load(factory, plan)
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("SELECT setval(pg_get_serial_sequence('cases', 'id'), :n)"), {"n": CASES})
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('cases', 'id'), :n)"), {"n": CASES}
+            )
             conn.execute(text("VACUUM ANALYZE"))
     print(
         f"  set-up ({engine.dialect.name}): {len(plan.cases):,} cases, {len(plan.events):,} "
@@ -269,7 +283,9 @@ def bench_service(label: str, factory: sessionmaker[Session], plan: Plan) -> flo
         (
             "two years",
             statistics.make_period(
-                (NOW - timedelta(days=729)).astimezone(ZONE).date(), NOW.astimezone(ZONE).date(), ZONE
+                (NOW - timedelta(days=729)).astimezone(ZONE).date(),
+                NOW.astimezone(ZONE).date(),
+                ZONE,
             ),
         ),
     ]
@@ -295,7 +311,9 @@ def bench_service(label: str, factory: sessionmaker[Session], plan: Plan) -> flo
 
 def bench_http(label: str, tmp: Path, factory: sessionmaker[Session], plan: Plan) -> float:
     app = create_app(
-        config_from_mapping(app_config(tmp, f"sqlite:///{tmp / 'unused.sqlite3'}", argon2_profile="test"))
+        config_from_mapping(
+            app_config(tmp, f"sqlite:///{tmp / 'unused.sqlite3'}", argon2_profile="test")
+        )
     )
     app.extensions["candor.sessionmaker"] = factory
     user_id, private_key = make_handler(factory)
@@ -333,7 +351,10 @@ def main() -> None:
     try:
         engine = make_engine(f"sqlite:///{tmp / 'candor.sqlite3'}")
         factory = build_database(engine, plan)
-        results["SQLite"] = (bench_service("SQLite", factory, plan), bench_http("SQLite", tmp, factory, plan))
+        results["SQLite"] = (
+            bench_service("SQLite", factory, plan),
+            bench_http("SQLite", tmp, factory, plan),
+        )
         engine.dispose()
         if not QUICK and postgres_answers():
             schema = f"candor_bench_stats_{secrets.token_hex(4)}"

@@ -146,8 +146,8 @@ def figures(stats: Statistics, category_labels: Mapping[str, str]) -> list[Figur
             key="clocks",
             title="Deadlines met on time",
             note=(
-                "Each clock of the reports received in the period: deadlines met before they "
-                "were due, and deadlines breached. Deadlines still running are not counted."
+                "Each clock's deadlines that fell due in the period: those met before they were "
+                "due, and those breached. Deadlines still running or paused are not counted."
             ),
             row_heading="Clock",
             series=["Met on time", "Breached"],
