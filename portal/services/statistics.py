@@ -211,8 +211,9 @@ def _reports(
     return [(int(m), str(c), str(ch), int(t), int(n)) for m, c, ch, t, n in rows]
 
 
-def _durations(session: Session, period: Period, total: int) -> tuple[Durations, Durations]:
-    """Time to acknowledge and to feedback, from one pass over the period's cases.
+def _per_case(session: Session, period: Period, total: int) -> tuple[Durations, Durations, int]:
+    """Time to acknowledge and to feedback, and how many reporters came back, from one pass
+    over the period's cases.
 
     Each case's first act is found by a correlated MIN over ix_case_events_case_kind_at (one
     index probe a case), so the cost follows the cases in the period, not all events ever.
@@ -226,19 +227,22 @@ def _durations(session: Session, period: Period, total: int) -> tuple[Durations,
         )
         return _seconds(session, when, Case.received_at)
 
+    returned = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(CAME_BACK_EVENTS))
     rows = session.execute(
-        select(first(EventKind.ACKNOWLEDGED), first(EventKind.FEEDBACK_SENT)).where(
+        select(first(EventKind.ACKNOWLEDGED), first(EventKind.FEEDBACK_SENT), returned).where(
             _in_period(period)
         )
     ).tuples()
     acknowledge: list[float] = []
     feedback: list[float] = []
-    for ack, fed in rows:
+    came_back = 0
+    for ack, fed, back in rows:
+        came_back += bool(back)
         if ack is not None:
             acknowledge.append(max(0.0, float(ack)))
         if fed is not None:
             feedback.append(max(0.0, float(fed)))
-    return _summary(acknowledge, total), _summary(feedback, total)
+    return _summary(acknowledge, total), _summary(feedback, total), came_back
 
 
 def _summary(seconds: list[float], total: int) -> Durations:
@@ -328,11 +332,6 @@ def _appeals(session: Session, period: Period) -> dict[str, int]:
     return counts
 
 
-def _came_back(session: Session, period: Period) -> int:
-    returned = exists().where(CaseEvent.case_id == Case.id, CaseEvent.kind.in_(CAME_BACK_EVENTS))
-    return session.scalar(select(func.count()).where(_in_period(period), returned)) or 0
-
-
 def compute(session: Session, period: Period, *, now: datetime) -> Statistics:
     """Every figure for ``period`` (open cases: as of ``now``).
 
@@ -348,7 +347,7 @@ def compute(session: Session, period: Period, *, now: datetime) -> Statistics:
         by_channel.setdefault(channel, [0] * len(months))[month] += count
         by_tier.setdefault(tier, [0] * len(months))[month] += count
         total += count
-    acknowledge, feedback = _durations(session, period, total)
+    acknowledge, feedback, came_back = _per_case(session, period, total)
     return Statistics(
         period=period,
         months=months,
@@ -361,7 +360,7 @@ def compute(session: Session, period: Period, *, now: datetime) -> Statistics:
         clocks=_clocks(session, period),
         open_cases=_open_cases(session, now),
         appeals=_appeals(session, period),
-        came_back=_came_back(session, period),
+        came_back=came_back,
     )
 
 
