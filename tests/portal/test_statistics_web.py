@@ -9,6 +9,7 @@ import re
 import pypdf
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
 from sqlalchemy.orm import Session
 
 from tests.factories import make_admin, make_handler, sign_in_as
@@ -38,6 +39,10 @@ def test_handler_sees_each_chart_with_its_table(app: Flask, db: Session) -> None
     assert len(charts) == 8 and page.count('<table class="stats-table"') == 8
     for label in charts:
         assert f'<title id="{label}">' in page
+    # Each chart is well-formed SVG, drawn with attributes only (the CSP allows no inline style).
+    for svg in re.findall(r"<svg.*?</svg>", page, re.S):
+        assert etree.fromstring(svg.encode()).tag == "{http://www.w3.org/2000/svg}svg"
+        assert "style=" not in svg
     # The chart and its table say the same: February had one fraud and one safety report.
     assert "<title>Feb 2026, Fraud: 1</title>" in page
     assert re.search(r"<th scope=\"row\">Feb 2026</th><td>1</td><td>1</td>", page)
