@@ -12,5 +12,6 @@ from portal.handler import (  # noqa: E402, F401
     export_views,
     notify_views,
     oral_views,
+    statistics_views,
     upload_gate,
 )

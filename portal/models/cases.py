@@ -100,6 +100,10 @@ class Case(Base):
             "assignee_id",
             "escalation_level",
         ),
+        # The statistics page: the reports of a period, and the open cases by status and age,
+        # each read from an index alone (a case row holds the sealed report).
+        Index("ix_cases_received_stats", "received_at", "category", "tier", "status", "channel"),
+        Index("ix_cases_status_received", "status", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -250,7 +254,11 @@ class CaseEvent(Base):
     """A typed event on a case, which the clock reads to start and stop deadlines."""
 
     __tablename__ = "case_events"
-    __table_args__ = (Index("ix_case_events_case_kind", "case_id", "kind"),)
+    __table_args__ = (
+        Index("ix_case_events_case_kind", "case_id", "kind"),
+        # The statistics page: a case's first event of a kind, from the index alone.
+        Index("ix_case_events_case_kind_at", "case_id", "kind", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))

@@ -30,6 +30,8 @@ class Deadline(Base):
     __table_args__ = (
         UniqueConstraint("case_id", "policy", "clock", name="uq_deadlines_case_policy_clock"),
         Index("ix_deadlines_next_action_at", "next_action_at"),
+        # The statistics page: deadlines due in a period, by clock and state, from the index.
+        Index("ix_deadlines_due_stats", "due_at", "state", "policy", "clock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -387,3 +387,29 @@ def test_0018_adds_the_digest_choice_and_a_downgrade_keeps_waiting_entries(
     assert "notify_by_digest" not in columns
     with empty_engine.connect() as conn:
         assert conn.execute(text("SELECT username FROM users")).scalar_one() == "hanna"
+
+
+def _index_names(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return {
+            index["name"]
+            for table in ("cases", "case_events", "deadlines")
+            for index in inspect(conn).get_indexes(table)
+            if index["name"]
+        }
+
+
+def test_0023_adds_the_statistics_indexes_and_drops_them_on_downgrade(
+    empty_engine: Engine,
+) -> None:
+    ours = {
+        "ix_cases_received_stats",
+        "ix_cases_status_received",
+        "ix_case_events_case_kind_at",
+        "ix_deadlines_due_stats",
+    }
+    migrate.upgrade(empty_engine, "0023")
+    assert ours <= _index_names(empty_engine)
+    migrate.downgrade(empty_engine, "0022")
+    assert not ours & _index_names(empty_engine)
+    assert "ix_case_events_case_kind" in _index_names(empty_engine)

@@ -1,0 +1,139 @@
+"""The annual report for the board: the statistics page's figures for one year, as a PDF.
+
+Made from the same tables as the page (``statistics_figures``), so the board reads what the
+handlers see; it holds aggregates of metadata only, never a case's content or reference.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import fpdf
+
+from portal.services import pdf
+from portal.services.statistics import Statistics
+from portal.services.statistics_figures import PALETTE, Figure, figures
+
+CHART_HEIGHT_ROW = 6.0
+LABEL_MM = 55.0
+
+
+def _para(doc: fpdf.FPDF, width: float, height: float, text: str, align: str = "L") -> None:
+    """A paragraph across the page; the next starts at the left margin below it."""
+    doc.multi_cell(width, height, text, align=align, new_x="LMARGIN", new_y="NEXT")
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+def _chart(doc: fpdf.FPDF, figure: Figure) -> None:
+    """Horizontal bars drawn with fpdf2's rectangles, as on the page."""
+    plot = doc.epw - LABEL_MM - 15
+    sizes = [sum(v) if figure.stacked else max(v, default=0.0) for _, v in figure.rows]
+    scale = plot / max(sizes) if sizes and max(sizes) > 0 else 0.0
+    per_row = 1 if figure.stacked or len(figure.series) == 1 else len(figure.series)
+    height = per_row * 4.5 + 1.5
+    doc.set_font(pdf.FONT, size=7)
+    for label, values in figure.rows:
+        if doc.will_page_break(height):
+            doc.add_page()
+        top = doc.get_y()
+        doc.set_xy(doc.l_margin, top)
+        doc.cell(LABEL_MM - 2, 4.5, label[:40], align="R")
+        x = doc.l_margin + LABEL_MM
+        for index, value in enumerate(values):
+            doc.set_fill_color(*_rgb(PALETTE[index % len(PALETTE)]))
+            width = value * scale
+            if figure.stacked:
+                if width > 0:
+                    doc.rect(x, top + 0.5, width, 3.5, style="F")
+                x += width
+            else:
+                y = top + index * 4.5
+                if width > 0:
+                    doc.rect(x, y + 0.5, width, 3.5, style="F")
+                doc.set_xy(x + width + 1, y)
+                doc.cell(14, 4.5, figure.cell(value))
+        if figure.stacked:
+            doc.set_xy(x + 1, top)
+            doc.cell(14, 4.5, figure.cell(sum(values)))
+        doc.set_xy(doc.l_margin, top + height)
+    if len(figure.series) > 1:
+        doc.set_x(doc.l_margin + LABEL_MM)
+        for index, name in enumerate(figure.series):
+            width = doc.get_string_width(name) + 8
+            if doc.get_x() + width > doc.l_margin + doc.epw:
+                doc.ln(4.5)
+                doc.set_x(doc.l_margin + LABEL_MM)
+            doc.set_fill_color(*_rgb(PALETTE[index % len(PALETTE)]))
+            doc.rect(doc.get_x(), doc.get_y() + 1, 3, 3, style="F")
+            doc.set_x(doc.get_x() + 4)
+            doc.cell(width - 4, 4.5, name)
+        doc.ln(6)
+    doc.ln(2)
+
+
+def _table(doc: fpdf.FPDF, figure: Figure) -> None:
+    headings, body = figure.table()
+    doc.set_font(pdf.FONT, size=7)
+    with doc.table(
+        headings_style=fpdf.FontFace(emphasis="BOLD"),
+        line_height=4,
+        text_align="LEFT",
+        first_row_as_headings=True,
+    ) as table:
+        for row in [headings, *body]:
+            cells = table.row()
+            for text in row:
+                cells.cell(text)
+    doc.ln(4)
+
+
+def render(
+    stats: Statistics, *, site_name: str, category_labels: dict[str, str], now: datetime
+) -> bytes:
+    """The annual report of ``stats`` (a calendar year's figures) as PDF bytes."""
+    year = stats.period.first_day.year
+    title = f"{site_name}: annual report {year}"
+    doc = pdf.new_document(title)
+    doc.add_page()
+    doc.set_font(pdf.FONT, "B", 24)
+    doc.ln(60)
+    _para(doc, 0, 12, site_name, "C")
+    doc.set_font(pdf.FONT, "", 18)
+    _para(doc, 0, 10, f"Annual report on the reporting channel, {year}", "C")
+    doc.ln(10)
+    doc.set_font(pdf.FONT, "", 11)
+    local = now.astimezone(stats.period.zone)
+    _para(
+        doc,
+        0,
+        6,
+        f"Reports received from {stats.period.first_day:%-d %B %Y} to "
+        f"{stats.period.last_day:%-d %B %Y}. Generated on {local:%-d %B %Y at %H:%M} "
+        f"({stats.period.zone.key}).",
+        "C",
+    )
+    doc.ln(6)
+    _para(
+        doc,
+        0,
+        6,
+        "Every figure is counted from case metadata (dates, categories, tiers, deadlines and "
+        "typed events); no report was opened to make it.",
+        "C",
+    )
+    for figure in figures(stats, category_labels):
+        doc.add_page()
+        doc.set_font(pdf.FONT, "B", 14)
+        _para(doc, 0, 8, figure.title)
+        doc.set_font(pdf.FONT, "", 9)
+        _para(doc, 0, 5, figure.note)
+        doc.ln(3)
+        if figure.rows:
+            _chart(doc, figure)
+            _table(doc, figure)
+        else:
+            _para(doc, 0, 5, "Nothing to count in this year.")
+    return pdf.to_bytes(doc)
