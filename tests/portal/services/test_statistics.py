@@ -31,7 +31,13 @@ def at(text: str) -> datetime:
 
 
 def make_case(
-    db: Session, *, category: str, tier: int, status: CaseStatus, received: datetime
+    db: Session,
+    *,
+    category: str,
+    tier: int,
+    status: CaseStatus,
+    received: datetime,
+    channel: str | None = None,
 ) -> Case:
     case = Case(
         uid=secrets.token_hex(16),
@@ -45,6 +51,7 @@ def make_case(
         confidential=False,
         sealed_report=b"-",
         received_at=received,
+        channel=channel,
     )
     db.add(case)
     db.flush()
@@ -140,9 +147,15 @@ def seed(db: Session) -> dict[str, Case]:
     )
     event(db, c5, EventKind.ACKNOWLEDGED, c5.received_at + timedelta(days=1))
     event(db, c5, EventKind.APPEAL_FILED, at("2026-02-01T10:00"))
-    # March; new, nothing done, its acknowledgement deadline still running; 36 days old.
+    # March, by telephone (recorded by a handler); new, nothing done, its acknowledgement
+    # deadline still running; 36 days old.
     c6 = make_case(
-        db, category="safety", tier=3, status=CaseStatus.NEW, received=at("2026-03-05T08:00")
+        db,
+        category="safety",
+        tier=3,
+        status=CaseStatus.NEW,
+        received=at("2026-03-05T08:00"),
+        channel="telephone",
     )
     deadline(db, c6, "acknowledge", DeadlineState.RUNNING)
     db.commit()
@@ -159,7 +172,7 @@ def test_reports_per_month_by_category_channel_and_tier(stats: statistics.Statis
     assert stats.months == [date(2026, 1, 1), date(2026, 2, 1), date(2026, 3, 1)]
     assert stats.total == 4
     assert stats.by_category == {"fraud": [1, 1, 0], "safety": [0, 1, 1]}
-    assert stats.by_channel == {"web": [1, 2, 1]}
+    assert stats.by_channel == {"web": [1, 2, 0], "telephone": [0, 0, 1]}
     assert stats.by_tier == {1: [1, 0, 0], 2: [0, 1, 0], 3: [0, 1, 1]}
 
 
