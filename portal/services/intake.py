@@ -217,6 +217,8 @@ def submit_report(
         escalation_level=1,
         sealed_report=b"",
         received_at=now,
+        # Unread for every handler until they open it.
+        last_reporter_at=now,
     )
     with gate.slot():
         case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
