@@ -20,7 +20,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import Session
 
 import crypto
@@ -257,7 +268,8 @@ def _after(keys: Sequence[_Key], values: Sequence[Any], ascending: bool) -> Colu
         if not (key.nullable and value is None)
     ]
     left = tuple_(*(expression for expression, _ in kept))
-    right = tuple_(*(value for _, value in kept))
+    # Each value bound with its column's type (the status enum, the app's UTC datetimes).
+    right = tuple_(*(literal(value, type_=expression.type) for expression, value in kept))
     return left > right if ascending else left < right
 
 
@@ -276,8 +288,8 @@ def list_cases(
     sort: str = DEFAULT_SORT,
     direction: str = "asc",
     cursor: str = "",
-    page_size: int = PAGE_SIZE,
-    count_cap: int = COUNT_CAP,
+    page_size: int | None = None,
+    count_cap: int | None = None,
 ) -> InboxPage:
     """One page of the cases this handler holds a key for, in the chosen order.
 
@@ -288,11 +300,12 @@ def list_cases(
         sort = DEFAULT_SORT
     if direction not in DIRECTIONS:
         direction = "asc"
+    size = PAGE_SIZE if page_size is None else page_size
     keys = SORTS[sort]
     ascending = direction == "asc"
     holds = exists().where(CaseKeyGrant.case_id == Case.id, CaseKeyGrant.user_id == handler.id)
     ids = _filtered(select(Case.id).where(holds), handler, filters, now)
-    total, more = _count(session, ids, count_cap)
+    total, more = _count(session, ids, COUNT_CAP if count_cap is None else count_cap)
 
     read = _read_cursor(cursor, sort, direction) if cursor else None
     way = read[0] if read is not None else "n"
@@ -304,9 +317,9 @@ def list_cases(
     if read is not None:
         query = query.where(_after(keys, read[1], forward))
     order = [k.expression.asc() if forward else k.expression.desc() for k in keys]
-    found = list(session.execute(query.order_by(*order).limit(page_size + 1)))
-    beyond = len(found) > page_size
-    found = found[:page_size]
+    found = list(session.execute(query.order_by(*order).limit(size + 1)))
+    beyond = len(found) > size
+    found = found[:size]
     if way == "p":
         found.reverse()
     page_ids = [row[0] for row in found]
@@ -340,9 +353,7 @@ def list_cases(
         more=more,
         sort=sort,
         direction=direction,
-        next_cursor=(
-            _cursor("n", sort, direction, found[-1][1:]) if has_next and found else None
-        ),
+        next_cursor=(_cursor("n", sort, direction, found[-1][1:]) if has_next and found else None),
         previous_cursor=(
             _cursor("p", sort, direction, found[0][1:]) if has_previous and found else None
         ),
