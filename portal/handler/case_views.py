@@ -182,7 +182,11 @@ def _render_case(
     kept: Sequence[drafts.Draft] = (),
 ) -> ResponseReturnValue:
     detail = casework.case_detail(
-        db_session(), access, now=utcnow(), session_id_hash=tokens.token_hash(staff().token)
+        db_session(),
+        access,
+        now=utcnow(),
+        session_id_hash=tokens.token_hash(staff().token),
+        shown=request.method != "HEAD",
     )
     return render_template(
         "handler/case.html",

@@ -114,10 +114,16 @@ class CaseDetail:
 
 
 def case_detail(
-    session: Session, access: CaseAccess, *, now: datetime, session_id_hash: bytes | None = None
+    session: Session,
+    access: CaseAccess,
+    *,
+    now: datetime,
+    session_id_hash: bytes | None = None,
+    shown: bool = True,
 ) -> CaseDetail:
     """Everything on the case page, decrypted; records that the case was opened (audited once
-    per staff session, see case_openings). Commits."""
+    per staff session, see case_openings) unless nothing is ``shown`` (a HEAD request, whose
+    page nobody reads, neither marks the case read nor counts as an opening). Commits."""
     case = access.case
     # The page refuses as a whole if anything of the case fails its check, even the parts it
     # does not show: the preview (shown in the inbox), the identity (opened on request) and the
@@ -159,9 +165,10 @@ def case_detail(
             .order_by(User.level, User.display_name)
         )
     )
-    case_openings.record_opening(
-        session, access.handler, case, session_id_hash=session_id_hash, now=now
-    )
+    if shown:
+        case_openings.record_opening(
+            session, access.handler, case, session_id_hash=session_id_hash, now=now
+        )
     session.commit()
     trail = list(
         session.scalars(

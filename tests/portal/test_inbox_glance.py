@@ -311,3 +311,14 @@ def test_a_capped_count_reads_1000_plus(app: Flask) -> None:
     with app.test_request_context():
         html = render_template("handler/_inbox_count.html", page=page)
     assert "1,000+ cases." in html
+
+
+def test_a_head_request_neither_marks_read_nor_counts_as_an_opening(
+    client: FlaskClient, app: Flask, db: Session, hanna: User
+) -> None:
+    file_report(client)
+    case = db.scalars(select(Case)).one()
+    hanna_client = staff_client(app, db, hanna)
+    assert hanna_client.head(f"/staff/cases/{case.uid}").status_code == 200
+    assert openings(db) == 0
+    assert "1 case." in page_of(hanna_client, "?unread=1")
