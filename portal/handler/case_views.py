@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -10,7 +11,7 @@ from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.forms import ConfirmForm, PlainForm
 from portal.models import CaseStatus, User
-from portal.services import casework, drafts, follow_ups, messaging, oral
+from portal.services import casework, drafts, follow_ups, messaging, oral, tokens
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
@@ -43,6 +44,20 @@ def _int_arg(name: str, allowed: range) -> int | None:
     return number if number is not None and number in allowed else None
 
 
+# The inbox's sortable columns, in the table's order: (sort key, header text).
+SORT_HEADERS = (
+    ("received", "Case"),
+    ("due", "Next due"),
+    ("status", "Status"),
+    ("tier", "Tier"),
+    ("category", "Category"),
+    ("level", "Level"),
+    ("assigned", "Assigned"),
+)
+# Query arguments that choose the order or the page; the rest are the filters, kept as they are.
+_PAGING_ARGS = ("sort", "dir", "cursor", "page")
+
+
 @bp.get("/inbox")
 @handler_required
 def inbox() -> ResponseReturnValue:
@@ -55,6 +70,8 @@ def inbox() -> ResponseReturnValue:
         due_soon=request.args.get("due_soon") == "1",
         mine=request.args.get("mine") == "1",
         level=_int_arg("level", range(1, 4)),
+        unread=request.args.get("unread") == "1",
+        reference=request.args.get("q", "")[:64],
     )
     context = staff()
     page = inbox_service.list_cases(
@@ -62,18 +79,65 @@ def inbox() -> ResponseReturnValue:
         context.user,
         context.private_key,
         filters,
-        page=_int_arg("page", range(1, 10**6)) or 1,
         now=utcnow(),
+        sort=request.args.get("sort", inbox_service.DEFAULT_SORT),
+        direction=request.args.get("dir", "asc"),
+        cursor=request.args.get("cursor", "")[:1024],
     )
+    kept = {k: v for k, v in request.args.items() if k not in _PAGING_ARGS}
+    intake = app_config().intake
+    labels = {}
+    for row in page.rows:
+        category = intake.category(row.category)
+        # A category since removed from the configuration still shows its key.
+        labels[row.category] = category.label if category is not None else row.category
     return render_template(
         "handler/inbox.html",
         page=page,
         statuses=STATUS_LABELS,
         # Retired categories too: their old cases can still be found by them.
         categories=(*intake_settings().categories, *intake_settings().retired),
+        category_labels=labels,
+        sort_headers=_sort_headers(page, kept),
+        paging={
+            "next": _inbox_url(kept, page, page.next_cursor),
+            "previous": _inbox_url(kept, page, page.previous_cursor),
+            "first": _inbox_url(kept, page, "") if page.previous_cursor else None,
+        },
         args=request.args,
         names=_names(),
     )
+
+
+def _inbox_url(
+    kept: dict[str, str], page: inbox_service.InboxPage, cursor: str | None
+) -> str | None:
+    if cursor is None:
+        return None
+    query: dict[str, Any] = dict(kept, sort=page.sort, dir=page.direction)
+    if cursor:
+        query["cursor"] = cursor
+    return url_for("handler.inbox", **query)
+
+
+def _sort_headers(page: inbox_service.InboxPage, kept: dict[str, str]) -> list[dict[str, str]]:
+    """Each column's header: a link that sorts by it (the active one turns round), and the
+    aria-sort value of the active column."""
+    headers = []
+    for key, text in SORT_HEADERS:
+        active = key == page.sort
+        turn = "desc" if active and page.direction == "asc" else "asc"
+        query: dict[str, Any] = dict(kept, sort=key, dir=turn)
+        headers.append(
+            {
+                "text": text,
+                "url": url_for("handler.inbox", **query),
+                "aria_sort": (
+                    ("ascending" if page.direction == "asc" else "descending") if active else ""
+                ),
+            }
+        )
+    return headers
 
 
 def _names() -> dict[int, str]:
@@ -119,7 +183,13 @@ def _render_case(
     status: int = 200,
     kept: Sequence[drafts.Draft] = (),
 ) -> ResponseReturnValue:
-    detail = casework.case_detail(db_session(), access, now=utcnow())
+    detail = casework.case_detail(
+        db_session(),
+        access,
+        now=utcnow(),
+        session_id_hash=tokens.token_hash(staff().token),
+        shown=request.method != "HEAD",
+    )
     return render_template(
         "handler/case.html",
         case=access.case,

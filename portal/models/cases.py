@@ -104,6 +104,20 @@ class Case(Base):
         # each read from an index alone (a case row holds the sealed report).
         Index("ix_cases_received_stats", "received_at", "category", "tier", "status", "channel"),
         Index("ix_cases_status_received", "status", "received_at"),
+        # One index per inbox sort (the column, then received_at and id as tie-breakers), so
+        # that every sort reads its page, forward or back from a keyset cursor, from an index.
+        Index("ix_cases_sort_received", "received_at", "id"),
+        Index("ix_cases_sort_status", "status", "received_at", "id"),
+        Index("ix_cases_sort_tier", "tier", "received_at", "id"),
+        Index("ix_cases_sort_category", "category", "received_at", "id"),
+        Index("ix_cases_sort_level", "escalation_level", "received_at", "id"),
+        Index(
+            "ix_cases_sort_assigned",
+            text("(assignee_id IS NULL)"),
+            "assignee_id",
+            "received_at",
+            "id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,6 +171,9 @@ class Case(Base):
     # Where the minutes of an oral report stand: "awaiting" the reporter's approval,
     # "corrected" by the reporter, or "approved"; None for a report the reporter wrote.
     minutes_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    # When the reporter last wrote (the report itself, then each message): the inbox marks a
+    # case unread for a handler whose last opening of it is older. A time, never content.
+    last_reporter_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CaseKeyGrant(Base):
@@ -173,6 +190,38 @@ class CaseKeyGrant(Base):
     # Integrity tag of the sealed key (see Case.public_key_tag).
     tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     granted_at: Mapped[datetime]
+
+
+class CaseView(Base):
+    """When one handler last opened one case's page: the inbox's "unread" mark compares it with
+    the case's ``last_reporter_at``."""
+
+    __tablename__ = "case_views"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    last_opened_at: Mapped[datetime]
+
+
+class CaseOpening(Base):
+    """A case already opened in one staff session: "case opened" is audited once per session
+    per case, not on every page load. Rows go with their session."""
+
+    __tablename__ = "case_openings"
+
+    # StaffSession.id_hash (SHA-256 of the cookie's session id), never the id itself.
+    session_id_hash: Mapped[bytes] = mapped_column(
+        LargeBinary(32),
+        ForeignKey("staff_sessions.id_hash", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    case_id: Mapped[int] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class CaseExclusion(Base):

@@ -29,7 +29,15 @@ from portal.models import (
     Note,
     User,
 )
-from portal.services import audit, clock, contexts, follow_ups, integrity, messaging
+from portal.services import (
+    audit,
+    case_openings,
+    clock,
+    contexts,
+    follow_ups,
+    integrity,
+    messaging,
+)
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
@@ -105,8 +113,17 @@ class CaseDetail:
     follow_ups: follow_ups.FollowUps | None = None
 
 
-def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseDetail:
-    """Everything on the case page, decrypted; records that the case was opened. Commits."""
+def case_detail(
+    session: Session,
+    access: CaseAccess,
+    *,
+    now: datetime,
+    session_id_hash: bytes | None = None,
+    shown: bool = True,
+) -> CaseDetail:
+    """Everything on the case page, decrypted; records that the case was opened (audited once
+    per staff session, see case_openings) unless nothing is ``shown`` (a HEAD request, whose
+    page nobody reads, neither marks the case read nor counts as an opening). Commits."""
     case = access.case
     # The page refuses as a whole if anything of the case fails its check, even the parts it
     # does not show: the preview (shown in the inbox), the identity (opened on request) and the
@@ -148,7 +165,10 @@ def case_detail(session: Session, access: CaseAccess, *, now: datetime) -> CaseD
             .order_by(User.level, User.display_name)
         )
     )
-    audit.record(session, "case_opened", now=now, actor_id=access.handler.id, case_id=case.id)
+    if shown:
+        case_openings.record_opening(
+            session, access.handler, case, session_id_hash=session_id_hash, now=now
+        )
     session.commit()
     trail = list(
         session.scalars(

@@ -242,6 +242,8 @@ def submit_report(
         third_party=submission.third_party,
         channel=submission.channel,
         minutes_state=None if submission.channel is None else "awaiting",
+        # Unread for every handler until they open it.
+        last_reporter_at=received_at,
     )
     with gate.slot():
         case.reporter_wrapped_key, _ = crypto.wrap_with_secret(

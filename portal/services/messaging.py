@@ -105,6 +105,8 @@ def add_message(
         batch.add(session, Message, fields)
     if author_kind is AuthorKind.REPORTER:
         session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_MESSAGE, occurred_at=now))
+        # The inbox marks the case unread for each handler who has not opened it since.
+        case.last_reporter_at = now
     if not commit:
         return
     session.commit()

@@ -32,7 +32,7 @@ def test_a_tier_1_case_is_highlighted_in_the_inbox_and_on_the_case_page(
     inbox = staff.get("/staff/inbox").get_data(as_text=True)
     rows = re.findall(r"<tr[^>]*>.*?</tr>", inbox, re.S)
     [row] = [r for r in rows if case.uid in r]
-    assert row.startswith('<tr class="critical">') is critical
+    assert row.startswith('<tr class="tier-1 critical">') is critical
     assert ('<strong class="critical-word">Critical</strong>' in row) is critical
 
     page = staff.get(f"/staff/cases/{case.uid}").get_data(as_text=True)

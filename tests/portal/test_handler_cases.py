@@ -62,16 +62,23 @@ def test_inbox_paginates_on_the_server(
 ) -> None:
     for _ in range(3):
         file_report(client)
-    page = inbox.list_cases(
+    key = handler_private_key(team["hanna"])
+    first = inbox.list_cases(
+        db, team["hanna"], key, inbox.InboxFilters(), now=utcnow(), page_size=2
+    )
+    assert (first.total, len(first.rows), first.previous_cursor) == (3, 2, None)
+    assert first.next_cursor is not None
+    second = inbox.list_cases(
         db,
         team["hanna"],
-        handler_private_key(team["hanna"]),
+        key,
         inbox.InboxFilters(),
-        page=2,
         now=utcnow(),
         page_size=2,
+        cursor=first.next_cursor,
     )
-    assert (page.total, page.pages, page.page, len(page.rows)) == (3, 2, 2, 1)
+    assert (len(second.rows), second.next_cursor) == (1, None)
+    assert second.previous_cursor is not None
 
 
 def test_excluded_handler_and_other_category_never_see_the_case(

@@ -413,3 +413,67 @@ def test_0023_adds_the_statistics_indexes_and_drops_them_on_downgrade(
     migrate.downgrade(empty_engine, "0022")
     assert not ours & _index_names(empty_engine)
     assert "ix_case_events_case_kind" in _index_names(empty_engine)
+
+
+def test_0019_fills_the_reporters_last_writing_time_and_keeps_the_inbox_index(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0017")
+    received = datetime(2026, 11, 23, 9, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        cases = Table("cases", MetaData(), autoload_with=conn)
+        messages = Table("messages", MetaData(), autoload_with=conn)
+        for uid in ("a" * 32, "b" * 32):
+            conn.execute(
+                insert(cases),
+                {
+                    "uid": uid,
+                    "receipt_lookup": uid[:1].encode() * 32,
+                    "submission_lookup": uid[:1].encode() * 32,
+                    "public_key": b"p" * 32,
+                    "reporter_wrapped_key": b"",
+                    "category": "fraud",
+                    "policies": ["eu-directive"],
+                    "tier": 2,
+                    "status": "new",
+                    "confidential": False,
+                    "escalation_level": 1,
+                    "sealed_report": b"",
+                    "received_at": received,
+                    "sealed_preview": b"",
+                },
+            )
+        case_id = conn.execute(text("SELECT id FROM cases WHERE uid = :u"), {"u": "a" * 32})
+        case_a = case_id.scalar_one()
+        for n, (kind, day) in enumerate((("reporter", 24), ("reporter", 26), ("handler", 28))):
+            conn.execute(
+                insert(messages),
+                {
+                    "uid": f"{n}" * 32,
+                    "case_id": case_a,
+                    "author_kind": kind,
+                    "sealed_body": b"",
+                    "created_at": datetime(2026, 11, day, 9, tzinfo=UTC),
+                },
+            )
+    migrate.upgrade(empty_engine, "0019")
+    with empty_engine.connect() as conn:
+        # The latest reporter message, not the handler's later one; else the report itself.
+        latest = conn.execute(
+            text(
+                "SELECT cases.uid FROM cases WHERE last_reporter_at = (SELECT max(created_at) "
+                "FROM messages WHERE author_kind = 'reporter')"
+            )
+        ).scalar_one()
+        assert latest == "a" * 32
+        same = conn.execute(text("SELECT uid FROM cases WHERE last_reporter_at = received_at"))
+        assert same.scalar_one() == "b" * 32
+        assert {"case_views", "case_openings"} <= _tables(empty_engine)
+    migrate.downgrade(empty_engine, "0017")
+    with empty_engine.connect() as conn:
+        assert "last_reporter_at" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+        assert conn.execute(text("SELECT count(*) FROM cases")).scalar_one() == 2
+        if conn.dialect.name == "sqlite":
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
+    assert "case_views" not in _tables(empty_engine)
