@@ -37,24 +37,20 @@ SYSTEM_EVENTS = {"committee_decided": "committee_decision"}
 
 
 def _from_events(author_kind: str, events: dict[str, str]) -> None:
-    cases = " ".join(f"WHEN '{event}' THEN '{kind}'" for event, kind in events.items())
-    listed = ", ".join(f"'{event}'" for event in events)
-    op.execute(
-        sa.text(
-            "UPDATE messages SET kind = ("
-            f"SELECT CASE e.kind {cases} END FROM case_events e "
-            "WHERE e.case_id = messages.case_id AND e.occurred_at = messages.created_at "
-            f"AND e.kind IN ({listed}) ORDER BY e.id LIMIT 1) "
-            f"WHERE author_kind = '{author_kind}' AND kind IS NULL"
+    for event, kind in events.items():
+        op.execute(
+            sa.text(
+                "UPDATE messages SET kind = :kind WHERE author_kind = :author_kind "
+                "AND kind IS NULL AND EXISTS (SELECT 1 FROM case_events e "
+                "WHERE e.case_id = messages.case_id AND e.occurred_at = messages.created_at "
+                "AND e.kind = :event)"
+            ).bindparams(kind=kind, author_kind=author_kind, event=event)
         )
-    )
 
 
 def upgrade() -> None:
     op.add_column("messages", sa.Column("kind", sa.String(length=24), nullable=True))
-    op.execute(
-        sa.text("UPDATE messages SET kind = 'reporter' WHERE author_kind = 'reporter'")
-    )
+    op.execute(sa.text("UPDATE messages SET kind = 'reporter' WHERE author_kind = 'reporter'"))
     _from_events("handler", HANDLER_EVENTS)
     _from_events("system", SYSTEM_EVENTS)
     op.execute(

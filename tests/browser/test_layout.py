@@ -42,6 +42,9 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
     evidence.write_bytes(b"ledger lines 12 and 13, the same invoice twice\n")
 
     reporter = ReporterNavigator(page, live_server)
+    for path in ("/report", "/check"):  # the report form and the sign-in to a case
+        page.goto(f"{live_server}{path}")
+        check_page(page)
     reporter.open_landing()
     check_page(page)
     reporter.file_report(
@@ -87,6 +90,8 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
             # Stacked: one column, the aside below the main column, both the window's width.
             assert aside.y >= main.y + main.height and abs(aside.x - main.x) < 1
             assert main.width <= PHONE and aside.width <= PHONE
+        handler.page.goto(f"{live_server}/staff/account")
+        check_page(handler.page)
     finally:
         context.close()
 
