@@ -31,9 +31,12 @@ class Box:
 
 
 @contextmanager
-def snapshot(page: Page, width: int) -> Iterator[Page]:
-    """The document ``page`` shows, laid out again at ``width`` CSS pixels, with script on."""
+def snapshot(page: Page, width: int, *, rtl: bool = False) -> Iterator[Page]:
+    """The document ``page`` shows, laid out again at ``width`` CSS pixels, with script on;
+    with ``rtl``, as a right-to-left language would set it."""
     html = page.content()
+    if rtl:
+        html = html.replace('<html lang="en">', '<html lang="en" dir="rtl">', 1)
     url = page.url
     browser = page.context.browser
     assert browser is not None

@@ -12,7 +12,15 @@ from pathlib import Path
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy.orm import Session
 
-from tests.browser.accessibility import DESKTOP, PHONE, box, check_page, snapshot
+from tests.browser.accessibility import (
+    DESKTOP,
+    PHONE,
+    box,
+    check_page,
+    scrolls_sideways,
+    snapshot,
+    wider_than_window,
+)
 from tests.browser.navigators import ReporterNavigator
 from tests.browser.test_handler_journey import HandlerNavigator
 from tests.factories import make_handler
@@ -85,6 +93,13 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
             assert main.width > aside.width > 300
             # The desktop width is used: more than the old 46rem column.
             assert box(wide, "main").width > 1100
+        with snapshot(handler.page, DESKTOP, rtl=True) as mirrored:
+            # Right to left, the layout mirrors by itself: the aside on the left, nothing sideways.
+            main, aside = box(mirrored, ".case-main"), box(mirrored, ".case-aside")
+            assert aside.x + aside.width <= main.x and abs(aside.y - main.y) < 1
+            assert not scrolls_sideways(mirrored)
+        with snapshot(handler.page, PHONE, rtl=True) as mirrored:
+            assert not scrolls_sideways(mirrored), wider_than_window(mirrored)
         with snapshot(handler.page, PHONE) as narrow:
             main, aside = box(narrow, ".case-main"), box(narrow, ".case-aside")
             # Stacked: one column, the aside below the main column, both the window's width.
