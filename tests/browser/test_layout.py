@@ -23,7 +23,7 @@ from tests.browser.accessibility import (
 )
 from tests.browser.navigators import ReporterNavigator
 from tests.browser.test_handler_journey import HandlerNavigator
-from tests.factories import make_handler
+from tests.factories import PASSWORD, make_admin, make_handler, totp_code
 
 # An unbroken reference, as people paste them: it must wrap, not widen the page.
 LONG_REFERENCE = "INV-2026-" + "0123456789" * 12
@@ -114,3 +114,19 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
     assert reporter.read_thread()[0].body == ACKNOWLEDGEMENT
     assert kinds_in_thread(page) == ["Acknowledgement", "Request for information", "Feedback"]
     check_page(page)  # the reporter's case page
+
+
+def test_admin_pages_fit_both_widths_and_pass_axe(
+    browser: Browser, page: Page, live_server: str, db: Session
+) -> None:
+    admin = make_admin(db)
+    page.goto(f"{live_server}/staff/sign-in")
+    page.get_by_label("Username").fill(admin.username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("One-time code").fill(totp_code(admin))
+    page.get_by_role("button", name="Sign in").click()
+    for path in ("/admin/users", "/admin/users/new", "/admin/categories", "/admin/policies"):
+        response = page.goto(f"{live_server}{path}")
+        assert response is not None and response.status == 200, path
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        check_page(page)
