@@ -278,6 +278,10 @@ class Message(Base):
     # Integrity tag of the sealed body, bound to the case, this entry and its author.
     tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     created_at: Mapped[datetime]
+    # What the message is (acknowledgement, feedback, decision, ...; see messaging.MESSAGE_KINDS):
+    # a plain string rather than a checked enum, so a new kind needs no migration. None on rows
+    # written before it was kept and not derivable from the case's events.
+    kind: Mapped[str | None] = mapped_column(String(24), default=None)
 
 
 class Attachment(Base):

@@ -51,6 +51,15 @@ MESSAGE_KINDS = {
     "resolution": EventKind.RESOLUTION_SENT,
     "request_info": None,
 }
+# The form's kind of message, and what the thread keeps it as (messaging.MESSAGE_KINDS).
+THREAD_KINDS = {
+    "reply": "reply",
+    "acknowledge": "acknowledgement",
+    "feedback": "feedback",
+    "decision": "decision",
+    "resolution": "resolution",
+    "request_info": "request_info",
+}
 
 
 class AccessError(ServiceError):
@@ -272,6 +281,7 @@ def send_message(
         body,
         author_kind=AuthorKind.HANDLER,
         author=access.handler,
+        kind=THREAD_KINDS[kind],
         uploads=uploads,
         store=store,
         now=now,

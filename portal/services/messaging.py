@@ -30,6 +30,35 @@ class AttachmentView:
     kind: Kind = Kind.OTHER
 
 
+# What a message of the thread is, by the value kept in ``messages.kind``, and the words both the
+# handlers' and the reporter's pages show for it. A kind is set where the message is sent.
+MESSAGE_KINDS = {
+    "acknowledgement": "Acknowledgement",
+    "feedback": "Feedback",
+    "decision": "Decision",
+    "resolution": "Resolution",
+    "request_info": "Request for information",
+    "reply": "Reply",
+    "secretary_answer": "The Company Secretary's answer",
+    "committee_decision": "The committee's decision",
+    "automatic": "Automatic message",
+    "reporter": "Reporter",
+}
+# A row written before kinds were kept, whose kind could not be told from the case's events.
+UNKNOWN_KIND = "message"
+UNKNOWN_KIND_LABEL = "Message"
+_KIND_BY_AUTHOR = {
+    AuthorKind.REPORTER: "reporter",
+    AuthorKind.SYSTEM: "automatic",
+    AuthorKind.HANDLER: "reply",
+}
+
+
+def kind_label(kind: str) -> str:
+    """The words for a message kind; "Message" for one not known."""
+    return MESSAGE_KINDS.get(kind, UNKNOWN_KIND_LABEL)
+
+
 @dataclass(frozen=True)
 class MessageView:
     author_kind: AuthorKind
@@ -37,6 +66,11 @@ class MessageView:
     body: str
     created_at: datetime
     attachments: tuple[AttachmentView, ...]
+    kind: str = UNKNOWN_KIND
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
 
 
 @dataclass(frozen=True)
@@ -57,6 +91,7 @@ def add_message(
     *,
     author_kind: AuthorKind,
     author: User | None = None,
+    kind: str | None = None,
     uploads: Sequence[EncryptedUpload] = (),
     store: AttachmentStore | None,
     now: datetime,
@@ -64,9 +99,15 @@ def add_message(
 ) -> None:
     """Add a message to the thread, sealed to the case public key.
 
-    The server can add to a case without being able to read it. Commits once, unless the
-    caller's use case goes on (``commit=False``: the caller commits and then commits the uploads).
+    The server can add to a case without being able to read it. ``kind`` (one of
+    ``MESSAGE_KINDS``) says what the message is; without it, the author's kind tells (a reply, the
+    reporter's message, an automatic message). Commits once, unless the caller's use case goes
+    on (``commit=False``: the caller commits and then commits the uploads).
     """
+    if kind is None:
+        kind = _KIND_BY_AUTHOR[author_kind]
+    if kind not in MESSAGE_KINDS:
+        raise InvalidInputError("Unknown kind of message.")
     body = body.strip()
     if not body and not uploads:
         raise InvalidInputError("Write a message or attach a file.")
@@ -95,6 +136,7 @@ def add_message(
         "sealed_body": sealed_body,
         "tag": tag,
         "created_at": now,
+        "kind": kind,
     }
     if uploads:
         message = Message(**fields)
@@ -211,9 +253,20 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
             ).decode(),
             created_at=m.created_at,
             attachments=tuple(files.get(m.id, ())),
+            kind=_stored_kind(m),
         )
         for m in messages
     ]
+
+
+def _stored_kind(message: Message) -> str:
+    if message.kind is not None:
+        return message.kind
+    # Older rows: the author tells a reporter's or an automatic message for certain; a handler's
+    # older reply or request for information cannot be told apart, so it is just "Message".
+    if message.author_kind is AuthorKind.HANDLER:
+        return UNKNOWN_KIND
+    return _KIND_BY_AUTHOR[message.author_kind]
 
 
 def open_attachment(

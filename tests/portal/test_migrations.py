@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -477,3 +477,82 @@ def test_0019_fills_the_reporters_last_writing_time_and_keeps_the_inbox_index(
             query = "SELECT name FROM sqlite_master WHERE type = 'index'"
             assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
     assert "case_views" not in _tables(empty_engine)
+
+
+def test_0020_keeps_message_kinds_and_fills_in_older_rows_where_certain(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0017")
+    when = datetime(2026, 11, 30, 9, tzinfo=UTC)
+    with empty_engine.begin() as conn:
+        meta = MetaData()
+        cases = Table("cases", meta, autoload_with=conn)
+        messages = Table("messages", meta, autoload_with=conn)
+        events = Table("case_events", meta, autoload_with=conn)
+        case_id = conn.execute(
+            insert(cases).returning(cases.c.id),
+            {
+                "uid": "k" * 32,
+                "receipt_lookup": b"r" * 32,
+                "submission_lookup": b"s" * 32,
+                "public_key": b"p" * 32,
+                "reporter_wrapped_key": b"",
+                "category": "fraud",
+                "policies": ["eu-directive"],
+                "tier": 3,
+                "status": "acknowledged",
+                "confidential": False,
+                "escalation_level": 1,
+                "sealed_report": b"",
+                "received_at": when,
+                "sealed_preview": b"",
+            },
+        ).scalar_one()
+        # Each message at its own hour; a handler's acknowledgement and feedback were recorded
+        # with their typed event at the same time, a reply with none.
+        sent = [
+            ("reporter", None),
+            ("handler", "acknowledged"),
+            ("handler", None),
+            ("system", None),
+            ("handler", "feedback_sent"),
+            ("system", "committee_decided"),
+        ]
+        for hour, (author_kind, event) in enumerate(sent, start=1):
+            at = when + timedelta(hours=hour)
+            conn.execute(
+                insert(messages),
+                {
+                    "uid": f"{hour:032d}",
+                    "case_id": case_id,
+                    "author_kind": author_kind,
+                    "sealed_body": b"",
+                    "created_at": at,
+                },
+            )
+            if event is not None:
+                conn.execute(insert(events), {"case_id": case_id, "kind": event, "occurred_at": at})
+        # An event at another time tells nothing about a message.
+        conn.execute(
+            insert(events),
+            {
+                "case_id": case_id,
+                "kind": "decision_sent",
+                "occurred_at": when + timedelta(hours=3, seconds=1),
+            },
+        )
+    migrate.upgrade(empty_engine, "0020")
+    with empty_engine.connect() as conn:
+        kinds = conn.execute(text("SELECT kind FROM messages ORDER BY created_at")).scalars().all()
+    assert kinds == [
+        "reporter",
+        "acknowledgement",
+        None,
+        "automatic",
+        "feedback",
+        "committee_decision",
+    ]
+    migrate.downgrade(empty_engine, "0017")
+    with empty_engine.connect() as conn:
+        assert "kind" not in {c["name"] for c in inspect(conn).get_columns("messages")}
+        assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 6

@@ -267,6 +267,7 @@ def answer_as_secretary(
         body,
         author_kind=AuthorKind.HANDLER,
         author=actor,
+        kind="secretary_answer",
         store=None,
         now=now,
         commit=False,

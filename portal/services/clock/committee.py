@@ -170,6 +170,7 @@ def record_decision(
         case,
         REPORTER_OUTCOME[outcome],
         author_kind=AuthorKind.SYSTEM,
+        kind="committee_decision",
         store=None,
         now=now,
         commit=False,
