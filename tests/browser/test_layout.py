@@ -1,8 +1,6 @@
 """The staff pages at desktop width and at 375 px, the case page's two columns, what each message
 of the thread is, and axe-core on the staff and reporter pages (serious and critical violations
 fail). JavaScript stays off where people browse; the checks run on a snapshot (accessibility.py).
-
-The statistics page is not part of this branch yet; its check belongs with it.
 """
 
 from __future__ import annotations
@@ -105,8 +103,18 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
             # Stacked: one column, the aside below the main column, both the window's width.
             assert aside.y >= main.y + main.height and abs(aside.x - main.x) < 1
             assert main.width <= PHONE and aside.width <= PHONE
-        handler.page.goto(f"{live_server}/staff/account")
-        check_page(handler.page)
+        case_url = handler.page.url.split("#")[0]
+        # The export's warning, the account (with the choice of notifications), the statistics
+        # with their charts and tables, and the form for a report received by telephone.
+        for url in (
+            f"{case_url}/export",
+            f"{live_server}/staff/account",
+            f"{live_server}/staff/statistics",
+            f"{live_server}/staff/oral-reports/new",
+        ):
+            response = handler.page.goto(url)
+            assert response is not None and response.status == 200, url
+            check_page(handler.page)
     finally:
         context.close()
 
@@ -125,7 +133,20 @@ def test_admin_pages_fit_both_widths_and_pass_axe(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("One-time code").fill(totp_code(admin))
     page.get_by_role("button", name="Sign in").click()
-    for path in ("/admin/users", "/admin/users/new", "/admin/categories", "/admin/policies"):
+    for path in (
+        "/admin/users",
+        "/admin/users/new",
+        "/admin/categories",
+        "/admin/policies",
+        "/admin/policies/seed-complaints",
+        "/admin/policies/new",
+        "/admin/committee",
+        "/admin/holidays",
+        "/admin/site/categories",
+        "/admin/site/questions",
+        "/admin/site/groups",
+        "/admin/site/look",
+    ):
         response = page.goto(f"{live_server}{path}")
         assert response is not None and response.status == 200, path
         expect(page.get_by_role("heading", level=1)).to_be_visible()
