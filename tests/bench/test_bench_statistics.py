@@ -1,4 +1,4 @@
-"""The benchmarks' quick modes: a small data set through the same code, so a bench that no
+"""The statistics bench's quick mode: a small data set through the same code, so a bench that no
 longer runs (a renamed service, a changed page) fails here rather than on the next bench day."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_bench_statistics_quick_mode_runs_and_checks_its_totals() -> None:
