@@ -15,6 +15,7 @@ from portal.models import AuditEntry, AuthorKind, CaseEvent, Deadline, User
 from portal.services import clock, messaging, pdf
 from portal.services.casework import CaseAccess, NoteView
 from portal.services.inbox import reference
+from portal.services.oral import CHANNELS
 
 # What the clock and the handlers did to deadlines, read back from the audit trail.
 DEADLINE_ACTIONS = frozenset(
@@ -134,6 +135,9 @@ def render_case(
     out.field("Status", case.status.value.capitalize())
     out.field("Outcome", case.outcome or "None recorded")
     out.field("Received", out.time(case.received_at))
+    out.field("Received by", CHANNELS.get(case.channel or "", "The site's report form"))
+    if case.third_party:
+        out.field("Third party", "The reporter reports on someone else's behalf or as a witness")
     out.field("Exported by", access.handler.display_name)
 
     out.heading("Report")
@@ -159,6 +163,9 @@ def render_case(
         who = AUTHOR_WORDS[message.author_kind]
         if message.author_name:
             who = f"{who} ({message.author_name})"
+        if message.author_kind is AuthorKind.HANDLER:
+            # What a handler's message was: an acknowledgement, feedback, a decision, ...
+            who = f"{message.kind_label} from {who}"
         out.subheading(f"{who}, {out.time(message.created_at)}")
         out.text(message.body)
         for a in message.attachments:

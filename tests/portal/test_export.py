@@ -99,7 +99,8 @@ def test_pdf_holds_the_case_and_the_export_is_audited(
     assert f"Confidential — case {reference}" in text
     assert f"Page 1 of {len(reader.pages)}" in text and len(reader.pages) >= 2
     assert REPORT_TEXT in text and "Last week, depot 4" in text
-    assert "Handler (Hanna)" in text and "We have your report." in text
+    assert "Acknowledgement from Handler (Hanna)" in text and "We have your report." in text
+    assert "Received by The site's report form" in text
     assert UNICODE_NOTE in text
     assert "Acknowledge the report" in text and "Give feedback" in text and "Due " in text
     assert "Deadline stopped: eu-directive/acknowledge: met" in text
