@@ -5,11 +5,18 @@ Everything here is an aggregate over metadata the server keeps in the clear for 
 opened, so the figures can be shown to any handler or admin without reading a case. Each query
 groups on the database and returns counts, except the response times, whose percentiles come
 from one bounded list of durations per figure (one number per case in the period).
+
+Figures are kept per process for as long as nothing they read has changed: every act that can
+change them adds a typed event, a case or an audit entry, so the newest of each (three index reads)
+tells whether the figures kept are still the figures. Several instances each compute once after a
+change; a page viewed again, or the CSV and the annual report after it, costs those three reads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from math import ceil
@@ -19,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from portal.models import Case, CaseEvent, CaseStatus, Deadline, EventKind
+from portal.models import AuditHead, Case, CaseEvent, CaseStatus, Deadline, EventKind
 from portal.models.clock import DeadlineState
 from portal.models.committee import CommitteeDecision
 from portal.services.errors import InvalidInputError
@@ -332,11 +339,59 @@ def _appeals(session: Session, period: Period) -> dict[str, int]:
     return counts
 
 
+# Figures kept per process, the most recently used last (see the module's docstring).
+CACHE_SIZE = 32
+_kept: OrderedDict[tuple[Hashable, ...], Statistics] = OrderedDict()
+_kept_lock = threading.Lock()
+
+
+def forget_cached() -> None:
+    """Drop every kept figure (tests give each test a database of its own)."""
+    with _kept_lock:
+        _kept.clear()
+
+
+def _data_version(session: Session) -> tuple[Hashable, ...]:
+    """What changes whenever a figure may: the newest event, case and audit entry. A deadline
+    met, breached or escalated, a status changed, a committee's decision: each is audited."""
+    return (
+        session.scalar(select(func.max(CaseEvent.id))),
+        session.scalar(select(func.max(Case.id))),
+        session.scalar(select(AuditHead.last_hash)),
+    )
+
+
 def compute(session: Session, period: Period, *, now: datetime) -> Statistics:
-    """Every figure for ``period`` (open cases: as of ``now``).
+    """Every figure for ``period`` (open cases: as of ``now``, to the hour), kept while nothing
+    they read has changed.
 
     Reads aggregates of clear metadata only and opens nothing; it writes nothing either.
     """
+    bind = session.get_bind()
+    key = (
+        id(bind),
+        bind.engine.url.render_as_string(hide_password=True),
+        period.first_day,
+        period.last_day,
+        str(period.zone),
+        now.replace(minute=0, second=0, microsecond=0),
+        *_data_version(session),
+    )
+    with _kept_lock:
+        kept = _kept.get(key)
+        if kept is not None:
+            _kept.move_to_end(key)
+            return kept
+    stats = compute_now(session, period, now=now)
+    with _kept_lock:
+        _kept[key] = stats
+        while len(_kept) > CACHE_SIZE:
+            _kept.popitem(last=False)
+    return stats
+
+
+def compute_now(session: Session, period: Period, *, now: datetime) -> Statistics:
+    """Every figure for ``period``, computed from the database now (``compute`` keeps them)."""
     months = period.months()
     by_category: dict[str, list[int]] = {}
     by_channel: dict[str, list[int]] = {}

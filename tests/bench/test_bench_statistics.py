@@ -20,4 +20,5 @@ def test_bench_statistics_quick_mode_runs_and_checks_its_totals() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "statistics HTTP GET /staff/statistics (SQLite, 2,000 cases" in result.stdout
+    assert "figures computed):" in result.stdout and "figures kept):" in result.stdout
     assert "statistics SQLite: worst service p95" in result.stdout

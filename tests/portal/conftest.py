@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from portal.services import policies
+from portal.services import policies, statistics
 from portal.services.calendar import Duration, Unit
 from portal.services.clock import versions
 from portal.services.policies import ClockRule, Policy
@@ -43,8 +43,10 @@ def pausable_investigation(monkeypatch: pytest.MonkeyPatch) -> Iterator[ClockRul
 
 @pytest.fixture(autouse=True)
 def _fresh_policy_versions() -> Iterator[None]:
-    """Versions are cached per process, which is right for one site's database; each test has a
-    database of its own, so what another test's versions said is forgotten."""
+    """Versions and statistics are kept per process, which is right for one site's database;
+    each test has a database of its own, so what another test's database said is forgotten."""
     versions.forget_cached()
+    statistics.forget_cached()
     yield
     versions.forget_cached()
+    statistics.forget_cached()

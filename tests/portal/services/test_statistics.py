@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from portal.models import Case, CaseEvent, CaseStatus, Deadline, EventKind
 from portal.models.clock import DeadlineState
 from portal.models.committee import CommitteeDecision
-from portal.services import annual_report, statistics
+from portal.services import annual_report, audit, statistics
 from portal.services.errors import InvalidInputError
 from portal.services.statistics_figures import AGE_LABELS, chart, figures, to_csv
 
@@ -297,3 +297,24 @@ def test_annual_report_pdf_holds_the_figures(db: Session) -> None:
     assert stats.total == 5 and "5 reports received in the period." in text
     assert "Jan 2026" in text and "Dec 2026" in text
     assert "Upheld by the committee" in text and "eu-directive/feedback" in text
+
+
+def test_kept_figures_are_the_figures_until_something_they_read_changes(db: Session) -> None:
+    cases = seed(db)
+    first = statistics.compute(db, PERIOD, now=NOW)
+    # Nothing changed: the very figures kept are given again.
+    assert statistics.compute(db, PERIOD, now=NOW + timedelta(minutes=5)) is first
+    # A new event (the reporter writes on c6) changes "came back" at once.
+    event(db, cases["c6"], EventKind.REPORTER_MESSAGE, at("2026-03-20T10:00"))
+    db.commit()
+    after_message = statistics.compute(db, PERIOD, now=NOW)
+    assert after_message is not first and after_message.came_back == first.came_back + 1
+    # A status changed by a handler is audited: the audit trail's newest entry tells.
+    cases["c6"].status = CaseStatus.INVESTIGATING
+    audit.record(db, "case_updated", now=NOW, case_id=cases["c6"].id, detail="status")
+    db.commit()
+    after_status = statistics.compute(db, PERIOD, now=NOW)
+    assert after_status.open_cases[CaseStatus.NEW] != after_message.open_cases[CaseStatus.NEW]
+    assert after_status == statistics.compute_now(db, PERIOD, now=NOW)
+    # The ages of open cases move with the hour, even with nothing else changed.
+    assert statistics.compute(db, PERIOD, now=NOW + timedelta(hours=1)) is not after_status
