@@ -318,7 +318,7 @@ def bench_service(label: str, factory: sessionmaker[Session], plan: Plan) -> flo
         times = repeat_ms(run)
         worst = max(worst, percentile(times, 0.95))
         print(
-            f"statistics.compute ({label}, {CASES:,} cases) {name} [{total:,} reports]: "
+            f"statistics.compute_now ({label}, {CASES:,} cases) {name} [{total:,} reports]: "
             f"{summary(times, label)}",
             flush=True,
         )
