@@ -229,7 +229,7 @@ def _group_label(key: str | None) -> str:
     return group.label if group is not None else key
 
 
-def _act(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseReturnValue:
+def case_action(uid: str, action: Callable[[casework.CaseAccess], str]) -> ResponseReturnValue:
     """Run one case action from a POST; a refused one comes back on the case page."""
     form = PlainForm()
     if not form.validate():
@@ -281,7 +281,7 @@ def send_message(uid: str) -> ResponseReturnValue:
         )
         return "The message has been sent to the reporter."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/notes")
@@ -293,7 +293,7 @@ def add_note(uid: str) -> ResponseReturnValue:
         casework.add_note(db_session(), access, body, now=utcnow())
         return "Note added."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/update")
@@ -318,7 +318,7 @@ def update_case(uid: str) -> ResponseReturnValue:
         )
         return "The case has been updated."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/assign")
@@ -334,7 +334,7 @@ def assign(uid: str) -> ResponseReturnValue:
         casework.assign(db_session(), access, assignee, now=utcnow())
         return "Assignment saved."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/grant")
@@ -348,7 +348,7 @@ def grant(uid: str) -> ResponseReturnValue:
         casework.grant(db_session(), access, user_id, now=utcnow())
         return "Access granted. They can now open the case."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 DEADLINE_ACTS = {
@@ -383,7 +383,7 @@ def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnV
             )
         return DEADLINE_ACTS[act]
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/follow-ups/<policy>/<act>")
@@ -400,7 +400,7 @@ def follow_up_done(uid: str, policy: str, act: str) -> ResponseReturnValue:
             abort(404)
         return "The follow-up action is recorded as done."
 
-    return _act(uid, tick)
+    return case_action(uid, tick)
 
 
 @bp.post("/cases/<uid>/appeal/secretary")
@@ -425,7 +425,7 @@ def secretary_answer(uid: str) -> ResponseReturnValue:
             return "Your answer was sent to the reporter, and the appeal is with the committee."
         return "Your answer was sent to the reporter."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/appeal/vote")
@@ -437,7 +437,7 @@ def committee_vote(uid: str) -> ResponseReturnValue:
         committee.cast_vote(db_session(), access.case, vote, actor=access.handler, now=utcnow())
         return f"Your vote to {committee.VOTES[vote]} is recorded."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.route("/cases/<uid>/appeal/decide", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.argon2_gate import Argon2BusyError
 from portal.handler import bp
-from portal.handler.case_views import _act
+from portal.handler.case_views import case_action
 from portal.handler.forms import OralReportForm
 from portal.services import casework, intake, oral
 from portal.services.errors import InvalidInputError
@@ -128,7 +128,7 @@ def revise_minutes(uid: str) -> ResponseReturnValue:
         oral.revise_minutes(db_session(), access, body, now=utcnow())
         return "The revised minutes have been sent to the reporter for approval."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/third-party")
@@ -145,7 +145,7 @@ def third_party(uid: str) -> ResponseReturnValue:
             return "The report is marked as a third party's."
         return "The report is no longer marked as a third party's."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/links")
@@ -157,7 +157,7 @@ def link_case(uid: str) -> ResponseReturnValue:
         oral.link_cases(db_session(), access, reference, now=utcnow())
         return "The cases are linked."
 
-    return _act(uid, action)
+    return case_action(uid, action)
 
 
 @bp.post("/cases/<uid>/links/remove")
@@ -169,4 +169,4 @@ def unlink_case(uid: str) -> ResponseReturnValue:
         oral.unlink_cases(db_session(), access, reference, now=utcnow())
         return "The link between the cases is removed."
 
-    return _act(uid, action)
+    return case_action(uid, action)
