@@ -37,6 +37,8 @@ HORIZON = timedelta(days=400)
 # against a policy whose steps would never end.
 MAX_EVENTS = 500
 ESCALATION_NOTICE = "escalation"
+# The notice when the deadline passes with nobody higher to pass the report to.
+OVERDUE_NOTICE = "overdue"
 # What starts a clock, as the words of its duration read ("within 7 days of receipt").
 START_WORDS = {
     EventKind.RECEIVED: "receipt",
@@ -115,6 +117,8 @@ class PreviewEvent:
             return "no higher level to escalate to"
         if self.notice == ESCALATION_NOTICE:
             return "notice to the reporter: the report has passed to someone more senior"
+        if self.notice == OVERDUE_NOTICE:
+            return "notice to the reporter: the people responsible have been told"
         return f"notice to the reporter ({self.notice})"
 
 
@@ -317,8 +321,11 @@ def _step(
         if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
             out.append(event(Happening.REPORTER_NOTICE, notice=rule.reporter_notice))
         if "escalate" in rule.at_expiry:
-            out.append(_escalate(deadline, rule, case, event))
-            out.append(event(Happening.REPORTER_NOTICE, notice=ESCALATION_NOTICE))
+            climbed = _escalate(deadline, rule, case, event)
+            out.append(climbed)
+            moved = climbed.happening is Happening.ESCALATION
+            notice = ESCALATION_NOTICE if moved else OVERDUE_NOTICE
+            out.append(event(Happening.REPORTER_NOTICE, notice=notice))
     else:
         out.append(_escalate(deadline, rule, case, event))
     deadline.next_action_at = next_action(deadline, rule, case, calendar)

@@ -214,12 +214,16 @@ def _breach(
         notice = sitetext.get_plain_text(session, rule.reporter_notice, duration=str(rule.duration))
         _system_message(session, case, notice, now)
     if "escalate" in rule.at_expiry:
-        _escalate(session, deadline, rule, case, now, settings, why="deadline passed")
+        if _escalate(session, deadline, rule, case, now, settings, why="deadline passed"):
+            after = "Your report has been passed to someone more senior, who will answer you here."
+        else:
+            # Already with the most senior people: nobody new to pass it to, so say only what
+            # is true.
+            after = "The people responsible have been told, and will answer you here."
         _system_message(
             session,
             case,
-            f"We have not managed to {rule.promise} in the time we promised. Your report has been "
-            "passed to someone more senior, who will answer you here.",
+            f"We have not managed to {rule.promise} in the time we promised. {after}",
             now,
         )
 
@@ -233,8 +237,9 @@ def _escalate(
     settings: ClockSettings,
     *,
     why: str,
-) -> None:
-    """Move the case up the ladder to the next step with someone eligible on it.
+) -> bool:
+    """Move the case up the ladder to the next step with someone eligible on it; False when
+    there is none (the top is reached, or nobody above is eligible).
 
     The ladder is the policy's for the case's reporter group (each step a level and who that is,
     "the executive team"), else the site's levels. People at higher levels already hold the case
@@ -264,7 +269,7 @@ def _escalate(
                 what=f"escalated to you ({step.label}): {rule.label.lower()} is overdue",
                 now=now,
             )
-            return
+            return True
         _record(
             session,
             "escalation_skipped",
@@ -276,6 +281,7 @@ def _escalate(
     deadline.level_reached = TOP_LEVEL
     detail = f"{deadline.name}: no higher level to escalate to"
     _record(session, "escalation_exhausted", case, now, detail)
+    return False
 
 
 def _tell_responsible(

@@ -241,6 +241,25 @@ def test_breach_tells_the_reporter_what_happens_next(
     assert "passed to someone more senior" in body
 
 
+def test_a_breach_with_nobody_higher_does_not_say_the_report_went_higher(
+    db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
+) -> None:
+    case = file_case(db, app, settings)
+    # The acknowledgement's breach and escalations take the case to the top of the ladder
+    # before feedback falls due three months after the seven days.
+    clock.tick(db, now=T0 + timedelta(days=30), settings=settings)
+    assert db.get_one(Case, case.id).escalation_level == 3
+    feedback_due = deadline(db, case, "feedback").due_at
+    clock.tick(db, now=feedback_due, settings=settings)
+    key = handler_private_key(ladder[1])
+    access = casework.open_case(db, ladder[1], key, case.uid)
+    bodies = [m.body for m in messaging.read_thread(db, case, access.case_private_key)]
+    assert "passed to someone more senior" in bodies[0]
+    assert "The people responsible have been told" in bodies[-1]
+    assert "more senior" not in bodies[-1]
+    assert audit_actions(db, case).count("escalation_exhausted") >= 1
+
+
 def test_acknowledgement_in_time_meets_the_clock_and_re_anchors_feedback(
     db: Session, app: Flask, settings: clock.ClockSettings, ladder: dict[int, User]
 ) -> None:
