@@ -214,7 +214,7 @@ def _render_case(
         appeal=committee.appeal_of(
             db_session(), access.case, access.handler, clock_settings().calendar
         ),
-        oral=oral.oral_view(db_session(), access),
+        oral=oral.oral_view(db_session(), access, detail.report),
         secretary_answers=appeals.SECRETARY_ANSWERS,
         votes=committee.VOTES,
     ), status

@@ -7,9 +7,9 @@ from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 
 from portal.reporter import bp
-from portal.reporter.forms import MinutesCorrectionForm, SignOutForm
-from portal.reporter.views import _case_page, _Reporter, _signed_in
-from portal.services import oral
+from portal.reporter.forms import MinutesCorrectionForm
+from portal.reporter.views import _case_page, _Reporter, _signed_in, reporter_action
+from portal.services import oral, reporter_access
 from portal.services.errors import InvalidInputError
 from portal.timeutil import utcnow
 from portal.web import db_session
@@ -17,21 +17,11 @@ from portal.web import db_session
 
 @bp.post("/case/minutes/approve")
 def approve_minutes() -> ResponseReturnValue:
-    form = SignOutForm()  # a form with only its CSRF token
-    found = _signed_in()
-    if not isinstance(found, _Reporter):
-        return found
-    if not form.validate():
-        return _case_page(
-            found.login,
-            problem="The form had expired, so nothing was recorded. Press the button again.",
-        )
-    try:
-        oral.approve_minutes(db_session(), found.context.case, now=utcnow())
-    except InvalidInputError as exc:
-        return _case_page(found.login, problem=str(exc))
-    flash("Thank you. Your approval of the minutes is recorded.", "info")
-    return redirect(url_for("reporter.case"))
+    def action(context: reporter_access.ReporterContext) -> str:
+        oral.approve_minutes(db_session(), context.case, now=utcnow())
+        return "Thank you. Your approval of the minutes is recorded."
+
+    return reporter_action(action)
 
 
 @bp.post("/case/minutes/correct")

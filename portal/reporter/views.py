@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 from base64 import b64decode, b64encode
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -338,6 +339,7 @@ def _case_page(
     db = db_session()
     case = context.case
     thread = messaging.read_thread(db, case, context.case_private_key)
+    report = messaging.read_report(db, case, context.case_private_key)
     return render_template(
         "reporter/case.html",
         case=case,
@@ -346,9 +348,9 @@ def _case_page(
         can_appeal=clock.can_appeal(db, case),
         can_take_to_committee=appeals.can_take_to_committee(db, case),
         can_say_satisfied=clock.can_say_satisfied(db, case),
-        report=messaging.read_report(db, case, context.case_private_key),
+        report=report,
         thread=thread,
-        minutes=oral.minutes_of(db, case, context.case_private_key),
+        minutes=oral.minutes_of(db, case, context.case_private_key, report),
         minutes_form=MinutesCorrectionForm(formdata=None, body=minutes_draft),
         minutes_draft=minutes_draft,
         form=MessageForm(formdata=None, body=draft),
@@ -432,47 +434,54 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
     return http_error_page(error)
 
 
-@bp.post("/case/appeal")
-def appeal() -> ResponseReturnValue:
-    form = SignOutForm()  # a form with only its CSRF token
+def reporter_action(
+    action: Callable[[reporter_access.ReporterContext], str],
+) -> ResponseReturnValue:
+    """Run one of the reporter's one-button acts on their case from a POST (a form with only
+    its CSRF token): ``action`` returns what to tell them, a refusal comes back on the case page.
+    """
+    form = SignOutForm()
     found = _signed_in()
     if not isinstance(found, _Reporter):
         return found
-    login, context = found.login, found.context
     if not form.validate():
-        return _case_page(login, problem="The form expired; press the button again.")
+        return _case_page(
+            found.login,
+            problem="The form had expired, so nothing was recorded. Press the button again.",
+        )
     try:
+        done = action(found.context)
+    except (clock.ClockError, InvalidInputError) as exc:
+        return _case_page(found.login, problem=str(exc))
+    flash(done, "info")
+    return redirect(url_for("reporter.case"))
+
+
+@bp.post("/case/appeal")
+def appeal() -> ResponseReturnValue:
+    def action(context: reporter_access.ReporterContext) -> str:
         went_to = clock.file_appeal(
             db_session(), context.case, now=utcnow(), settings=clock_settings()
         )
-    except clock.ClockError as exc:
-        return _case_page(login, problem=str(exc))
-    if went_to == "secretary":
-        flash("Your appeal has been sent to the Company Secretary.", "info")
-    else:
-        flash("Your appeal has been sent to the committee.", "info")
-    return redirect(url_for("reporter.case"))
+        if went_to == "secretary":
+            return "Your appeal has been sent to the Company Secretary."
+        return "Your appeal has been sent to the committee."
+
+    return reporter_action(action)
 
 
 @bp.post("/case/appeal/committee")
 def appeal_to_committee() -> ResponseReturnValue:
     """Still unhappy after the Company Secretary's answer, the reporter takes the matter to the
     full committee (seeds/002, line 82)."""
-    form = SignOutForm()  # a form with only its CSRF token
-    found = _signed_in()
-    if not isinstance(found, _Reporter):
-        return found
-    login, context = found.login, found.context
-    if not form.validate():
-        return _case_page(login, problem="The form expired; press the button again.")
-    try:
+
+    def action(context: reporter_access.ReporterContext) -> str:
         appeals.take_to_committee(
             db_session(), context.case, now=utcnow(), settings=clock_settings()
         )
-    except clock.ClockError as exc:
-        return _case_page(login, problem=str(exc))
-    flash("Your appeal has been sent to the committee.", "info")
-    return redirect(url_for("reporter.case"))
+        return "Your appeal has been sent to the committee."
+
+    return reporter_action(action)
 
 
 @bp.get("/case/satisfied")
@@ -489,25 +498,14 @@ def satisfied_confirm() -> ResponseReturnValue:
 
 @bp.post("/case/satisfied")
 def satisfied() -> ResponseReturnValue:
-    form = SignOutForm()  # a form with only its CSRF token
-    found = _signed_in()
-    if not isinstance(found, _Reporter):
-        return found
-    login, context = found.login, found.context
-    if not form.validate():
-        return _case_page(
-            login, problem="The form had expired, so nothing was recorded. Press the button again."
-        )
-    try:
+    def action(context: reporter_access.ReporterContext) -> str:
         clock.say_satisfied(db_session(), context.case, now=utcnow(), settings=clock_settings())
-    except clock.ClockError as exc:
-        return _case_page(login, problem=str(exc))
-    flash(
-        "Thank you. We have recorded that your complaint is resolved to your satisfaction. "
-        "You can still read and send messages here.",
-        "info",
-    )
-    return redirect(url_for("reporter.case"))
+        return (
+            "Thank you. We have recorded that your complaint is resolved to your satisfaction. "
+            "You can still read and send messages here."
+        )
+
+    return reporter_action(action)
 
 
 @bp.get("/case/attachments/<uid>")

@@ -122,6 +122,30 @@ class CaseDetail:
     follow_ups: follow_ups.FollowUps | None = None
 
 
+def read_notes(session: Session, case: Case, case_private_key: bytes) -> list[NoteView]:
+    """The case's internal notes, oldest first, opened with the case key; a tampered one
+    refuses them all."""
+    return [
+        NoteView(
+            author_name=author.display_name,
+            body=integrity.open_item(
+                session,
+                case_private_key,
+                note.sealed_body,
+                note.tag,
+                *integrity.note_place(case.uid, note),
+            ).decode(),
+            created_at=note.created_at,
+        )
+        for note, author in session.execute(
+            select(Note, User)
+            .join(User, User.id == Note.author_id)
+            .where(Note.case_id == case.id)
+            .order_by(Note.created_at, Note.id)
+        ).tuples()
+    ]
+
+
 def case_detail(
     session: Session,
     access: CaseAccess,
@@ -147,25 +171,7 @@ def case_detail(
     integrity.check_reporter_key(session, case)
     report = messaging.read_report(session, case, access.case_private_key)
     thread = messaging.read_thread(session, case, access.case_private_key)
-    notes = [
-        NoteView(
-            author_name=author.display_name,
-            body=integrity.open_item(
-                session,
-                access.case_private_key,
-                note.sealed_body,
-                note.tag,
-                *integrity.note_place(case.uid, note),
-            ).decode(),
-            created_at=note.created_at,
-        )
-        for note, author in session.execute(
-            select(Note, User)
-            .join(User, User.id == Note.author_id)
-            .where(Note.case_id == case.id)
-            .order_by(Note.created_at, Note.id)
-        ).tuples()
-    ]
+    notes = read_notes(session, case, access.case_private_key)
     keyholders = list(
         session.scalars(
             select(User)
@@ -323,6 +329,19 @@ def reveal_identity(
     session: Session, access: CaseAccess, *, now: datetime
 ) -> dict[str, str] | None:
     """The confidential reporter's name and contact; every look is audited. Commits once."""
+    identity = open_identity(session, access)
+    if identity is None:
+        return None
+    audit.record(
+        session, "identity_revealed", now=now, actor_id=access.handler.id, case_id=access.case.id
+    )
+    session.commit()
+    return identity
+
+
+def open_identity(session: Session, access: CaseAccess) -> dict[str, str] | None:
+    """The confidential reporter's name and contact opened, unaudited: the caller records the
+    look (``reveal_identity`` does). None when the reporter gave none."""
     case = access.case
     if case.sealed_identity is None:
         return None
@@ -335,8 +354,6 @@ def reveal_identity(
             contexts.identity(case.uid),
         )
     )
-    audit.record(session, "identity_revealed", now=now, actor_id=access.handler.id, case_id=case.id)
-    session.commit()
     return identity
 
 

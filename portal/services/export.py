@@ -10,7 +10,6 @@ page, recorded as one more look at it.
 from __future__ import annotations
 
 import io
-import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -24,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
-from portal.models import AuditEntry, Note, User
-from portal.services import audit, contexts, integrity, messaging
+from portal.models import AuditEntry
+from portal.services import audit, integrity, messaging
 from portal.services.attachments import AttachmentStore
 from portal.services.case_document import CaseContents, FileEntry, render_case
-from portal.services.casework import CaseAccess, NoteView
+from portal.services.casework import CaseAccess, open_identity, read_notes
 from portal.services.errors import InvalidInputError
 from portal.services.inbox import reference
 
@@ -138,32 +137,10 @@ def _read(session: Session, access: CaseAccess) -> CaseContents:
     integrity.check_reporter_key(session, case)
     report = messaging.read_report(session, case, key)
     thread = messaging.read_thread(session, case, key)
-    notes = [
-        NoteView(
-            author_name=author.display_name,
-            body=integrity.open_item(
-                session, key, note.sealed_body, note.tag, *integrity.note_place(case.uid, note)
-            ).decode(),
-            created_at=note.created_at,
-        )
-        for note, author in session.execute(
-            select(Note, User)
-            .join(User, User.id == Note.author_id)
-            .where(Note.case_id == case.id)
-            .order_by(Note.created_at, Note.id)
-        ).tuples()
-    ]
+    notes = read_notes(session, case, key)
     identity = None
     if case.sealed_identity is not None and has_revealed_identity(session, access):
-        identity = json.loads(
-            integrity.open_item(
-                session,
-                key,
-                case.sealed_identity,
-                case.sealed_identity_tag,
-                contexts.identity(case.uid),
-            )
-        )
+        identity = open_identity(session, access)
     files = [
         FileEntry(a.uid, a.name, a.size, a.cleaning.value.replace("_", " "), None)
         for a in report.attachments

@@ -9,7 +9,6 @@ shown once to the handler, to pass on through the channel the reporter used.
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from collections.abc import Sequence
@@ -152,21 +151,16 @@ class MinutesView:
     correction: str | None
 
 
-def minutes_of(session: Session, case: Case, case_private_key: bytes) -> MinutesView | None:
+def minutes_of(
+    session: Session, case: Case, case_private_key: bytes, report: messaging.ReportView
+) -> MinutesView | None:
     """The minutes of an oral report and their later versions, opened with the case key; None
-    for a report the reporter wrote. A tampered version refuses the whole view."""
+    for a report the reporter wrote. ``report`` is the case's report as the page already opened
+    it: the minutes as first recorded are its first answer. A tampered version refuses the whole
+    view."""
     if case.minutes_state is None:
         return None
-    report = json.loads(
-        integrity.open_item(
-            session,
-            case_private_key,
-            case.sealed_report,
-            case.sealed_report_tag,
-            contexts.report(case.uid),
-        )
-    )
-    first = next((a["answer"] for a in report["answers"]), "")
+    first = next((answer for _, answer in report.answers), "")
     versions = [MinutesEntry(AuthorKind.HANDLER, "", first, case.received_at)]
     rows = session.execute(
         select(MinutesVersion, User.display_name)
@@ -415,8 +409,8 @@ class OralCaseView:
     links: list[LinkView]
 
 
-def oral_view(session: Session, access: CaseAccess) -> OralCaseView:
+def oral_view(session: Session, access: CaseAccess, report: messaging.ReportView) -> OralCaseView:
     return OralCaseView(
-        minutes=minutes_of(session, access.case, access.case_private_key),
+        minutes=minutes_of(session, access.case, access.case_private_key, report),
         links=links_of(session, access.case, access.handler),
     )

@@ -323,7 +323,8 @@ def _to_committee(
         what += "; no committee meeting is scheduled, so it is due by the policy's fallback"
     # The committee members who hold the case are asked to act: told at once, like an
     # escalation. The other holders hear of it as they chose.
-    members = [u for u in committee_members(session) if u.id in holder_ids(session, case)]
+    holders = holder_ids(session, case)
+    members = [u for u in committee_members(session) if u.id in holders]
     notifications.notify_users(session, members, settings, case=case, what=what, now=now)
     case_news.tell_holders(
         session,
@@ -372,16 +373,6 @@ def first_event(session: Session, case: Case, kind: EventKind) -> datetime | Non
 
 def holder_ids(session: Session, case: Case) -> set[int]:
     return set(session.scalars(select(CaseKeyGrant.user_id).where(CaseKeyGrant.case_id == case.id)))
-
-
-def holders(session: Session, case: Case) -> list[User]:
-    return list(
-        session.scalars(
-            select(User)
-            .join(CaseKeyGrant, CaseKeyGrant.user_id == User.id)
-            .where(CaseKeyGrant.case_id == case.id, User.active.is_(True))
-        )
-    )
 
 
 def _and(items: list[str]) -> str:
