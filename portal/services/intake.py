@@ -307,10 +307,16 @@ def submit_report(
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
     session.add(CaseEvent(case_id=case.id, kind=EventKind.RECEIVED, occurred_at=received_at))
-    clock.apply_event(session, case, EventKind.RECEIVED, now=received_at, settings=clock_settings)
-    if received_at < now:
-        # Warnings whose time passed before the report was recorded are skipped, as at any start.
-        clock.skip_past_warnings(session, case, now=now, settings=clock_settings)
+    # A report recorded after it was received runs its clocks from the time received; the
+    # warnings already past when it is recorded are skipped, as at any start.
+    clock.apply_event(
+        session,
+        case,
+        EventKind.RECEIVED,
+        now=received_at,
+        settings=clock_settings,
+        recorded_at=now,
+    )
     case_news.tell_holders(session, case, DigestKind.REPORT, clock_settings, now=now)
 
     if recorded_by is not None:

@@ -46,7 +46,6 @@ from portal.services.clock.schedule import (
     policies_for,
     refresh_next_due,
     settings_for,
-    skip_past_warnings,
     stop_all,
 )
 from portal.services.clock.views import (
@@ -106,7 +105,6 @@ __all__ = [
     "say_satisfied",
     "settings_for",
     "site_promises",
-    "skip_past_warnings",
     "stop_all",
     "tick",
     "with_holidays",

@@ -139,9 +139,20 @@ def choose_policies(
 
 
 def apply_event(
-    session: Session, case: Case, kind: EventKind, *, now: datetime, settings: ClockSettings
+    session: Session,
+    case: Case,
+    kind: EventKind,
+    *,
+    now: datetime,
+    settings: ClockSettings,
+    recorded_at: datetime | None = None,
 ) -> None:
     """Start, stop or re-anchor the case's deadlines, of each of its policies, for a typed event.
+
+    ``now`` is when the event happened. ``recorded_at``, when later (a phone call written up the
+    next morning), is when the site learns of it: a clock started then skips the warnings whose
+    time has passed by then, as any clock skips those already past at its start; its due time and
+    escalations stay as the event's time sets them.
 
     The caller has recorded the event (a ``CaseEvent``) before applying it, and commits.
     A clock restarts on the first event of a kind in its ``restart_on`` only, unless its
@@ -191,38 +202,13 @@ def apply_event(
             )
             # Warnings whose time has already passed at the start are skipped, not sent late.
             warn_times = warning_times(deadline, rule, settings.calendar)
-            deadline.steps_done = sum(1 for t in warn_times if t <= now)
+            started = max(now, recorded_at or now)
+            deadline.steps_done = sum(1 for t in warn_times if t <= started)
             reschedule(deadline, rule, case, settings, now)
             session.add(deadline)
             existing[(policy.name, rule.key)] = deadline
             if rule.level > case.escalation_level:
                 case.escalation_level = rule.level
-    session.flush()
-    refresh_next_due(session, case)
-
-
-def skip_past_warnings(
-    session: Session, case: Case, *, now: datetime, settings: ClockSettings
-) -> None:
-    """Mark as done the warnings of the case's running deadlines whose time is already past.
-
-    A report recorded after it was received (a phone call written up the next morning) starts
-    its clocks at the time received; a warning due between then and ``now`` would only arrive
-    late, so it is skipped, as at any start. Due times and escalations are kept: they are facts.
-    The caller commits.
-    """
-    rules = {(policy.name, rule.key): rule for policy, rule in rules_of(session, case)}
-    for deadline in session.scalars(
-        select(Deadline).where(Deadline.case_id == case.id, Deadline.stopped_at.is_(None))
-    ):
-        rule = rules.get((deadline.policy, deadline.clock))
-        if rule is None:
-            continue
-        warn_times = warning_times(deadline, rule, settings.calendar)
-        passed = sum(1 for t in warn_times if t <= now)
-        if passed > deadline.steps_done:
-            deadline.steps_done = passed
-            reschedule(deadline, rule, case, settings, now)
     session.flush()
     refresh_next_due(session, case)
 
