@@ -12,7 +12,7 @@ ifneq ($(filter command line environment,$(origin PORT) $(origin HOST)),)
 export CANDOR_BASE_URL ?= http://$(HOST):$(PORT)
 endif
 
-.PHONY: run test lint bench install clean browser
+.PHONY: run test lint bench install clean browser translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,10 +27,29 @@ install: $(STAMP)
 $(CONFIG): | $(STAMP)
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 
+# The catalogues: `make translations` compiles each .po into the .mo the site reads (build
+# outputs, not kept in git); `make messages` extracts every marked string again into
+# messages.pot and brings each language's .po up to date with it (README, "Languages").
+CATALOGUES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel -q compile --statistics -i $< -o $@
+
+translations: $(COMPILED)
+
+messages: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k _n:1,2 -k N_ --add-location=file \
+	  --sort-output --no-wrap --project Candor --copyright-holder "Candor" \
+	  --msgid-bugs-address "" -o portal/translations/messages.pot .
+	$(BIN)/pybabel -q update -i portal/translations/messages.pot -d portal/translations \
+	  --no-fuzzy-matching --ignore-obsolete --no-wrap
+	$(MAKE) translations
+
 # setup_config adds any secret a newer version needs (e.g. security.integrity_key) to an older
 # config. The clock worker runs beside the web server and stops with it. gunicorn.conf.py keeps no
 # access log and removes addresses from the error log: the site records no IP address.
-run: $(STAMP) $(CONFIG)
+run: $(STAMP) $(CONFIG) translations
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 	CANDOR_CONFIG=$(CONFIG) CANDOR_SERVE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi candor init
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor clock run & \
@@ -49,7 +68,7 @@ browser:
 			"(install it with: sudo apt-get install chromium)"; \
 	fi
 
-test: $(STAMP) browser
+test: $(STAMP) browser translations
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -54,6 +54,10 @@ class SiteConfig:
     onion_address: str | None = None
     # The number the receipt of a tier 1 report tells the reporter to call if a life is at risk.
     emergency_number: str = "112"
+    # The languages reporters may choose (codes from portal.i18n.LANGUAGES, in the order the
+    # language links show them), and the one a page falls back to.
+    languages: tuple[str, ...] = ("en",)
+    default_language: str = "en"
 
 
 @dataclass(frozen=True)
@@ -226,6 +230,7 @@ def config_from_mapping(
             emergency_number=reader.optional(
                 "site.emergency_number", str, "112", _emergency_number
             ),
+            **_languages(reader),
         ),
         security=_security(reader, profile),
         database=DatabaseConfig(url=reader.get("database.url", str, _non_empty)),
@@ -252,6 +257,24 @@ def config_from_mapping(
 
 
 SMTP_SECURITY = ("none", "starttls", "tls")
+
+
+def _languages(reader: _Reader) -> dict[str, Any]:
+    from portal.i18n import CODES
+
+    languages = reader.optional("site.languages", list, list(CODES))
+    if (
+        not languages
+        or any(code not in CODES for code in languages)
+        or len(set(languages)) != len(languages)
+    ):
+        raise ConfigError(f"site.languages: each must be one of {', '.join(CODES)}, named once")
+    default = reader.optional("site.default_language", str, languages[0])
+    if default not in languages:
+        raise ConfigError("site.default_language: must be one of site.languages")
+    return {"languages": tuple(languages), "default_language": default}
+
+
 DEFAULT_ARGON2_QUEUE_SECONDS = 2.0
 # Each waiting request holds a server thread; a few per slot absorb a burst without a pile-up.
 WAITING_PER_SLOT = 4

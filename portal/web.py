@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import babel.dates
+import flask_babel
 from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
@@ -19,10 +21,11 @@ from werkzeug.routing import IntegerConverter, Map
 from wtforms.validators import Length
 
 import crypto
-from portal import uploads
+from portal import i18n, uploads
 from portal.argon2_gate import Argon2BusyError, Argon2Gate
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
+from portal.i18n import _, _l, _n
 from portal.services import clock, site_settings
 from portal.services.attachments import AttachmentStore
 from portal.services.lengths import too_long_message
@@ -150,12 +153,11 @@ def init_app(app: Flask, config: Config) -> None:
     app.register_error_handler(crypto.DecryptionError, _integrity_error)
     app.register_error_handler(Argon2BusyError, _busy_error)
     app.context_processor(_template_globals)
-    zone = ZoneInfo(config.site.timezone)
-    app.add_template_filter(lambda value: value.astimezone(zone).strftime("%-d %B %Y"), "localdate")
-    app.add_template_filter(
-        lambda value: value.astimezone(zone).strftime("%-d %B %Y, %H:%M"), "localdatetime"
-    )
+    i18n.init_app(app)
+    app.add_template_filter(local_date, "localdate")
+    app.add_template_filter(local_datetime, "localdatetime")
     app.add_template_filter(local_time, "localtime")
+    app.add_template_filter(format_number, "number")
     app.add_template_filter(_filesize, "filesize")
     app.add_template_filter(_duration, "duration")
 
@@ -198,17 +200,38 @@ def receipt_delay_policy() -> DelayPolicy:
     return policy
 
 
+def local_date(value: datetime) -> str:
+    """A day, written for the page's language, in the site's time zone ("30 November 2026")."""
+    return str(flask_babel.format_date(value, "long"))
+
+
+def local_datetime(value: datetime) -> str:
+    """A moment, written for the page's language, in the site's time zone: the long date and
+    the short time, joined as the language joins them ("30 November 2026, 14:05")."""
+    locale = flask_babel.get_locale() or i18n.BY_CODE[i18n.DEFAULT].babel_locale
+    pattern = babel.dates.get_datetime_format("medium", locale=locale)
+    time = str(flask_babel.format_time(value, "short"))
+    return str(pattern).replace("{1}", local_date(value)).replace("{0}", time)
+
+
 def local_time(value: datetime, now: datetime) -> str:
     """A moment in the site's time zone: the time alone if it falls on the same day there as
     ``now``, else with the date."""
-    zone = ZoneInfo(app_config().site.timezone)
-    local = value.astimezone(zone)
-    if local.date() == now.astimezone(zone).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%-d %B %Y, %H:%M")
+    zone = _zone()
+    if value.astimezone(zone).date() == now.astimezone(zone).date():
+        return str(flask_babel.format_time(value, "short"))
+    return local_datetime(value)
 
 
-BUSY_TEXT = (
+def format_number(value: float) -> str:
+    return str(flask_babel.format_decimal(value))
+
+
+def _zone() -> ZoneInfo:
+    return ZoneInfo(app_config().site.timezone)
+
+
+BUSY_TEXT = _l(
     "The site is busy right now; nothing was lost and nothing was sent. Try again in a few seconds."
 )
 
@@ -253,52 +276,70 @@ def _onion_location(onion_address: str) -> str:
 # do now; never a raw status title.
 ERROR_PAGES: dict[int, tuple[str, str]] = {
     400: (
-        "The form was not accepted",
-        "The form could not be accepted, perhaps because it was open too long. Nothing was sent. "
-        "Go back, reload the page and send it again; your browser may have kept what you typed.",
+        _l("The form was not accepted"),
+        _l(
+            "The form could not be accepted, perhaps because it was open too long. Nothing "
+            "was sent. Go back, reload the page and send it again; your browser may have "
+            "kept what you typed."
+        ),
     ),
     401: (
-        "Please sign in again",
-        "Your session has ended, so nothing was changed. Sign in again and try once more.",
+        _l("Please sign in again"),
+        _l("Your session has ended, so nothing was changed. Sign in again and try once more."),
     ),
     403: (
-        "Not allowed",
-        "Your account may not do this, so nothing was changed. If you think it should, ask an "
-        "administrator.",
+        _l("Not allowed"),
+        _l(
+            "Your account may not do this, so nothing was changed. If you think it should, "
+            "ask an administrator."
+        ),
     ),
     404: (
-        "Page not found",
-        "There is nothing at this address. Nothing was lost: check the address, or start again "
-        "from the start page.",
+        _l("Page not found"),
+        _l(
+            "There is nothing at this address. Nothing was lost: check the address, or "
+            "start again from the start page."
+        ),
     ),
     405: (
-        "That did not work",
-        "This page cannot be used that way, so nothing was changed. Go back and use the page's "
-        "own buttons and links.",
+        _l("That did not work"),
+        _l(
+            "This page cannot be used that way, so nothing was changed. Go back and use the "
+            "page's own buttons and links."
+        ),
     ),
     413: (
-        "The upload is too large",
-        "The upload is larger than this site accepts, so it was not received and nothing was "
-        "sent. Go back, choose smaller or fewer files, and send again. Your browser may have "
-        "kept what you typed.",
+        _l("The upload is too large"),
+        _l(
+            "The upload is larger than this site accepts, so it was not received and "
+            "nothing was sent. Go back, choose smaller or fewer files, and send again. Your "
+            "browser may have kept what you typed."
+        ),
     ),
     429: (
-        "Too many attempts",
-        "There were too many attempts in a short time, so this one was not carried out and "
-        "nothing was changed. Wait a few minutes, then try again.",
+        _l("Too many attempts"),
+        _l(
+            "There were too many attempts in a short time, so this one was not carried out "
+            "and nothing was changed. Wait a few minutes, then try again."
+        ),
     ),
     # An unexpected error: the services commit once at the end, so a request that failed before
     # then saved nothing; one that failed after may have been saved, and the text says both.
     500: (
-        "Something went wrong",
-        "Something went wrong on our side and this page could not be shown. What you just sent "
-        "may not have been saved; anything you sent before is safe. Go back, keep a copy of any "
-        "text you typed, check whether it arrived, and if not send it again in a few minutes.",
+        _l("Something went wrong"),
+        _l(
+            "Something went wrong on our side and this page could not be shown. What you "
+            "just sent may not have been saved; anything you sent before is safe. Go back, "
+            "keep a copy of any text you typed, check whether it arrived, and if not send "
+            "it again in a few minutes."
+        ),
     ),
     503: (
-        "The site is busy",
-        "The site is too busy to answer right now, so this request was not carried out and "
-        "nothing was saved from it. Wait a few seconds, then try again.",
+        _l("The site is busy"),
+        _l(
+            "The site is too busy to answer right now, so this request was not carried out "
+            "and nothing was saved from it. Wait a few seconds, then try again."
+        ),
     ),
 }
 
@@ -310,7 +351,7 @@ class ErrorTitle:
     name: str
 
 
-SMALL_BODY_TEXT = (
+SMALL_BODY_TEXT = _l(
     "This form sent more than this page accepts, so nothing was saved. Go back, shorten what "
     "you typed, and send it again."
 )
@@ -319,7 +360,7 @@ SMALL_BODY_TEXT = (
 class NulCharacterError(BadRequest):
     """A NUL character in the address or a form field: no person types one."""
 
-    text = (
+    text = _l(
         "The form or address contained a character that this site does not accept (a NUL "
         "character, which no keyboard types). Nothing was saved. Go back, retype the text or "
         "paste it again as plain text, and send it again."
@@ -344,18 +385,21 @@ def http_error_page(error: HTTPException) -> Response:
     title, text = ERROR_PAGES.get(
         code,
         (
-            "That did not work",
-            "The request could not be completed and nothing was changed. Go back and try again.",
+            _l("That did not work"),
+            _l(
+                "The request could not be completed and nothing was changed. Go back and try again."
+            ),
         ),
     )
     text = getattr(error, "plain_text", None) or getattr(error, "text", None) or text
     if code == 503 and error.description and error.description != type(error).description:
         text = error.description  # raised with its own words, such as how long to wait
     if code == 413 and not uploads.takes_files(request.endpoint):
-        title, text = "Too much was sent", SMALL_BODY_TEXT
+        title, text = _l("Too much was sent"), SMALL_BODY_TEXT
     elif code == 413:
-        text = f"{text} The limit is {app_config().storage.max_upload_mb} MB in all."
-    page = render_template("error.html", error=ErrorTitle(title), text=text)
+        limit = _("The limit is %(size)s MB in all.", size=app_config().storage.max_upload_mb)
+        text = f"{text} {limit}"
+    page = render_template("error.html", error=ErrorTitle(str(title)), text=str(text))
     response = make_response(page, code)
     # Keep what the error itself says to the browser (Allow on a 405, Retry-After on a 503).
     for name, value in error.get_headers():
@@ -372,34 +416,39 @@ def _duration(delta: timedelta) -> str:
     days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     if days:
-        return f"{days} day{'s' if days != 1 else ''} {hours} h"
-    return f"{hours} h {minutes} min" if hours else f"{minutes} min"
+        return _n("%(num)d day %(hours)d h", "%(num)d days %(hours)d h", days, hours=hours)
+    if hours:
+        return _("%(hours)d h %(minutes)d min", hours=hours, minutes=minutes)
+    return _("%(minutes)d min", minutes=minutes)
 
 
 def _filesize(size: int) -> str:
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+    if size < 1024:
+        return _n("%(num)d byte", "%(num)d bytes", size)
+    for unit in ("KB", "MB", "GB"):
         size /= 1024  # type: ignore[assignment]
+        if size < 1024 or unit == "GB":
+            amount = flask_babel.format_decimal(round(size, 1), "#,##0.0")
+            return _("%(amount)s %(unit)s", amount=amount, unit=unit)
     raise AssertionError("unreachable")
 
 
 def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
     current_app.logger.warning("refused a page: stored content failed its integrity check")
     # Refuse the whole page: nothing that fails to verify is shown, not even the parts that do.
-    text = (
+    text = _(
         "Some of this content failed its integrity check, so none of it is shown. "
         "This can mean that stored data was altered; if it persists, tell the organisation "
         "through another channel."
     )
     return render_template(
-        "error.html", error=ErrorTitle("Content could not be verified"), text=text
+        "error.html", error=ErrorTitle(_("Content could not be verified")), text=text
     ), 500
 
 
 def _busy_error(error: Argon2BusyError) -> tuple[str, int, dict[str, str]]:
     # Pages with something typed worth keeping catch this themselves and show the form again.
-    page = render_template("error.html", error=ErrorTitle("The site is busy"), text=BUSY_TEXT)
+    page = render_template("error.html", error=ErrorTitle(_("The site is busy")), text=BUSY_TEXT)
     return page, 503, busy_headers(error)
 
 
@@ -427,9 +476,32 @@ def _template_globals() -> dict[str, Any]:
     except SQLAlchemyError:
         # An error page about the database itself still renders, with the configured name.
         look = site_settings.SiteLook(name=config.site.name)
+    language = i18n.current_language()
     return {
+        "language": language,
+        "language_links": _language_links,
         "site_name": look.name,
         "site_look": look,
         "clean_in_memory_mb": config.storage.clean_in_memory_mb,
         "emergency_number": config.site.emergency_number,
     }
+
+
+@dataclass(frozen=True)
+class LanguageLink:
+    language: i18n.Language
+    url: str
+    current: bool
+
+
+def _language_links(staff: bool = False) -> list[LanguageLink]:
+    """A link to this page in each offered language (``?lang=xx``, kept in the session)."""
+    current = i18n.current_language().code
+    offered = i18n.staff_languages() if staff else i18n.site_languages()
+    args = request.args.to_dict()
+    links = []
+    for language in offered:
+        args[i18n.QUERY_KEY] = language.code
+        query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args.items())
+        links.append(LanguageLink(language, f"{request.path}?{query}", language.code == current))
+    return links

@@ -146,6 +146,9 @@ class Case(Base):
     # "vendor", ...), or None when they preferred not to say. A choice from a fixed list, never
     # free text; in the clear because the clock reads it to choose the escalation ladder.
     reporter_group: Mapped[str | None] = mapped_column(String(32), default=None)
+    # The language the reporter uses (a code from the site's list, such as "de"; NULL reads as
+    # the site's default): what the site writes to the reporter is in it.
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     status: Mapped[CaseStatus] = mapped_column(_enum(CaseStatus, "case_status"))
     confidential: Mapped[bool]
     escalation_level: Mapped[int] = mapped_column(default=1)

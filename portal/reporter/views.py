@@ -10,6 +10,7 @@ from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 
+from portal import i18n
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
 from portal.reporter import bp
@@ -108,6 +109,7 @@ def file_report() -> ResponseReturnValue:
         late=late_answer(form),
         group=form.group.data or "",
         third_party=bool(form.third_party.data),
+        language=i18n.current_language().code,
     )
     try:
         intake.submit_report(
@@ -255,6 +257,7 @@ def check() -> ResponseReturnValue:
             idle=timedelta(minutes=config.security.session_idle_minutes),
             delays=receipt_delay_policy(),
             gate=argon2_gate(),
+            language=i18n.current_language().code,
         )
     except reporter_access.TooManyAttemptsError as exc:
         wait = math.ceil((exc.retry_at - now).total_seconds())

@@ -85,6 +85,8 @@ class Submission:
     channel: str | None = None
     received_at: datetime | None = None
     minutes: str = ""
+    # The language of the page the report was filed on (a code from the site's list).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,7 @@ def submit_report(
         tier=submission.tier,
         # Checked against the site's list above: a key from it, never what was typed.
         reporter_group=submission.group or None,
+        language=submission.language,
         status=CaseStatus.NEW,
         confidential=submission.confidential,
         escalation_level=1,

@@ -77,6 +77,7 @@ def sign_in(
     idle: timedelta,
     delays: DelayPolicy = DelayPolicy(),  # noqa: B008  (frozen, so one shared default is safe)
     gate: Argon2Gate = UNGATED,
+    language: str | None = None,
 ) -> ReporterLogin:
     """Open the case for the reporter, or raise AccessDeniedError without saying which part failed.
 
@@ -86,7 +87,8 @@ def sign_in(
     timing does not tell whether a case exists, and counts towards the code's delay; while the
     delay runs, TooManyAttemptsError is raised without any Argon2id work. The run waits for a
     slot of ``gate`` (Argon2BusyError if none frees; nothing is recorded then). The case key
-    leaves only wrapped under a key for the reporter's cookie. Commits once.
+    leaves only wrapped under a key for the reporter's cookie. ``language``, the page's, becomes
+    the case's: what the site writes to the reporter from then on is in it. Commits once.
     """
     check_lengths(
         ("receipt code", receipt_code, MAX_RECEIPT_CODE_LENGTH),
@@ -120,6 +122,8 @@ def sign_in(
         session.commit()
         raise AccessDeniedError(retry_at=retry)
     receipt_delays.clear(session, delay_key)
+    if language is not None:
+        case.language = language
     # Sessions left behind by closed browsers go as soon as anyone signs in.
     session.execute(delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle))
     token = secrets.token_urlsafe(32)

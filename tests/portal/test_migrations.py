@@ -556,3 +556,12 @@ def test_0020_keeps_message_kinds_and_fills_in_older_rows_where_certain(
     with empty_engine.connect() as conn:
         assert "kind" not in {c["name"] for c in inspect(conn).get_columns("messages")}
         assert conn.execute(text("SELECT count(*) FROM messages")).scalar_one() == 6
+
+
+def test_0024_adds_the_case_language_and_removes_it_on_downgrade(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, "0024")
+    with empty_engine.connect() as conn:
+        assert "language" in {c["name"] for c in inspect(conn).get_columns("cases")}
+    migrate.downgrade(empty_engine, "0023")
+    with empty_engine.connect() as conn:
+        assert "language" not in {c["name"] for c in inspect(conn).get_columns("cases")}
