@@ -71,7 +71,14 @@ DEFAULT = "en"
 # ("# Complete: reporter, automatic, staff"); a test holds it to that.
 PARTS = ("reporter", "automatic", "staff")
 PART_OF_PATH: tuple[tuple[str, str], ...] = (
+    # The admins' policy editor and preview: staff.
+    ("portal/services/clock/policy_text.py", "staff"),
+    ("portal/services/clock/versions.py", "staff"),
+    ("portal/services/clock/preview.py", "staff"),
+    ("portal/services/clock/holidays.py", "staff"),
     ("portal/services/clock/", "automatic"),
+    ("portal/services/policies.py", "automatic"),
+    ("portal/services/calendar.py", "automatic"),
     ("portal/policies/", "automatic"),
     ("portal/services/sitetext.py", "automatic"),
     ("portal/services/messaging.py", "automatic"),
