@@ -39,7 +39,7 @@ COMPILED := $(CATALOGUES:.po=.mo)
 translations: $(COMPILED)
 
 messages: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k _n:1,2 -k N_ --add-location=file \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k _n:1,2 -k N_ -c NOTE: --add-location=file \
 	  --sort-output --no-wrap --project Candor --copyright-holder "Candor" \
 	  --msgid-bugs-address "" -o portal/translations/messages.pot .
 	$(BIN)/pybabel -q update -i portal/translations/messages.pot -d portal/translations \
