@@ -200,10 +200,20 @@ def current_language() -> Language:
 
 
 def remember_choice() -> None:
-    """``?lang=xx`` on any page: keep the choice in the session (the links carry it)."""
+    """``?lang=xx`` on any page: keep the choice in the session (the links carry it), if the page
+    offers that language."""
     code = request.args.get(QUERY_KEY)
-    if code is not None and code in {language.code for language in site_languages()}:
+    if code is not None and code in {language.code for language in _offered()}:
         session[SESSION_KEY] = code
+
+
+def clear_session() -> None:
+    """Empty the session (signing in or out), keeping only the language the visitor chose: a
+    choice from the site's own list, which says nothing about who they are."""
+    chosen = session.get(SESSION_KEY)
+    session.clear()
+    if chosen is not None:
+        session[SESSION_KEY] = chosen
 
 
 def init_app(app: Flask) -> None:

@@ -11,6 +11,7 @@ from typing import ParamSpec
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
+from portal import i18n
 from portal.models import Case
 from portal.services import drafts, staff_auth
 from portal.timeutil import utcnow
@@ -29,7 +30,7 @@ def remember_login(login: staff_auth.StaffLogin) -> None:
     # (Flask-WTF caches it on g for the request, so that goes too). Only the tokens of unsent
     # drafts survive: they open nothing without the case key that this sign-in brings.
     kept = session.get(DRAFTS_KEY)
-    session.clear()
+    i18n.clear_session()
     g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
     if isinstance(kept, list) and kept:

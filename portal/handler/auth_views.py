@@ -12,6 +12,7 @@ from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from portal import i18n
 from portal.handler import bp
 from portal.handler.forms import (
     ChangePasswordForm,
@@ -272,7 +273,7 @@ def sign_out() -> ResponseReturnValue:
     if form.validate() and login is not None:
         staff_auth.sign_out(db_session(), login.token, utcnow())
     session.pop(SESSION_KEY, None)
-    session.clear()
+    i18n.clear_session()
     flash("You are signed out.", "info")
     return redirect(url_for("handler.sign_in"))
 

@@ -273,7 +273,7 @@ def check() -> ResponseReturnValue:
         return page(f"{BUSY_TEXT} Your receipt code is kept below.", 503, busy_headers(exc))
     # A fresh cookie at sign-in, CSRF token included: Flask-WTF caches it on g for this request,
     # and the page shown with a draft would otherwise carry a token planted before sign-in.
-    session.clear()
+    i18n.clear_session()
     g.pop("csrf_token", None)
     session[SESSION_KEY] = {"t": login.token, "k": b64encode(login.cookie_key).decode()}
     if draft:
@@ -532,5 +532,5 @@ def sign_out() -> ResponseReturnValue:
     login = _login()
     if form.validate() and login is not None:
         reporter_access.sign_out(db_session(), login.token)
-    session.clear()
+    i18n.clear_session()
     return render_template("reporter/signed_out.html")
