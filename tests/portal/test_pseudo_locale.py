@@ -53,6 +53,7 @@ ENGLISH = Locale.parse(next(x for x in i18n.LANGUAGES if x.code == "en").babel_l
 # The test's own data: shown as it was entered, never translated.
 UPLOAD_NAME = "ledger-march.csv"
 INVITED = ("newcomer", "Newcomer")
+POLICY_DIR = Path(i18n.__file__).resolve().parent / "policies"
 
 
 def pseudo_catalogue(pot: Path, locale: str) -> Catalog:
@@ -241,6 +242,9 @@ def site(app: Flask, db: Session) -> Iterator[Site]:
         *[question.label for question in config.intake.questions],
         *[language.name for language in i18n.LANGUAGES],
         *INVITED,
+        config.site.timezone,
+        # Policy keys, shown beside a policy's title to tell presets apart.
+        *[path.stem for path in POLICY_DIR.glob("*.toml")],
     ]
     known.extend(_more_test_labels(config))
     yield Site(
