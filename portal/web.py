@@ -11,7 +11,16 @@ from zoneinfo import ZoneInfo
 
 import babel.dates
 import flask_babel
-from flask import Flask, Response, current_app, g, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -494,14 +503,16 @@ class LanguageLink:
     current: bool
 
 
-def _language_links(staff: bool = False) -> list[LanguageLink]:
-    """A link to this page in each offered language (``?lang=xx``, kept in the session)."""
+def _language_links(staff: bool = False, home: bool = False) -> list[LanguageLink]:
+    """A link to this page in each offered language (``?lang=xx``, kept in the session); on an
+    error page (``home``), to the start page, so that the page says nothing of the address."""
     current = i18n.current_language().code
     offered = i18n.staff_languages() if staff else i18n.site_languages()
-    args = request.args.to_dict()
+    args = {} if home else request.args.to_dict()
+    path = url_for("reporter.landing") if home else request.path
     links = []
     for language in offered:
         args[i18n.QUERY_KEY] = language.code
         query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args.items())
-        links.append(LanguageLink(language, f"{request.path}?{query}", language.code == current))
+        links.append(LanguageLink(language, f"{path}?{query}", language.code == current))
     return links
