@@ -11,16 +11,7 @@ from zoneinfo import ZoneInfo
 
 import babel.dates
 import flask_babel
-from flask import (
-    Flask,
-    Response,
-    current_app,
-    g,
-    make_response,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.exc import SQLAlchemyError
@@ -503,16 +494,19 @@ class LanguageLink:
     current: bool
 
 
-def _language_links(staff: bool = False, home: bool = False) -> list[LanguageLink]:
-    """A link to this page in each offered language (``?lang=xx``, kept in the session); on an
-    error page (``home``), to the start page, so that the page says nothing of the address."""
+def _language_links(staff: bool = False) -> list[LanguageLink]:
+    """A link to this page in each offered language (``?lang=xx``, kept in the session).
+
+    Each link is the query alone, which the browser resolves against the page's own address: the
+    page does not repeat its path (an activation link's token, a case's reference), so two pages
+    that must read the same (two missing cases) do.
+    """
     current = i18n.current_language().code
     offered = i18n.staff_languages() if staff else i18n.site_languages()
-    args = {} if home else request.args.to_dict()
-    path = url_for("reporter.landing") if home else request.path
+    args = request.args.to_dict()
     links = []
     for language in offered:
         args[i18n.QUERY_KEY] = language.code
         query = "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in args.items())
-        links.append(LanguageLink(language, f"{path}?{query}", language.code == current))
+        links.append(LanguageLink(language, f"?{query}", language.code == current))
     return links

@@ -29,7 +29,8 @@ def language_links(page: str) -> dict[str, str]:
     return {
         hreflang: f"{lang}:{name}"
         for lang, hreflang, name in re.findall(
-            r'<a href="[^"]*\?lang=[a-z]+" lang="([a-z]+)" hreflang="([a-z]+)"[^>]*>([^<]+)</a>',
+            r'<a href="\?(?:[^"]*&amp;)?lang=[a-z]+" '
+            r'lang="([a-z]+)" hreflang="([a-z]+)"[^>]*>([^<]+)</a>',
             page,
         )
     }
@@ -68,7 +69,8 @@ def test_a_chosen_language_is_kept_in_the_session(client: FlaskClient) -> None:
     later = client.get("/report", headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert 'lang="de"' in html_tag(later)
     # The links keep the page's other query values.
-    assert "/report?lang=fr" in later
+    assert 'href="?lang=fr"' in later
+    assert 'href="?page=2&amp;lang=fr"' in client.get("/report?page=2").get_data(as_text=True)
 
 
 def test_arabic_pages_run_right_to_left(client: FlaskClient) -> None:
