@@ -12,6 +12,7 @@ from flask import abort, flash, g, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from portal import i18n
+from portal.i18n import _l
 from portal.models import Case
 from portal.services import drafts, staff_auth
 from portal.timeutil import utcnow
@@ -84,7 +85,7 @@ def current_login() -> staff_auth.StaffLogin | None:
     return staff_auth.StaffLogin(token=str(raw["t"]), cookie_key=b64decode(raw["k"]))
 
 
-_KEPT_AFTER_SIGN_OUT = (
+_KEPT_AFTER_SIGN_OUT = _l(
     "Your session had ended, so your text was not sent. It is kept, sealed, and waits for you "
     "on the case page after you sign in again."
 )
@@ -123,7 +124,7 @@ def _gate(
             session.pop(SESSION_KEY, None)
             flash(str(exc), "error")
             if kept:
-                flash(_KEPT_AFTER_SIGN_OUT, "info")
+                flash(str(_KEPT_AFTER_SIGN_OUT), "info")
                 return redirect(url_for("handler.sign_in", next=_case_path()))
             return redirect(url_for("handler.sign_in"))
         if not context.second_factor_done:

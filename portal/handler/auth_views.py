@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+import flask_babel
 import pyotp
 import segno
 from flask import flash, g, redirect, render_template, request, session, url_for
@@ -24,6 +24,7 @@ from portal.handler.forms import (
     SignInForm,
 )
 from portal.handler.notify_views import notify_form
+from portal.i18n import _
 from portal.services import accounts, readiness, staff_auth, tokens
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import SESSION_KEY, current_login, remember_login, staff, staff_required
@@ -80,14 +81,15 @@ def _too_many(error: HTTPException) -> ResponseReturnValue:
     reset_at = datetime.fromtimestamp(limit.reset_at, UTC) if limit is not None else now
     # Rounded up to the next whole minute, the way the page states it.
     reset_at = reset_at.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    zone = ZoneInfo(app_config().site.timezone)
-    text = (
+    text = _(
         "Too many sign-in attempts failed, for this account or across the whole site, so "
         "sign-in is paused for a while to keep out people guessing passwords. Nothing was "
-        f"changed. Try again after {reset_at.astimezone(zone):%H:%M}."
+        "changed. Try again after %(time)s.",
+        # In the site's time zone (Flask-Babel's), written for the page's language.
+        time=flask_babel.format_time(reset_at, "short"),
     )
     retry = str(max(60, int((reset_at - now).total_seconds())))
-    page = render_template("error.html", error=ErrorTitle("Sign-in paused"), text=text)
+    page = render_template("error.html", error=ErrorTitle(_("Sign-in paused")), text=text)
     return page, 429, {"Retry-After": retry}
 
 
@@ -137,9 +139,11 @@ def home() -> ResponseReturnValue:
         return redirect(url_for("admin.users"))
     # A new handler whose role a second person has not approved yet: nothing to read so far.
     flash(
-        "Your account is ready, but you receive no reports yet: your handler role waits for "
-        "approval by a second person (an admin, or a handler at level 2 or 3). Nothing is lost; "
-        "sign in again once they have approved it.",
+        _(
+            "Your account is ready, but you receive no reports yet: your handler role waits for "
+            "approval by a second person (an admin, or a handler at level 2 or 3). Nothing is "
+            "lost; sign in again once they have approved it."
+        ),
         "info",
     )
     return redirect(url_for("handler.account"))
@@ -182,21 +186,21 @@ def enrol() -> ResponseReturnValue:
     if request.method == "GET":
         return _enrol_page(form, pending)
     if not form.validate():
-        problem = "The form could not be accepted. Type the newest code from the app."
+        problem = _("The form could not be accepted. Type the newest code from the app.")
         if pending.recovery_key and not form.stored.data:
-            problem = "Tick the box to confirm that you have stored your recovery key."
+            problem = _("Tick the box to confirm that you have stored your recovery key.")
         problem = next(iter(form.code.errors), problem)
         return _enrol_page(form, pending, problem), 400
     if pending.recovery_key and not form.stored.data:
-        problem = "Tick the box to confirm that you have stored your recovery key."
+        problem = _("Tick the box to confirm that you have stored your recovery key.")
         return _enrol_page(form, pending, problem), 400
     if not staff_auth.confirm_second_factor(db, login, form.code.data or "", now=utcnow()):
-        problem = (
+        problem = _(
             "That code does not match, so the second factor is not set up yet. Nothing is lost: "
             "type the newest code from the app."
         )
         return _enrol_page(form, pending, problem), 400
-    flash("Your second factor is set up.", "info")
+    flash(_("Your second factor is set up."), "info")
     return redirect(url_for("handler.home"))
 
 
@@ -207,8 +211,8 @@ def activate(token: str) -> ResponseReturnValue:
     if user is None:
         return render_template(
             "handler/message.html",
-            title="Link not valid",
-            message="This activation link is not valid any more. Ask an admin for a new one.",
+            title=_("Link not valid"),
+            message=_("This activation link is not valid any more. Ask an admin for a new one."),
         ), 404
     form = NewPasswordForm()
     if not form.validate_on_submit():
@@ -241,7 +245,9 @@ def re_enrol(token: str) -> ResponseReturnValue:
     user = accounts.find_re_enrolment(db, token, utcnow())
     if user is None:
         return render_template(
-            "handler/message.html", title="Link not valid", message=accounts.RE_ENROL_LINK_DEAD
+            "handler/message.html",
+            title=_("Link not valid"),
+            message=_(accounts.RE_ENROL_LINK_DEAD),
         ), 404
     form = PasswordForm()
     if not form.validate_on_submit():
@@ -260,7 +266,7 @@ def re_enrol(token: str) -> ResponseReturnValue:
         return render_template("handler/re_enrol.html", form=form, user=user, problem=str(exc)), 400
     except accounts.LinkExpiredError as exc:
         return render_template(
-            "handler/message.html", title="Link not valid", message=str(exc)
+            "handler/message.html", title=_("Link not valid"), message=str(exc)
         ), 404
     remember_login(login)
     return redirect(url_for("handler.enrol"))
@@ -274,7 +280,7 @@ def sign_out() -> ResponseReturnValue:
         staff_auth.sign_out(db_session(), login.token, utcnow())
     session.pop(SESSION_KEY, None)
     i18n.clear_session()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("handler.sign_in"))
 
 
@@ -300,7 +306,7 @@ def account() -> ResponseReturnValue:
         return render_template(
             "handler/account.html", form=form, notify=notify_form(), problem=str(exc)
         ), 400
-    flash("Your password has been changed. Your cases stay readable.", "info")
+    flash(_("Your password has been changed. Your cases stay readable."), "info")
     return redirect(url_for("handler.account"))
 
 
@@ -327,7 +333,8 @@ def recover() -> ResponseReturnValue:
         return render_template("handler/recover.html", form=form, problem=str(exc)), 400
     remember_login(login)
     flash(
-        "Your password is set and your cases stay readable. Now set up a new second factor.", "info"
+        _("Your password is set and your cases stay readable. Now set up a new second factor."),
+        "info",
     )
     return redirect(url_for("handler.enrol"))
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
+import flask_babel
 from flask import Response, abort, render_template, request
 from flask.typing import ResponseReturnValue
 
 from portal.handler import bp
+from portal.i18n import _
 from portal.services import annual_report, statistics, statistics_figures
 from portal.services.errors import InvalidInputError
 from portal.staff import staff, staff_required
@@ -42,7 +44,7 @@ def _day(name: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise InvalidInputError(
-            "Enter each date as year-month-day, for example 2026-01-31."
+            _("Enter each date as year-month-day, for example 2026-01-31.")
         ) from None
 
 
@@ -61,7 +63,11 @@ def _period() -> tuple[statistics.Period, str | None]:
 
 
 def _period_text(period: statistics.Period) -> str:
-    return f"Reports received from {period.first_day:%-d %B %Y} to {period.last_day:%-d %B %Y}"
+    return _(
+        "Reports received from %(first)s to %(last)s",
+        first=flask_babel.format_date(period.first_day, "long"),
+        last=flask_babel.format_date(period.last_day, "long"),
+    )
 
 
 @bp.get("/statistics")

@@ -16,6 +16,7 @@ from zxcvbn import zxcvbn
 
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
+from portal.i18n import N_, _, _n, in_language
 from portal.models import CaseKeyGrant, Role, StaffSession, User, UserCategory
 from portal.services import approvals, audit, integrity, notifications, tokens
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -35,7 +36,8 @@ MAX_NAME_LENGTH = 128
 DEFAULT_TITLE = "Case handler"
 
 
-RE_ENROL_LINK_DEAD = (
+# Translated where it is shown, with _().
+RE_ENROL_LINK_DEAD = N_(
     "This link is not valid any more: it was used, or it expired. Nothing was changed. "
     "Ask an admin to reset your second factor again for a new link."
 )
@@ -82,7 +84,7 @@ def clean_email(email: str) -> str | None:
         return None
     if not EMAIL_PATTERN.fullmatch(email) or len(email) > 320:
         raise InvalidInputError(
-            "E-mail: enter an address like name@example.org, or leave it empty."
+            _("E-mail: enter an address like name@example.org, or leave it empty.")
         )
     return email
 
@@ -109,18 +111,30 @@ def check_password(password: str, names: Sequence[str] = ()) -> None:
     counting dictionary words, keyboard runs, repeats and the account's own ``names``.
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInputError(f"Password: use at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidInputError(
+            _("Password: use at least %(num)d characters.", num=MIN_PASSWORD_LENGTH)
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
         raise InvalidInputError(too_long_message("password", MAX_PASSWORD_LENGTH))
     estimate = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=list(names))
     if estimate["score"] >= MIN_PASSWORD_SCORE:
         return
     feedback = estimate["feedback"]
+    # zxcvbn's own advice is in English only; it is shown as it comes.
     advice = " ".join([feedback["warning"], *feedback["suggestions"]]).strip()
+    if not advice:
+        raise InvalidInputError(
+            _(
+                "Password: this one is too easy to guess. Nothing was saved; choose another. "
+                "A few unrelated words make a strong password that is easy to remember."
+            )
+        )
     raise InvalidInputError(
-        "Password: this one is too easy to guess. Nothing was saved; choose another."
-        + (f" {advice}" if advice else "")
-        + " A few unrelated words make a strong password that is easy to remember."
+        _(
+            "Password: this one is too easy to guess. Nothing was saved; choose another. "
+            "%(advice)s A few unrelated words make a strong password that is easy to remember.",
+            advice=advice,
+        )
     )
 
 
@@ -169,7 +183,7 @@ def _validate_identity(username: str, display_name: str, level: int) -> tuple[st
     username = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(username):
         raise InvalidInputError(
-            "Username: use 2 to 64 lower-case letters, digits, dots, dashes or underscores."
+            _("Username: use 2 to 64 lower-case letters, digits, dots, dashes or underscores.")
         )
     return username, _validate_profile(display_name, level)
 
@@ -177,24 +191,26 @@ def _validate_identity(username: str, display_name: str, level: int) -> tuple[st
 def _validate_profile(display_name: str, level: int) -> str:
     display_name = display_name.strip()
     if not display_name:
-        raise InvalidInputError("Display name: must not be empty.")
+        raise InvalidInputError(_("Display name: must not be empty."))
     if len(display_name) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"Display name: use at most {MAX_NAME_LENGTH} characters.")
+        raise InvalidInputError(
+            _("Display name: use at most %(num)d characters.", num=MAX_NAME_LENGTH)
+        )
     if level not in (1, 2, 3):
-        raise InvalidInputError("Level: must be 1 (handler), 2 (supervisor) or 3 (executive).")
+        raise InvalidInputError(_("Level: must be 1 (handler), 2 (supervisor) or 3 (executive)."))
     return display_name
 
 
 def _clean_title(title: str) -> str:
     title = title.strip() or DEFAULT_TITLE
     if len(title) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"Title: use at most {MAX_NAME_LENGTH} characters.")
+        raise InvalidInputError(_("Title: use at most %(num)d characters.", num=MAX_NAME_LENGTH))
     return title
 
 
 def _ensure_free(session: Session, username: str) -> None:
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise AlreadyExistsError(f"Username {username!r} is taken.")
+        raise AlreadyExistsError(_("Username %(name)s is taken.", name=repr(username)))
 
 
 def create_user(
@@ -254,7 +270,7 @@ def invite_user(
     username, display_name = _validate_identity(username, display_name, level)
     title = _clean_title(title)
     if not (is_handler or is_admin):
-        raise InvalidInputError("Choose at least one of handler and admin.")
+        raise InvalidInputError(_("Choose at least one of handler and admin."))
     _ensure_free(session, username)
     token = secrets.token_urlsafe(32)
     user = User(
@@ -318,7 +334,7 @@ def activate(
     user = find_invited(session, token, now)
     if user is None:
         raise NotFoundError(
-            "This activation link is not valid any more. Ask an admin for a new one."
+            _("This activation link is not valid any more. Ask an admin for a new one.")
         )
     check_password(password)
     with gate.slot():
@@ -393,9 +409,9 @@ def update_user(
     display_name = _validate_profile(display_name, level)
     title = _clean_title(title)
     if not (is_handler or is_admin):
-        raise InvalidInputError("Choose at least one of handler and admin.")
+        raise InvalidInputError(_("Choose at least one of handler and admin."))
     if user.id == admin.id and user.is_admin and not is_admin:
-        raise InvalidInputError("You cannot remove your own admin rights; ask another admin.")
+        raise InvalidInputError(_("You cannot remove your own admin rights; ask another admin."))
     new_categories = sorted(set(categories))
     changed = [
         name
@@ -440,7 +456,7 @@ def deactivate(session: Session, admin: User, user: User, now: datetime) -> None
     An admin cannot stop their own account: that could leave the site with no admin at all.
     """
     if user.id == admin.id:
-        raise InvalidInputError("You cannot deactivate your own account; ask another admin.")
+        raise InvalidInputError(_("You cannot deactivate your own account; ask another admin."))
     user.active = False
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     audit.record(session, "account_deactivated", now=now, actor_id=admin.id, subject_id=user.id)
@@ -460,8 +476,10 @@ def reset_second_factor(
     if not user.activated:
         # Its activation link is what sets the second factor up; a new link here would kill it.
         raise InvalidInputError(
-            "This account is not activated yet, so it has no second factor to reset. Nothing "
-            "was changed; its activation link sets one up."
+            _(
+                "This account is not activated yet, so it has no second factor to reset. Nothing "
+                "was changed; its activation link sets one up."
+            )
         )
     token = secrets.token_urlsafe(32)
     user.totp_wrapped_secret = None
@@ -470,19 +488,24 @@ def reset_second_factor(
     user.activation_expires_at = now + ACTIVATION_LIFETIME
     session.execute(delete(StaffSession).where(StaffSession.user_id == user.id))
     if user.email and "\r" not in user.email and "\n" not in user.email:
-        notifications.enqueue(
-            session,
-            to=user.email,
-            subject=f"[{site_name}] Set up your second factor again",
-            body=(
-                f"An admin reset the second factor of your account {user.username}.\n\n"
+        # In the site's language: the account holder's own choice of language is not known.
+        with in_language(None):
+            subject = _("[%(site)s] Set up your second factor again", site=site_name)
+            body = _n(
+                "An admin reset the second factor of your account %(username)s.\n\n"
                 "Open this link, type your password and set up a new authenticator app. "
-                f"It works once, for {ACTIVATION_LIFETIME.days} days:\n"
-                f"{re_enrol_link(base_url, token)}\n\n"
-                "If you did not expect this, tell your admins through another channel.\n"
-            ),
-            recipient_id=user.id,
-            now=now,
+                "It works once, for %(num)d day:\n%(link)s\n\n"
+                "If you did not expect this, tell your admins through another channel.\n",
+                "An admin reset the second factor of your account %(username)s.\n\n"
+                "Open this link, type your password and set up a new authenticator app. "
+                "It works once, for %(num)d days:\n%(link)s\n\n"
+                "If you did not expect this, tell your admins through another channel.\n",
+                ACTIVATION_LIFETIME.days,
+                username=user.username,
+                link=re_enrol_link(base_url, token),
+            )
+        notifications.enqueue(
+            session, to=user.email, subject=subject, body=body, recipient_id=user.id, now=now
         )
     audit.record(session, "second_factor_reset", now=now, actor_id=admin.id, subject_id=user.id)
     session.commit()
@@ -527,7 +550,7 @@ def reset_without_recovery(session: Session, admin: User, user: User, now: datet
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:
-        raise NotFoundError("No such account.")
+        raise NotFoundError(_("No such account."))
     return user
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import fpdf
+from babel.dates import format_date, format_time
 
+from portal.i18n import _
 from portal.services import pdf
 from portal.services.statistics import Statistics
-from portal.services.statistics_figures import PALETTE, Figure, figures
+from portal.services.statistics_figures import PALETTE, Figure, figures, locale
 
 CHART_HEIGHT_ROW = 6.0
 LABEL_MM = 55.0
@@ -30,7 +32,7 @@ def _rgb(colour: str) -> tuple[int, int, int]:
 def _chart(doc: fpdf.FPDF, figure: Figure) -> None:
     """Horizontal bars drawn with fpdf2's rectangles, as on the page."""
     plot = doc.epw - LABEL_MM - 15
-    sizes = [sum(v) if figure.stacked else max(v, default=0.0) for _, v in figure.rows]
+    sizes = [sum(v) if figure.stacked else max(v, default=0.0) for _label, v in figure.rows]
     scale = plot / max(sizes) if sizes and max(sizes) > 0 else 0.0
     per_row = 1 if figure.stacked or len(figure.series) == 1 else len(figure.series)
     height = per_row * 4.5 + 1.5
@@ -54,10 +56,10 @@ def _chart(doc: fpdf.FPDF, figure: Figure) -> None:
                 if width > 0:
                     doc.rect(x, y + 0.5, width, 3.5, style="F")
                 doc.set_xy(x + width + 1, y)
-                doc.cell(14, 4.5, figure.cell(value))
+                doc.cell(14, 4.5, figure.shown(value))
         if figure.stacked:
             doc.set_xy(x + 1, top)
-            doc.cell(14, 4.5, figure.cell(sum(values)))
+            doc.cell(14, 4.5, figure.shown(sum(values)))
         doc.set_xy(doc.l_margin, top + height)
     if len(figure.series) > 1:
         doc.set_x(doc.l_margin + LABEL_MM)
@@ -75,7 +77,7 @@ def _chart(doc: fpdf.FPDF, figure: Figure) -> None:
 
 
 def _table(doc: fpdf.FPDF, figure: Figure) -> None:
-    headings, body = figure.table()
+    headings, body = figure.display_table()
     doc.set_font(pdf.FONT, size=7)
     with doc.table(
         headings_style=fpdf.FontFace(emphasis="BOLD"),
@@ -93,26 +95,35 @@ def _table(doc: fpdf.FPDF, figure: Figure) -> None:
 def render(
     stats: Statistics, *, site_name: str, category_labels: dict[str, str], now: datetime
 ) -> bytes:
-    """The annual report of ``stats`` (a calendar year's figures) as PDF bytes."""
+    """The annual report of ``stats`` (a calendar year's figures) as PDF bytes, in the language
+    of the page it is asked from."""
     year = stats.period.first_day.year
-    title = f"{site_name}: annual report {year}"
+    # The year as a plain number: "2026", never "2,026".
+    title = _("%(site)s: annual report %(year)s", site=site_name, year=str(year))
     doc = pdf.new_document(title)
     doc.add_page()
     doc.set_font(pdf.FONT, "B", 24)
     doc.ln(60)
     _para(doc, 0, 12, site_name, "C")
     doc.set_font(pdf.FONT, "", 18)
-    _para(doc, 0, 10, f"Annual report on the reporting channel, {year}", "C")
+    _para(doc, 0, 10, _("Annual report on the reporting channel, %(year)s", year=str(year)), "C")
     doc.ln(10)
     doc.set_font(pdf.FONT, "", 11)
     local = now.astimezone(stats.period.zone)
+    where = locale()
     _para(
         doc,
         0,
         6,
-        f"Reports received from {stats.period.first_day:%-d %B %Y} to "
-        f"{stats.period.last_day:%-d %B %Y}. Generated on {local:%-d %B %Y at %H:%M} "
-        f"({stats.period.zone.key}).",
+        _(
+            "Reports received from %(first)s to %(last)s. Generated on %(date)s at %(time)s "
+            "(%(zone)s).",
+            first=format_date(stats.period.first_day, "long", locale=where),
+            last=format_date(stats.period.last_day, "long", locale=where),
+            date=format_date(local, "long", locale=where),
+            time=format_time(local, "short", tzinfo=stats.period.zone, locale=where),
+            zone=stats.period.zone.key,
+        ),
         "C",
     )
     doc.ln(6)
@@ -120,8 +131,10 @@ def render(
         doc,
         0,
         6,
-        "Every figure is counted from case metadata (dates, categories, tiers, deadlines and "
-        "typed events); no report was opened to make it.",
+        _(
+            "Every figure is counted from case metadata (dates, categories, tiers, deadlines and "
+            "typed events); no report was opened to make it."
+        ),
         "C",
     )
     for figure in figures(stats, category_labels):
@@ -135,5 +148,5 @@ def render(
             _chart(doc, figure)
             _table(doc, figure)
         else:
-            _para(doc, 0, 5, "Nothing to count in this year.")
+            _para(doc, 0, 5, _("Nothing to count in this year."))
     return pdf.to_bytes(doc)

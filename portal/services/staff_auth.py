@@ -16,6 +16,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
+from portal.i18n import N_, _
 from portal.models import StaffSession, User
 from portal.services import accounts, audit, integrity, tokens
 from portal.services.errors import ServiceError
@@ -29,7 +30,8 @@ from portal.services.lengths import (
 TOTP_PERIOD = 30
 # One step either side absorbs clock drift between the phone and the server.
 TOTP_WINDOW = 1
-SIGN_IN_FAILED = "The username, password or one-time code is wrong."
+# Translated where it is raised, with _().
+SIGN_IN_FAILED = N_("The username, password or one-time code is wrong.")
 
 
 class SignInError(ServiceError):
@@ -139,7 +141,7 @@ def sign_in(
             detail="unknown or inactive account",
         )
         session.commit()
-        raise SignInError(SIGN_IN_FAILED)
+        raise SignInError(_(SIGN_IN_FAILED))
     if not crypto.verifier_matches(user.password_verifier, keys.verifier):
         _fail(session, user, now, "wrong password")
     if user.totp_wrapped_secret is None:
@@ -189,7 +191,7 @@ def _fail(session: Session, user: User, now: datetime, why: str) -> NoReturn:
         session, "sign_in_failed", now=now, actor_kind="anonymous", subject_id=user.id, detail=why
     )
     session.commit()
-    raise SignInError(SIGN_IN_FAILED)
+    raise SignInError(_(SIGN_IN_FAILED))
 
 
 def _open_session(
@@ -285,20 +287,20 @@ def resume(session: Session, login: StaffLogin, *, now: datetime, idle: timedelt
     """The signed-in staff member; raises StaffSessionExpiredError after ``idle``. Commits."""
     row = session.get(StaffSession, tokens.token_hash(login.token))
     if row is None:
-        raise StaffSessionExpiredError("Your session has ended. Sign in again.")
+        raise StaffSessionExpiredError(_("Your session has ended. Sign in again."))
     user = session.get_one(User, row.user_id)
     if now - row.last_seen_at > idle or not user.active:
         session.delete(row)
         session.commit()
         raise StaffSessionExpiredError(
-            "Your session ended after a period of inactivity. Sign in again."
+            _("Your session ended after a period of inactivity. Sign in again.")
         )
     try:
         private_key = crypto.unwrap_with_key(
             row.wrapped_private_key, login.cookie_key, _session_context(user)
         )
     except crypto.DecryptionError:
-        raise StaffSessionExpiredError("Your session has ended. Sign in again.") from None
+        raise StaffSessionExpiredError(_("Your session has ended. Sign in again.")) from None
     row.last_seen_at = now
     session.commit()
     return StaffContext(user, private_key, row.second_factor_done, login.token)
@@ -331,11 +333,11 @@ def change_password(
     check_lengths(("current password", current, MAX_PASSWORD_LENGTH))
     accounts.check_password(new)
     if user.password_wrapped_key is None or user.password_verifier is None:
-        raise SignInError("This account has no password yet.")
+        raise SignInError(_("This account has no password yet."))
     with gate.slot():
         old_keys = crypto.derive_for_blob(user.password_wrapped_key, current)
         if not crypto.verifier_matches(user.password_verifier, old_keys.verifier):
-            raise SignInError("The current password is wrong.")
+            raise SignInError(_("The current password is wrong."))
         totp_secret = None
         if user.totp_wrapped_secret is not None:
             totp_secret = crypto.unwrap_with_key(
@@ -379,7 +381,7 @@ def recover(
     user = session.scalar(
         select(User).where(User.username == accounts.normalise_username(username))
     )
-    refused = SignInError("The username or recovery key is wrong.")
+    refused = SignInError(_("The username or recovery key is wrong."))
     if user is None or user.recovery_wrapped_key is None or not user.active:
         raise refused
     try:
@@ -424,13 +426,13 @@ def re_enrol(
     with gate.slot():
         keys = crypto.derive_for_blob(blob or tokens.decoy_blob(profile), password)
     if user is None or blob is None or user.password_verifier is None:
-        raise accounts.LinkExpiredError(accounts.RE_ENROL_LINK_DEAD)
+        raise accounts.LinkExpiredError(_(accounts.RE_ENROL_LINK_DEAD))
     if not crypto.verifier_matches(user.password_verifier, keys.verifier):
         audit.record(
             session, "re_enrolment_failed", now=now, actor_kind="anonymous", subject_id=user.id
         )
         session.commit()
-        raise SignInError("The password is wrong. Type the password you sign in with.")
+        raise SignInError(_("The password is wrong. Type the password you sign in with."))
     private_key = crypto.unwrap_with_keys(blob, keys, accounts.private_key_context(user.username))
     user.activation_lookup = None
     user.activation_expires_at = None

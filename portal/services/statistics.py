@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import ColumnElement, and_, case, exists, func, literal_column, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from portal.i18n import _
 from portal.models import AuditHead, Case, CaseEvent, CaseStatus, Deadline, EventKind
 from portal.models.clock import DeadlineState
 from portal.models.committee import CommitteeDecision
@@ -90,10 +91,10 @@ class Period:
 def make_period(first_day: date, last_day: date, zone: ZoneInfo) -> Period:
     """A checked period: in order, and no longer than ``MAX_MONTHS`` months."""
     if last_day < first_day:
-        raise InvalidInputError("The end of the date range is before its start.")
+        raise InvalidInputError(_("The end of the date range is before its start."))
     period = Period(first_day, last_day, zone)
     if len(period.months()) > MAX_MONTHS:
-        raise InvalidInputError("Choose a date range of at most ten years.")
+        raise InvalidInputError(_("Choose a date range of at most ten years."))
     return period
 
 
@@ -101,14 +102,14 @@ def default_period(now: datetime, zone: ZoneInfo) -> Period:
     """The last 12 months: the current month so far and the 11 whole months before it."""
     today = now.astimezone(zone).date()
     first = today.replace(day=1)
-    for _ in range(11):
+    for _month in range(11):
         first = (first - timedelta(days=1)).replace(day=1)
     return Period(first, today, zone)
 
 
 def year_period(year: int, zone: ZoneInfo) -> Period:
     if not 2000 <= year <= 9998:
-        raise InvalidInputError("Choose a year between 2000 and 9998.")
+        raise InvalidInputError(_("Choose a year between 2000 and 9998."))
     return Period(date(year, 1, 1), date(year, 12, 31), zone)
 
 

@@ -9,37 +9,72 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal, format_percent
+
+from portal.i18n import N_, _, _n, current_language
 from portal.models import CaseStatus
 from portal.services.statistics import Statistics
 
 DAY = 86400.0
 # Distinguishable in colour-blind vision and in grey (Okabe and Ito), darkest first.
 PALETTE = ("#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#999999")
+# The labels are translated when the figures are made (``figures``), in the page's language.
 CHANNEL_LABELS = {
-    "web": "Web form",
-    "telephone": "Telephone",
-    "voice_message": "Voice message",
-    "post": "Post",
-    "email": "E-mail",
-    "meeting": "Meeting",
+    "web": N_("Web form"),
+    "telephone": N_("Telephone"),
+    "voice_message": N_("Voice message"),
+    "post": N_("Post"),
+    "email": N_("E-mail"),
+    "meeting": N_("Meeting"),
 }
-TIER_LABELS = {1: "Tier 1 (critical)", 2: "Tier 2 (high)", 3: "Tier 3 (other)"}
+TIER_LABELS = {1: N_("Tier 1 (critical)"), 2: N_("Tier 2 (high)"), 3: N_("Tier 3 (other)")}
 STATUS_LABELS = {
-    CaseStatus.NEW: "New",
-    CaseStatus.ACKNOWLEDGED: "Acknowledged",
-    CaseStatus.INVESTIGATING: "Investigating",
+    CaseStatus.NEW: N_("New"),
+    CaseStatus.ACKNOWLEDGED: N_("Acknowledged"),
+    CaseStatus.INVESTIGATING: N_("Investigating"),
 }
 # One per bucket of AGE_BUCKETS (a test checks they agree).
-AGE_LABELS = ("Under 7 days", "7 to 29 days", "30 to 89 days", "90 to 364 days", "A year or more")
+AGE_LABELS = (
+    N_("Under 7 days"),
+    N_("7 to 29 days"),
+    N_("30 to 89 days"),
+    N_("90 to 364 days"),
+    N_("A year or more"),
+)
 APPEAL_LABELS = {
-    "uphold": "Upheld by the committee",
-    "dismiss": "Dismissed by the committee",
-    "secretary": "Answered by the Company Secretary",
-    "pending": "Not decided yet",
+    "uphold": N_("Upheld by the committee"),
+    "dismiss": N_("Dismissed by the committee"),
+    "secretary": N_("Answered by the Company Secretary"),
+    "pending": N_("Not decided yet"),
 }
+
+
+@dataclass(frozen=True)
+class Share:
+    """A part of a whole, written as a percentage (or "none" when the whole is empty)."""
+
+    part: int
+    whole: int
+
+
+# A further column's cell: a count, or a share.
+Extra = int | Share
+
+
+def locale() -> str:
+    """The Babel locale of the page being made (the site's default outside a request)."""
+    return current_language().babel_locale
+
+
+def month_label(month: date) -> str:
+    """A month as the page's language abbreviates it ("Jan 2026", "Jan. 2026", "janv. 2026")."""
+    return str(format_date(month, "MMM y", locale=locale()))
 
 
 @dataclass(frozen=True)
@@ -55,23 +90,58 @@ class Figure:
     unit: str
     # Further columns for the table and the CSV only (a share, a count the chart leaves out).
     extra_headings: list[str] = field(default_factory=list)
-    extra: list[list[str]] = field(default_factory=list)
+    extra: list[list[Extra]] = field(default_factory=list)
 
     def cell(self, value: float) -> str:
+        """A value as the CSV writes it: plain digits, a point for decimals, for any locale."""
         return f"{value:.1f}" if self.unit == "days" else f"{value:.0f}"
 
+    def shown(self, value: float) -> str:
+        """A value as a person reads it, in the page's language ("1,234.5", "1.234,5")."""
+        pattern = "#,##0.0" if self.unit == "days" else "#,##0"
+        return str(format_decimal(value, pattern, locale=locale()))
+
     def table(self) -> tuple[list[str], list[list[str]]]:
-        """Headings and rows of text, as the table beside the chart and the CSV show them."""
+        """Headings and rows of text, as the CSV holds them (numbers in plain digits)."""
+        return self._table(self.cell, _plain_extra)
+
+    def display_table(self) -> tuple[list[str], list[list[str]]]:
+        """Headings and rows of text, as the table beside the chart and the annual report show
+        them (numbers written for the page's language)."""
+        return self._table(self.shown, _shown_extra)
+
+    def _table(
+        self, number: Callable[[float], str], extra_cell: Callable[[Extra], str]
+    ) -> tuple[list[str], list[list[str]]]:
         headings = [self.row_heading, *self.series, *self.extra_headings]
         body = []
         for index, (label, values) in enumerate(self.rows):
             extra = self.extra[index] if self.extra else []
-            body.append([label, *(self.cell(v) for v in values), *extra])
+            body.append([label, *(number(v) for v in values), *(extra_cell(e) for e in extra)])
         return headings, body
 
 
-def _share(part: int, whole: int) -> str:
-    return "none" if whole == 0 else f"{100 * part / whole:.1f}%"
+def _plain_extra(cell: Extra) -> str:
+    if isinstance(cell, int):
+        return str(cell)
+    if cell.whole == 0:
+        return _("none")
+    return f"{100 * cell.part / cell.whole:.1f}%"
+
+
+def _shown_extra(cell: Extra) -> str:
+    if isinstance(cell, int):
+        return str(format_decimal(cell, "#,##0", locale=locale()))
+    if cell.whole == 0:
+        return _("none")
+    return str(format_percent(cell.part / cell.whole, _percent_pattern(locale()), locale=locale()))
+
+
+def _percent_pattern(code: str) -> str:
+    """The language's own percent pattern ("#,##0%", "#,##0 %", "%#,##0") with one decimal."""
+    pattern = str(Locale.parse(code).percent_formats[None].pattern).split(";")[0]
+    last = pattern.rfind("0")
+    return pattern[: last + 1] + ".0" + pattern[last + 1 :] if last >= 0 else "#,##0.0%"
 
 
 def _days(seconds: float | None) -> float:
@@ -81,12 +151,12 @@ def _days(seconds: float | None) -> float:
 def _monthly(
     key: str, title: str, note: str, stats: Statistics, counts: Mapping[str, list[int]]
 ) -> Figure:
-    months = [m.strftime("%b %Y") for m in stats.months]
+    months = [month_label(m) for m in stats.months]
     return Figure(
         key=key,
         title=title,
         note=note,
-        row_heading="Month",
+        row_heading=_("Month"),
         series=list(counts),
         rows=[
             (month, [float(values[index]) for values in counts.values()])
@@ -98,113 +168,127 @@ def _monthly(
 
 
 def figures(stats: Statistics, category_labels: Mapping[str, str]) -> list[Figure]:
-    """Every figure of the page, in the order shown."""
+    """Every figure of the page, in the order shown, in the page's language."""
     by_category = {category_labels.get(k, k): v for k, v in stats.by_category.items()}
-    by_channel = {CHANNEL_LABELS.get(k, k): v for k, v in stats.by_channel.items()}
-    by_tier = {TIER_LABELS.get(k, str(k)): v for k, v in stats.by_tier.items()}
-    times = [("Acknowledgement", stats.acknowledge), ("Feedback", stats.feedback)]
+    by_channel = {
+        _(CHANNEL_LABELS[k]) if k in CHANNEL_LABELS else k: v for k, v in stats.by_channel.items()
+    }
+    by_tier = {
+        _(TIER_LABELS[k]) if k in TIER_LABELS else str(k): v for k, v in stats.by_tier.items()
+    }
+    times = [(_("Acknowledgement"), stats.acknowledge), (_("Feedback"), stats.feedback)]
     appeals_total = sum(stats.appeals.values())
     return [
         _monthly(
             "by-category",
-            "Reports per month by category",
-            f"{stats.total} reports received in the period.",
+            _("Reports per month by category"),
+            _n(
+                "%(num)d report received in the period.",
+                "%(num)d reports received in the period.",
+                stats.total,
+            ),
             stats,
             by_category,
         ),
         _monthly(
             "by-channel",
-            "Reports per month by channel",
-            "How each report reached the organisation.",
+            _("Reports per month by channel"),
+            _("How each report reached the organisation."),
             stats,
             by_channel,
         ),
         _monthly(
             "by-tier",
-            "Reports per month by tier",
-            "The tier each case has now.",
+            _("Reports per month by tier"),
+            _("The tier each case has now."),
             stats,
             by_tier,
         ),
         Figure(
             key="response-times",
-            title="Time to acknowledge and to give feedback",
-            note=(
+            title=_("Time to acknowledge and to give feedback"),
+            note=_(
                 "Days from receipt to the first acknowledgement or feedback, for the reports "
                 "received in the period. Half of the cases were answered within the median, and "
                 "nine in ten within the 90th percentile."
             ),
-            row_heading="Act",
-            series=["Median (days)", "90th percentile (days)"],
+            row_heading=_("Act"),
+            series=[_("Median (days)"), _("90th percentile (days)")],
             rows=[(label, [_days(d.median), _days(d.p90)]) for label, d in times],
             stacked=False,
             unit="days",
-            extra_headings=["Cases with the act", "Cases still without it"],
-            extra=[[str(d.count), str(d.without)] for _, d in times],
+            extra_headings=[_("Cases with the act"), _("Cases still without it")],
+            extra=[[d.count, d.without] for _label, d in times],
         ),
         Figure(
             key="clocks",
-            title="Deadlines met on time",
-            note=(
+            title=_("Deadlines met on time"),
+            note=_(
                 "Each clock's deadlines that fell due in the period: those met before they were "
                 "due, and those breached. Deadlines still running or paused are not counted."
             ),
-            row_heading="Clock",
-            series=["Met on time", "Breached"],
+            row_heading=_("Clock"),
+            series=[_("Met on time"), _("Breached")],
             rows=[(c.name, [float(c.met), float(c.breached)]) for c in stats.clocks],
             stacked=True,
             unit="deadlines",
-            extra_headings=["Share met on time"],
-            extra=[[_share(c.met, c.met + c.breached)] for c in stats.clocks],
+            extra_headings=[_("Share met on time")],
+            extra=[[Share(c.met, c.met + c.breached)] for c in stats.clocks],
         ),
         Figure(
             key="open-cases",
-            title="Open cases by status and age",
-            note="Cases open today, whatever the date range, by how long ago they were received.",
-            row_heading="Status",
-            series=list(AGE_LABELS),
+            title=_("Open cases by status and age"),
+            note=_(
+                "Cases open today, whatever the date range, by how long ago they were received."
+            ),
+            row_heading=_("Status"),
+            series=[_(label) for label in AGE_LABELS],
             rows=[
-                (STATUS_LABELS[status], [float(v) for v in counts])
+                (_(STATUS_LABELS[status]), [float(v) for v in counts])
                 for status, counts in stats.open_cases.items()
             ],
             stacked=True,
             unit="cases",
-            extra_headings=["All open"],
-            extra=[[str(sum(counts))] for counts in stats.open_cases.values()],
+            extra_headings=[_("All open")],
+            extra=[[sum(counts)] for counts in stats.open_cases.values()],
         ),
         Figure(
             key="appeals",
-            title="Appeals and their outcomes",
-            note=f"{appeals_total} cases with an appeal filed in the period, by where it stands.",
-            row_heading="Outcome",
-            series=["Appeals"],
-            rows=[(APPEAL_LABELS[k], [float(v)]) for k, v in stats.appeals.items()],
+            title=_("Appeals and their outcomes"),
+            note=_n(
+                "%(num)d case with an appeal filed in the period, by where it stands.",
+                "%(num)d cases with an appeal filed in the period, by where it stands.",
+                appeals_total,
+            ),
+            row_heading=_("Outcome"),
+            series=[_("Appeals")],
+            rows=[(_(APPEAL_LABELS[k]), [float(v)]) for k, v in stats.appeals.items()],
             stacked=False,
             unit="appeals",
-            extra_headings=["Share"],
-            extra=[[_share(v, appeals_total)] for v in stats.appeals.values()],
+            extra_headings=[_("Share")],
+            extra=[[Share(v, appeals_total)] for v in stats.appeals.values()],
         ),
         Figure(
             key="came-back",
-            title="Reporters who came back to their case",
-            note=(
+            title=_("Reporters who came back to their case"),
+            note=_(
                 "Reports received in the period whose reporter later wrote a message, said they "
                 "were satisfied, filed an appeal, or approved or corrected the minutes of a report "
                 "made by telephone or in a meeting. Sign-ins are not recorded, so a reporter who "
                 "only read the replies is not counted."
             ),
-            row_heading="Reporters",
-            series=["Reports"],
+            row_heading=_("Reporters"),
+            series=[_("Reports")],
             rows=[
-                ("Came back", [float(stats.came_back)]),
-                ("Did not come back", [float(stats.total - stats.came_back)]),
+                (_("Came back"), [float(stats.came_back)]),
+                (_("Did not come back"), [float(stats.total - stats.came_back)]),
             ],
             stacked=False,
             unit="reports",
-            extra_headings=["Share"],
+            extra_headings=[_("Share")],
             extra=[
-                [_share(stats.came_back, stats.total)],
-                [_share(stats.total - stats.came_back, stats.total)],
+                [Share(stats.came_back, stats.total)],
+                [Share(stats.total - stats.came_back, stats.total)],
             ],
         ),
     ]
@@ -256,7 +340,7 @@ def chart(figure: Figure) -> Chart:
     """A horizontal bar chart of the figure: stacked bars, or one bar per series in a row."""
     plot = WIDTH - LABEL_WIDTH - 60.0
     per_row = 1 if figure.stacked or len(figure.series) == 1 else len(figure.series)
-    sizes = [sum(v) if figure.stacked else max(v, default=0.0) for _, v in figure.rows]
+    sizes = [sum(v) if figure.stacked else max(v, default=0.0) for _label, v in figure.rows]
     scale = plot / max([*sizes, 1e-9]) if any(sizes) else 0.0
     bars: list[Bar] = []
     labels: list[Label] = []
@@ -267,7 +351,12 @@ def chart(figure: Figure) -> Chart:
         x = LABEL_WIDTH
         for index, value in enumerate(values):
             fill = PALETTE[index % len(PALETTE)]
-            text = f"{row_label}, {figure.series[index]}: {figure.cell(value)}"
+            text = _(
+                "%(row)s, %(series)s: %(value)s",
+                row=row_label,
+                series=figure.series[index],
+                value=figure.shown(value),
+            )
             if figure.stacked:
                 if value > 0:
                     bars.append(Bar(x, y, value * scale, BAR, fill, text))
@@ -277,10 +366,10 @@ def chart(figure: Figure) -> Chart:
                 if value > 0:
                     bars.append(Bar(LABEL_WIDTH, top, value * scale, BAR, fill, text))
                 labels.append(
-                    Label(LABEL_WIDTH + value * scale + 4, top + BAR - 4, figure.cell(value))
+                    Label(LABEL_WIDTH + value * scale + 4, top + BAR - 4, figure.shown(value))
                 )
         if figure.stacked:
-            labels.append(Label(x + 4, y + BAR - 4, figure.cell(sum(values))))
+            labels.append(Label(x + 4, y + BAR - 4, figure.shown(sum(values))))
         y += height + (ROW - BAR) + (4 if per_row > 1 else 0)
     axis_bottom = y
     legend: list[tuple[Bar, Label]] = []

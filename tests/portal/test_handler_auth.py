@@ -148,7 +148,7 @@ def test_activation_sets_password_keys_and_second_factor(client: FlaskClient, db
         now=utcnow(),
     )
     page = client.get(f"/staff/activate/{token}").get_data(as_text=True)
-    assert "Welcome, Nina Ng" in page
+    assert 'Welcome, <span dir="auto">Nina Ng</span>' in page
     new_password = "a brand new password"
     enrol = client.post(
         f"/staff/activate/{token}",
