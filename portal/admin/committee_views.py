@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 
 from portal.admin import bp
 from portal.admin.forms import MeetingsForm, SecretaryForm
+from portal.i18n import _, _n
 from portal.services.clock import appeals, meetings
 from portal.services.errors import InvalidInputError
 from portal.staff import admin_required, staff
@@ -32,13 +33,17 @@ def committee() -> ResponseReturnValue:
         try:
             suggested = meetings.bi_monthly(date.fromisoformat(first), SUGGESTED_MEETINGS)
         except ValueError:
-            problems.append(f"“{first[:20]}” is not a date. Write it as 2027-01-14.")
+            problems.append(
+                _("“%(given)s” is not a date. Write it as 2027-01-14.", given=first[:20])
+            )
             suggested = ()
         days = tuple(sorted(set(days) | set(suggested)))
         if suggested:
             flash(
-                "The dates below include a bi-monthly suggestion. Check them against the "
-                "committee's calendar, then save: nothing is saved until you do.",
+                _(
+                    "The dates below include a bi-monthly suggestion. Check them against the "
+                    "committee's calendar, then save: nothing is saved until you do."
+                ),
                 "info",
             )
     meetings_form.days.data = "\n".join(d.isoformat() for d in days)
@@ -58,9 +63,15 @@ def committee_meetings() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _page(meetings_form=form, problems=[str(exc)]), 400
     flash(
-        f"The committee's meeting dates are saved ({len(days)} in all). An appeal that reaches "
-        "the committee from now on is due at the first meeting after it; appeals already before "
-        "the committee keep their due time.",
+        _n(
+            "The committee's meeting dates are saved (%(num)d in all). An appeal that reaches "
+            "the committee from now on is due at the first meeting after it; appeals already "
+            "before the committee keep their due time.",
+            "The committee's meeting dates are saved (%(num)d in all). An appeal that reaches "
+            "the committee from now on is due at the first meeting after it; appeals already "
+            "before the committee keep their due time.",
+            len(days),
+        ),
         "info",
     )
     return redirect(url_for("admin.committee"))
@@ -75,21 +86,21 @@ def committee_secretary() -> ResponseReturnValue:
     value = form.user_id.data or ""
     user_id = parse_id(value)
     if value and user_id is None:
-        return _page(secretary_form=form, problems=["Choose an account from the list."]), 400
+        return _page(secretary_form=form, problems=[_("Choose an account from the list.")]), 400
     try:
         chosen = appeals.assign_secretary(db_session(), user_id, actor=staff().user, now=utcnow())
     except InvalidInputError as exc:
         return _page(secretary_form=form, problems=[str(exc)]), 400
     if chosen is None:
-        flash("No one is Company Secretary now: appeals go straight to the committee.", "info")
+        flash(_("No one is Company Secretary now: appeals go straight to the committee."), "info")
     else:
-        flash(f"{chosen.display_name} is now the Company Secretary.", "info")
+        flash(_("%(name)s is now the Company Secretary.", name=chosen.display_name), "info")
     return redirect(url_for("admin.committee"))
 
 
 def _secretary_form() -> SecretaryForm:
     form = SecretaryForm()
-    form.user_id.choices = [SelectChoice("", "Nobody: appeals go straight to the committee")] + [
+    form.user_id.choices = [SelectChoice("", _("Nobody: appeals go straight to the committee"))] + [
         SelectChoice(str(u.id), f"{u.display_name} ({u.title})")
         for u in appeals.secretary_candidates(db_session())
     ]
@@ -129,5 +140,5 @@ def _problems(form: object) -> list[str]:
     for name, messages in errors.items():
         field = getattr(form, name, None)
         label = field.label.text if field is not None else name
-        problems.append(f"{label}: {' '.join(messages)}")
+        problems.append(_("%(label)s: %(messages)s", label=label, messages=" ".join(messages)))
     return problems

@@ -23,13 +23,14 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
 from portal.config import IntakeConfig, ReporterGroup
+from portal.i18n import _l
 from portal.services.accounts import MAX_NAME_LENGTH
 from portal.web import coerce_number
 
 LEVEL_CHOICES = [
-    SelectChoice("1", "1: handler"),
-    SelectChoice("2", "2: supervisor"),
-    SelectChoice("3", "3: executive or committee"),
+    SelectChoice("1", _l("1: handler")),
+    SelectChoice("2", _l("2: supervisor")),
+    SelectChoice("3", _l("3: executive or committee")),
 ]
 MAX_SITE_TEXT_LENGTH = 20_000
 
@@ -41,25 +42,27 @@ class MultiCheckboxField(SelectMultipleField):
 
 class AccountFormBase(FlaskForm):
     display_name = StringField(
-        "Display name", validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)]
+        _l("Display name"), validators=[InputRequired(), Length(max=MAX_NAME_LENGTH)]
     )
     title = StringField(
-        "Title (the role shown to reporters, e.g. Compliance officer)",
+        _l("Title (the role shown to reporters, e.g. Compliance officer)"),
         validators=[Length(max=MAX_NAME_LENGTH)],
     )
     email = StringField(
-        "E-mail for notifications (optional; they name a case reference, never its content)",
+        _l("E-mail for notifications (optional; they name a case reference, never its content)"),
         validators=[Length(max=320)],
     )
-    level = RadioField("Escalation level", choices=LEVEL_CHOICES, coerce=coerce_number, default=1)
-    is_handler = BooleanField("Handler: receives and works on cases", default=True)
-    is_admin = BooleanField("Admin: manages accounts and site texts")
-    categories = MultiCheckboxField("Categories received (none ticked: every category)")
+    level = RadioField(
+        _l("Escalation level"), choices=LEVEL_CHOICES, coerce=coerce_number, default=1
+    )
+    is_handler = BooleanField(_l("Handler: receives and works on cases"), default=True)
+    is_admin = BooleanField(_l("Admin: manages accounts and site texts"))
+    categories = MultiCheckboxField(_l("Categories received (none ticked: every category)"))
 
 
 class NewAccountFormBase(AccountFormBase):
     username = StringField(
-        "Username (lower-case letters, digits, dots, dashes or underscores)",
+        _l("Username (lower-case letters, digits, dots, dashes or underscores)"),
         validators=[InputRequired(), Length(max=64)],
     )
 
@@ -77,17 +80,17 @@ class ConfirmForm(FlaskForm):
 
 
 class SiteTextForm(FlaskForm):
-    html = TextAreaField("Other ways to report", validators=[Length(max=MAX_SITE_TEXT_LENGTH)])
+    html = TextAreaField(_l("Other ways to report"), validators=[Length(max=MAX_SITE_TEXT_LENGTH)])
 
 
 class HolidaysForm(FlaskForm):
-    country = SelectField("Country", validators=[InputRequired()])
+    country = SelectField(_l("Country"), validators=[InputRequired()])
     subdivision = StringField(
-        "Region (its code, such as BY for Bavaria; empty for the whole country only)",
+        _l("Region (its code, such as BY for Bavaria; empty for the whole country only)"),
         validators=[Length(max=16)],
     )
     closing_days = TextAreaField(
-        "The organisation's own closing days (one date a line, such as 2026-12-24)",
+        _l("The organisation's own closing days (one date a line, such as 2026-12-24)"),
         validators=[Length(max=12_000)],
     )
 
@@ -105,44 +108,44 @@ class PreviewForm(Form):
     """The timeline preview's question. Sent by GET: it reads, changes nothing, needs no token."""
 
     received = DateTimeLocalField(
-        "Received at (the site's time zone)",
+        _l("Received at (the site's time zone)"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        validators=[InputRequired(message="Give the date and time the report is received.")],
+        validators=[InputRequired(message=_l("Give the date and time the report is received."))],
     )
     tier = SelectField(
-        "Tier",
+        _l("Tier"),
         choices=[
-            SelectChoice(1, "1: critical"),
-            SelectChoice(2, "2: high"),
-            SelectChoice(3, "3: other"),
+            SelectChoice(1, _l("1: critical")),
+            SelectChoice(2, _l("2: high")),
+            SelectChoice(3, _l("3: other")),
         ],
         coerce=int,
         default=3,
     )
     # The site's reporter groups, set with the form (preview_form).
-    group = SelectField("Reporter", default="")
+    group = SelectField(_l("Reporter"), default="")
 
 
 def preview_form(groups: Sequence[ReporterGroup], formdata: Any) -> PreviewForm:
     """The preview form with the site's reporter groups, as intake asks them, as its choices."""
     form = PreviewForm(formdata)
-    form.group.choices = [SelectChoice("", "Not said")] + [
+    form.group.choices = [SelectChoice("", _l("Not said"))] + [
         SelectChoice(g.key, g.label) for g in groups
     ]
     return form
 
 
 UNIT_CHOICES = [
-    SelectChoice("minutes", "minutes"),
-    SelectChoice("hours", "hours"),
-    SelectChoice("calendar_days", "calendar days"),
-    SelectChoice("working_days", "working days"),
-    SelectChoice("calendar_months", "calendar months"),
+    SelectChoice("minutes", _l("minutes")),
+    SelectChoice("hours", _l("hours")),
+    SelectChoice("calendar_days", _l("calendar days")),
+    SelectChoice("working_days", _l("working days")),
+    SelectChoice("calendar_months", _l("calendar months")),
 ]
 AT_EXPIRY_CHOICES = [
-    SelectChoice("notify", "Notify the handlers responsible"),
-    SelectChoice("escalate", "Escalate the case up the ladder"),
-    SelectChoice("reporter_notice", "Send the reporter the policy's notice"),
+    SelectChoice("notify", _l("Notify the handlers responsible")),
+    SelectChoice("escalate", _l("Escalate the case up the ladder")),
+    SelectChoice("reporter_notice", _l("Send the reporter the policy's notice")),
 ]
 
 
@@ -151,15 +154,18 @@ def _stripped(text: object) -> object:
 
 
 class NewPolicyForm(FlaskForm):
-    preset = SelectField("The preset to start from", validators=[InputRequired()])
+    preset = SelectField(_l("The preset to start from"), validators=[InputRequired()])
     name = StringField(
-        "Name (lower-case letters, digits and dashes, such as acme-complaints; it cannot change)",
-        validators=[InputRequired(message="Give the policy a name."), Length(max=48)],
+        _l(
+            "Name (lower-case letters, digits and dashes, such as acme-complaints; it cannot "
+            "change)"
+        ),
+        validators=[InputRequired(message=_l("Give the policy a name.")), Length(max=48)],
     )
     title = StringField(
-        "Title (what admins and handlers read, such as Complaints at Acme)",
+        _l("Title (what admins and handlers read, such as Complaints at Acme)"),
         filters=[_stripped],
-        validators=[DataRequired(message="Give the policy a title."), Length(max=200)],
+        validators=[DataRequired(message=_l("Give the policy a title.")), Length(max=200)],
     )
 
 
@@ -177,32 +183,34 @@ class ClockForm(Form):
 
     key = HiddenField(validators=[InputRequired()])
     duration = IntegerField(
-        "Duration",
+        _l("Duration"),
         validators=[
-            InputRequired(message="Give a whole number."),
-            NumberRange(min=1, max=100_000, message="Give a whole number from 1 to 100000."),
+            InputRequired(message=_l("Give a whole number.")),
+            NumberRange(min=1, max=100_000, message=_l("Give a whole number from 1 to 100000.")),
         ],
     )
-    unit = SelectField("Unit", choices=UNIT_CHOICES)
+    unit = SelectField(_l("Unit"), choices=UNIT_CHOICES)
     warn_before = StringField(
-        "Warnings before the due time (separated by commas, such as 2 calendar_days, 1 "
-        "calendar_days; empty for none)",
+        _l(
+            "Warnings before the due time (separated by commas, such as 2 calendar_days, 1 "
+            "calendar_days; empty for none)"
+        ),
         validators=[Length(max=500)],
     )
     escalate_every = StringField(
-        "Escalation step after the due time (such as 2 calendar_days; empty for none)",
+        _l("Escalation step after the due time (such as 2 calendar_days; empty for none)"),
         validators=[Length(max=100)],
     )
-    at_expiry = MultiCheckboxField("At the due time", choices=AT_EXPIRY_CHOICES)
+    at_expiry = MultiCheckboxField(_l("At the due time"), choices=AT_EXPIRY_CHOICES)
 
 
 class _VersionedForm(FlaskForm):
     # The version the admin started from: a save over another admin's newer one is refused.
     edited_version = HiddenField(validators=[InputRequired()])
     note = StringField(
-        "What changed, and why (kept in the history)",
+        _l("What changed, and why (kept in the history)"),
         filters=[_stripped],
-        validators=[DataRequired(message="Say in a few words what changed."), Length(max=500)],
+        validators=[DataRequired(message=_l("Say in a few words what changed.")), Length(max=500)],
     )
 
 
@@ -212,17 +220,17 @@ class PolicyClocksForm(_VersionedForm):
 
 class PolicyTextForm(_VersionedForm):
     text = TextAreaField(
-        "The whole policy as TOML",
-        validators=[InputRequired(message="The text is empty."), Length(max=100_000)],
+        _l("The whole policy as TOML"),
+        validators=[InputRequired(message=_l("The text is empty.")), Length(max=100_000)],
     )
 
 
 class SecretaryForm(FlaskForm):
-    user_id = SelectField("Company Secretary", default="")
+    user_id = SelectField(_l("Company Secretary"), default="")
 
 
 class MeetingsForm(FlaskForm):
     days = TextAreaField(
-        "Meeting dates (one date a line, such as 2027-01-14)",
+        _l("Meeting dates (one date a line, such as 2027-01-14)"),
         validators=[Length(max=4_000)],
     )

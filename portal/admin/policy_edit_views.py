@@ -16,6 +16,7 @@ from portal.admin.forms import (
     PolicyTextForm,
     new_policy_form,
 )
+from portal.i18n import _
 from portal.models import PolicyVersion
 from portal.services.clock import policy_text, preview, versions
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -28,7 +29,7 @@ from portal.web import app_config, db_session
 @bp.route("/policies/new", methods=["GET", "POST"])
 @admin_required
 def new_policy() -> ResponseReturnValue:
-    presets = {name: load_policy(name).title for name in PRESETS}
+    presets = {name: _(load_policy(name).title) for name in PRESETS}
     form = new_policy_form(presets)
     if request.method == "GET" and request.args.get("preset") in presets:
         form.preset.data = request.args["preset"]
@@ -46,8 +47,11 @@ def new_policy() -> ResponseReturnValue:
             form.name.errors = [str(exc)]
         else:
             flash(
-                f"The policy {created.name} is made (version 1). No category runs it yet: "
-                "choose it under Categories when it is ready.",
+                _(
+                    "The policy %(name)s is made (version 1). No category runs it yet: "
+                    "choose it under Categories when it is ready.",
+                    name=created.name,
+                ),
                 "info",
             )
             return redirect(url_for("admin.policy_page", policy=created.name))
@@ -150,7 +154,7 @@ def policy_history(policy: str) -> ResponseReturnValue:
     return render_template(
         "admin/policy_history.html",
         name=policy,
-        title=versions.resolve_policy(db_session(), policy).title,
+        title=_(versions.resolve_policy(db_session(), policy).title),
         entries=entries,
         number=number,
         diff=diff,
@@ -171,8 +175,12 @@ def _latest(policy: str) -> PolicyVersion:
 
 def _saved(row: PolicyVersion) -> ResponseReturnValue:
     flash(
-        f"Version {row.version} of {row.name} is saved. New cases take it; cases already filed "
-        "keep the version they were filed under.",
+        _(
+            "Version %(version)s of %(name)s is saved. New cases take it; cases already filed "
+            "keep the version they were filed under.",
+            version=row.version,
+            name=row.name,
+        ),
         "info",
     )
     return redirect(url_for("admin.policy_page", policy=row.name))
@@ -249,7 +257,7 @@ def _place(
 
 def _expired(form: Any) -> list[str]:
     if request.method == "POST" and form.csrf_token.errors:
-        return ["The form has expired. Please try again."]
+        return [_("The form has expired. Please try again.")]
     return []
 
 
@@ -268,7 +276,7 @@ def _edit_page(
         name=row.name,
         version=row.version,
         policy=current,
-        labels={rule.key: rule.label for rule in current.clocks},
+        labels={rule.key: _(rule.label) for rule in current.clocks},
         clocks_form=clocks_form,
         text_form=text_form,
         clock_problems=clock_problems or [],

@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
 from portal.admin.forms import ConfirmForm, preview_form
+from portal.i18n import _
 from portal.services import clock
 from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import InvalidInputError
@@ -67,7 +68,7 @@ def policy_page(policy: str) -> ResponseReturnValue:
             problems.append(str(exc))
     else:
         problems.extend(
-            "The date and time: write it as 2026-12-18 16:00." if field == "received" else e
+            _("The date and time: write it as 2026-12-18 16:00.") if field == "received" else e
             for field, errors in form.errors.items()
             for e in errors
         )
@@ -121,12 +122,15 @@ def mark_reviewed(policy: str) -> ResponseReturnValue:
     )
     if done.next_due is not None:
         flash(
-            f"{chosen.title}: recorded as reviewed today. The next review is due on "
-            f"{_local_day(done.next_due)}.",
+            _(
+                "%(title)s: recorded as reviewed today. The next review is due on %(date)s.",
+                title=_(chosen.title),
+                date=_local_day(done.next_due),
+            ),
             "info",
         )
     else:
-        flash(f"{chosen.title}: recorded as reviewed today.", "info")
+        flash(_("%(title)s: recorded as reviewed today.", title=_(chosen.title)), "info")
     return redirect(url_for("admin.policy_page", policy=policy))
 
 

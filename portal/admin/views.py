@@ -8,6 +8,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.admin import bp
 from portal.admin.forms import (
+    LEVEL_CHOICES,
     AccountFormBase,
     ConfirmForm,
     HolidaysForm,
@@ -17,9 +18,10 @@ from portal.admin.forms import (
 )
 from portal.handler import approval_views
 from portal.handler.forms import PlainForm
+from portal.i18n import N_, _
 from portal.models import RecipientChange, User
 from portal.services import accounts, approvals, clock, intake, notifications, readiness, sitetext
-from portal.services.clock import holidays, versions
+from portal.services.clock import holidays, preview, versions
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS
 from portal.staff import admin_required, staff
@@ -32,10 +34,14 @@ OTHER_WAYS = "other_ways"
 @bp.context_processor
 def _site_state() -> dict[str, object]:
     """What every admin page says about the site as a whole: why it cannot take reports, and
-    whether e-mail is off."""
+    whether e-mail is off; and ``translated``, for a preset's words in the page's language."""
     return {
         "can_receive": readiness.site_readiness(db_session()).can_receive,
         "email_off": not app_config().smtp.host,
+        # A policy's title or label from the catalogue (a custom policy's comes back as
+        # written). Jinja's own ``_`` would take the value as markup and as a format string.
+        "translated": _,
+        "duration_words": preview.duration_words,
     }
 
 
@@ -54,6 +60,7 @@ def users() -> str:
         accounts=accounts.list_accounts(db_session()),
         labels=labels,
         pending=approvals.pending_by_user(db_session()),
+        level_names={int(choice.value): choice.label for choice in LEVEL_CHOICES},
     )
 
 
@@ -109,7 +116,7 @@ def edit_user(user_id: int) -> ResponseReturnValue:
         )
     except InvalidInputError as exc:
         return _account_page(form, user, [str(exc)]), 400
-    flash(f"The account {user.username} has been saved.", "info")
+    flash(_("The account %(name)s has been saved.", name=user.username), "info")
     approval_views.flash_pending(user, approvals.find_pending_change(db_session(), user.id))
     return redirect(url_for("admin.users"))
 
@@ -124,48 +131,57 @@ class Act:
     warning: str = ""
 
     def about(self, user: User) -> Act:
-        """The wording for ``user``; the page escapes it like anything else a person typed."""
+        """The wording for ``user`` in the page's language; the page escapes it like anything
+        else a person typed."""
         name = user.display_name
         return replace(
             self,
-            heading=self.heading.format(name=name),
-            consequences=tuple(c.format(name=name) for c in self.consequences),
-            warning=self.warning.format(name=name),
+            heading=_(self.heading, name=name),
+            consequences=tuple(_(c, name=name) for c in self.consequences),
+            button=_(self.button),
+            warning=_(self.warning, name=name) if self.warning else "",
         )
 
 
 DEACTIVATE = Act(
-    heading="Deactivate {name}",
+    heading=N_("Deactivate %(name)s"),
     consequences=(
-        "{name} is signed out at once and can no longer sign in.",
-        "Their cases and everything they wrote stay as they are.",
+        N_("%(name)s is signed out at once and can no longer sign in."),
+        N_("Their cases and everything they wrote stay as they are."),
     ),
-    button="Deactivate this account",
+    button=N_("Deactivate this account"),
 )
 RESET_SECOND_FACTOR = Act(
-    heading="Reset the second factor of {name}",
+    heading=N_("Reset the second factor of %(name)s"),
     consequences=(
-        "{name} is signed out at once.",
-        "You receive a one-time link for them, shown once (and e-mailed to them if their "
-        "account has an address). With it and their password they set up a new authenticator "
-        "app; their password alone does not.",
-        "Their password, recovery key and cases stay as they are.",
+        N_("%(name)s is signed out at once."),
+        N_(
+            "You receive a one-time link for them, shown once (and e-mailed to them if their "
+            "account has an address). With it and their password they set up a new "
+            "authenticator app; their password alone does not."
+        ),
+        N_("Their password, recovery key and cases stay as they are."),
     ),
-    button="Reset the second factor",
+    button=N_("Reset the second factor"),
 )
 RESET_WITHOUT_RECOVERY = Act(
-    heading="Reset {name} without the recovery key",
-    warning=(
-        "{name} loses access to every existing case until a colleague who can read that case "
+    heading=N_("Reset %(name)s without the recovery key"),
+    warning=N_(
+        "%(name)s loses access to every existing case until a colleague who can read that case "
         "grants it to them again. This cannot be undone."
     ),
     consequences=(
-        "{name} is signed out at once; their password, recovery key and second factor stop "
-        "working.",
-        "You receive a new activation link for them, shown once, to set everything up again.",
-        "If they still have their recovery key, they should use it instead: it keeps their cases.",
+        N_(
+            "%(name)s is signed out at once; their password, recovery key and second factor "
+            "stop working."
+        ),
+        N_("You receive a new activation link for them, shown once, to set everything up again."),
+        N_(
+            "If they still have their recovery key, they should use it instead: it keeps their "
+            "cases."
+        ),
     ),
-    button="Reset without the recovery key",
+    button=N_("Reset without the recovery key"),
 )
 
 
@@ -180,7 +196,7 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
         accounts.deactivate(db_session(), staff().user, user, utcnow())
     except InvalidInputError as exc:
         return _confirm_page(DEACTIVATE, form, user, str(exc)), 400
-    flash(f"The account {user.username} is deactivated and signed out.", "info")
+    flash(_("The account %(name)s is deactivated and signed out.", name=user.username), "info")
     return redirect(url_for("admin.users"))
 
 
@@ -232,7 +248,7 @@ def texts() -> ResponseReturnValue:
     if request.form.get("action") == "preview":
         return _texts_page(form, key, previewing=True)
     sitetext.set_text(db_session(), key, form.html.data or "", utcnow(), actor_id=staff().user.id)
-    flash("The text is saved.", "info")
+    flash(_("The text is saved."), "info")
     return redirect(url_for("admin.texts", key=key))
 
 
@@ -263,7 +279,7 @@ def categories() -> ResponseReturnValue:
         except InvalidInputError as exc:
             flash(str(exc), "error")
         else:
-            flash("The policies are saved. They apply to reports filed from now on.", "info")
+            flash(_("The policies are saved. They apply to reports filed from now on."), "info")
         return redirect(url_for("admin.categories"))
     by_category = clock.policies_by_category(db, intake_settings())
     rows = [
@@ -311,8 +327,10 @@ def holiday_settings() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _holidays_page(form, choice, [str(exc)]), 400
     flash(
-        "The holidays are saved. Deadlines computed from now on skip them; due times already "
-        "set stay as they are.",
+        _(
+            "The holidays are saved. Deadlines computed from now on skip them; due times "
+            "already set stay as they are."
+        ),
         "info",
     )
     return redirect(url_for("admin.holiday_settings"))
@@ -359,7 +377,7 @@ def _form_problems(form: object) -> list[str]:
     for name, messages in errors.items():
         field = getattr(form, name, None)
         label = field.label.text if field is not None else name
-        problems.append(f"{label}: {' '.join(messages)}")
+        problems.append(_("%(label)s: %(messages)s", label=label, messages=" ".join(messages)))
     return problems
 
 

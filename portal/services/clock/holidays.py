@@ -14,6 +14,7 @@ from functools import cache, lru_cache
 import holidays as holiday_tables
 from sqlalchemy.orm import Session
 
+from portal.i18n import _
 from portal.models import HolidaySettings
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, parse_dates
@@ -64,10 +65,11 @@ def region_warning(country: str, subdivision: str) -> str | None:
     if subdivision or not regions(country):
         return None
     name = countries().get(country, country)
-    return (
-        f"{name} has regional public holidays, and no region is set: only the holidays of the "
-        "whole country are skipped, so a working-day deadline may fall on a day your offices "
-        "are closed. Choose the region where your offices are."
+    return _(
+        "%(country)s has regional public holidays, and no region is set: only the holidays of "
+        "the whole country are skipped, so a working-day deadline may fall on a day your "
+        "offices are closed. Choose the region where your offices are.",
+        country=name,
     )
 
 
@@ -131,12 +133,14 @@ def choose_holidays(
     country = country.strip().upper()
     subdivision = subdivision.strip().upper()
     if country not in countries():
-        raise InvalidInputError("Choose a country from the list. Nothing was saved.")
+        raise InvalidInputError(_("Choose a country from the list. Nothing was saved."))
     known = {code.upper(): code for code in regions(country)}
     if subdivision and subdivision not in known:
         raise InvalidInputError(
-            "That region is not one of the chosen country's regions; choose one from the list "
-            "or leave it empty. Nothing was saved."
+            _(
+                "That region is not one of the chosen country's regions; choose one from the "
+                "list or leave it empty. Nothing was saved."
+            )
         )
     subdivision = known.get(subdivision, "")
     days = parse_closing_days(closing_days)

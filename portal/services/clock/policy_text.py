@@ -15,6 +15,7 @@ from typing import Any
 import tomlkit
 from tomlkit.exceptions import TOMLKitError
 
+from portal.i18n import _
 from portal.services.calendar import Duration
 from portal.services.policies import PRESETS, Policy, PolicyError, parse_policy
 
@@ -43,26 +44,30 @@ def check_name(name: str) -> str:
     """A custom policy's name, or PolicyTextError saying how to write one."""
     if not NAME_PATTERN.fullmatch(name):
         raise PolicyTextError(
-            "Use lower-case letters, digits and dashes (such as acme-complaints), "
-            "at most 48 characters, starting and ending with a letter or digit."
+            _(
+                "Use lower-case letters, digits and dashes (such as acme-complaints), "
+                "at most 48 characters, starting and ending with a letter or digit."
+            )
         )
     if name in PRESETS:
-        raise PolicyTextError("A preset already has this name; choose another.")
+        raise PolicyTextError(_("A preset already has this name; choose another."))
     return name
 
 
 def parse_text(text: str, name: str) -> Policy:
     """The policy ``text`` describes, read exactly as a preset is, named ``name``."""
     if len(text) > MAX_TEXT_LENGTH:
-        raise PolicyTextError(f"The text is longer than {MAX_TEXT_LENGTH} characters.")
+        raise PolicyTextError(
+            _("The text is longer than %(most)d characters.", most=MAX_TEXT_LENGTH)
+        )
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PolicyTextError(f"This is not valid TOML: {exc}.") from None
+        raise PolicyTextError(_("This is not valid TOML: %(problem)s.", problem=exc)) from None
     if raw.get("name") != name:
-        raise PolicyTextError(f'The text must keep the line name = "{name}".')
+        raise PolicyTextError(_('The text must keep the line name = "%(name)s".', name=name))
     if not str(raw.get("title", "")).strip():
-        raise PolicyTextError('The text must have a title line, such as title = "Complaints".')
+        raise PolicyTextError(_('The text must have a title line, such as title = "Complaints".'))
     try:
         return parse_policy(raw)
     except (PolicyError, KeyError, ValueError, TypeError) as exc:
@@ -82,7 +87,7 @@ def with_clock_changes(text: str, changes: Mapping[str, ClockChange]) -> str:
     try:
         document = tomlkit.parse(text)
     except TOMLKitError as exc:
-        raise PolicyTextError(f"This is not valid TOML: {exc}.") from None
+        raise PolicyTextError(_("This is not valid TOML: %(problem)s.", problem=exc)) from None
     clocks: Any = document.get("clocks", [])
     for clock in clocks:
         change = changes.get(str(clock.get("key")))
@@ -116,16 +121,21 @@ def duration(text: str) -> str:
         parsed = Duration.parse(text)
     except ValueError:
         raise PolicyTextError(
-            f"{text!r} is not a duration: write a whole number and a unit, such as "
-            "2 calendar_days (units: minutes, hours, calendar_days, working_days, "
-            "calendar_months)."
+            _(
+                "%(given)s is not a duration: write a whole number and a unit, such as "
+                "2 calendar_days (units: minutes, hours, calendar_days, working_days, "
+                "calendar_months).",
+                given=repr(text),
+            )
         ) from None
     if parsed.amount <= 0:
-        raise PolicyTextError(f"{text!r}: give a duration longer than nothing.")
+        raise PolicyTextError(
+            _("%(given)s: give a duration longer than nothing.", given=repr(text))
+        )
     return f"{parsed.amount} {parsed.unit.value}"
 
 
 def _missing(exc: Exception) -> str:
     if isinstance(exc, KeyError):
-        return f"A required key is missing: {exc}."
+        return _("A required key is missing: %(key)s.", key=exc)
     return str(exc)

@@ -11,14 +11,15 @@ read from or written to the database, so the preview needs no case and shows no 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from portal.i18n import N_, _, _n
 from portal.models import Case, Deadline, DeadlineState, EventKind
-from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock.meetings import next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
@@ -39,40 +40,41 @@ MAX_EVENTS = 500
 ESCALATION_NOTICE = "escalation"
 # The notice when the deadline passes with nobody higher to pass the report to.
 OVERDUE_NOTICE = "overdue"
-# What starts a clock, as the words of its duration read ("within 7 days of receipt").
+# What starts a clock, as the words of its duration read ("within 7 days of receipt"); marked
+# here, translated where they are put into words.
 START_WORDS = {
-    EventKind.RECEIVED: "receipt",
-    EventKind.ACKNOWLEDGED: "the acknowledgement",
-    EventKind.FEEDBACK_SENT: "the feedback",
-    EventKind.DECISION_SENT: "the decision",
-    EventKind.RESOLVED: "the resolution",
-    EventKind.APPEAL_FILED: "the appeal",
-    EventKind.REPORTER_MESSAGE: "the reporter's message",
-    EventKind.RESOLUTION_SENT: "the resolution message",
-    EventKind.REPORTER_SATISFIED: "the reporter's word that they are satisfied",
-    EventKind.REOPENED: "reopening",
-    EventKind.SECRETARY_ASKED: "the appeal reaching the Company Secretary",
-    EventKind.SECRETARY_ANSWERED: "the Company Secretary's answer",
-    EventKind.COMMITTEE_ASKED: "the appeal reaching the committee",
-    EventKind.COMMITTEE_DECIDED: "the committee's decision",
-    EventKind.TIER_CHANGED: "the change of tier",
+    EventKind.RECEIVED: N_("receipt"),
+    EventKind.ACKNOWLEDGED: N_("the acknowledgement"),
+    EventKind.FEEDBACK_SENT: N_("the feedback"),
+    EventKind.DECISION_SENT: N_("the decision"),
+    EventKind.RESOLVED: N_("the resolution"),
+    EventKind.APPEAL_FILED: N_("the appeal"),
+    EventKind.REPORTER_MESSAGE: N_("the reporter's message"),
+    EventKind.RESOLUTION_SENT: N_("the resolution message"),
+    EventKind.REPORTER_SATISFIED: N_("the reporter's word that they are satisfied"),
+    EventKind.REOPENED: N_("reopening"),
+    EventKind.SECRETARY_ASKED: N_("the appeal reaching the Company Secretary"),
+    EventKind.SECRETARY_ANSWERED: N_("the Company Secretary's answer"),
+    EventKind.COMMITTEE_ASKED: N_("the appeal reaching the committee"),
+    EventKind.COMMITTEE_DECIDED: N_("the committee's decision"),
+    EventKind.TIER_CHANGED: N_("the change of tier"),
 }
 STOP_WORDS = {
-    EventKind.RECEIVED: "the report is received",
-    EventKind.ACKNOWLEDGED: "an acknowledgement is sent",
-    EventKind.FEEDBACK_SENT: "feedback is sent",
-    EventKind.DECISION_SENT: "a decision is sent",
-    EventKind.RESOLVED: "the case is resolved",
-    EventKind.APPEAL_FILED: "an appeal is filed",
-    EventKind.REPORTER_MESSAGE: "the reporter writes",
-    EventKind.RESOLUTION_SENT: "a resolution is sent to the reporter",
-    EventKind.REPORTER_SATISFIED: "the reporter says they are satisfied",
-    EventKind.REOPENED: "the case is reopened",
-    EventKind.SECRETARY_ASKED: "the appeal goes to the Company Secretary",
-    EventKind.SECRETARY_ANSWERED: "the Company Secretary answers",
-    EventKind.COMMITTEE_ASKED: "the appeal goes to the committee",
-    EventKind.COMMITTEE_DECIDED: "the committee's majority decision is recorded",
-    EventKind.TIER_CHANGED: "a handler changes the tier",
+    EventKind.RECEIVED: N_("the report is received"),
+    EventKind.ACKNOWLEDGED: N_("an acknowledgement is sent"),
+    EventKind.FEEDBACK_SENT: N_("feedback is sent"),
+    EventKind.DECISION_SENT: N_("a decision is sent"),
+    EventKind.RESOLVED: N_("the case is resolved"),
+    EventKind.APPEAL_FILED: N_("an appeal is filed"),
+    EventKind.REPORTER_MESSAGE: N_("the reporter writes"),
+    EventKind.RESOLUTION_SENT: N_("a resolution is sent to the reporter"),
+    EventKind.REPORTER_SATISFIED: N_("the reporter says they are satisfied"),
+    EventKind.REOPENED: N_("the case is reopened"),
+    EventKind.SECRETARY_ASKED: N_("the appeal goes to the Company Secretary"),
+    EventKind.SECRETARY_ANSWERED: N_("the Company Secretary answers"),
+    EventKind.COMMITTEE_ASKED: N_("the appeal goes to the committee"),
+    EventKind.COMMITTEE_DECIDED: N_("the committee's majority decision is recorded"),
+    EventKind.TIER_CHANGED: N_("a handler changes the tier"),
 }
 
 
@@ -105,21 +107,26 @@ class PreviewEvent:
         return f"{self.policy}/{self.clock}"
 
     def describe(self) -> str:
-        label = self.label.lower()
+        label = in_sentence(self.label)
         if self.happening is Happening.WARNING:
-            return f"warning: {label}, due in {_left(self.due - self.at)}"
+            return _(
+                "warning: %(label)s, due in %(left)s", label=label, left=_left(self.due - self.at)
+            )
         if self.happening is Happening.DUE:
-            return f"due: {label}"
+            return _("due: %(label)s", label=label)
         if self.happening is Happening.ESCALATION:
-            to = f"escalation to level {self.level}"
-            return f"{to} ({self.step})" if self.step else to
+            if self.step:
+                return _(
+                    "escalation to level %(level)s (%(step)s)", level=self.level, step=_(self.step)
+                )
+            return _("escalation to level %(level)s", level=self.level)
         if self.happening is Happening.TOP_REACHED:
-            return "no higher level to escalate to"
+            return _("no higher level to escalate to")
         if self.notice == ESCALATION_NOTICE:
-            return "notice to the reporter: the report has passed to someone more senior"
+            return _("notice to the reporter: the report has passed to someone more senior")
         if self.notice == OVERDUE_NOTICE:
-            return "notice to the reporter: the people responsible have been told"
-        return f"notice to the reporter ({self.notice})"
+            return _("notice to the reporter: the people responsible have been told")
+        return _("notice to the reporter (%(notice)s)", notice=self.notice)
 
 
 @dataclass(frozen=True)
@@ -139,16 +146,22 @@ class MeetingDue:
         return f"{self.policy}/{self.rule.key}"
 
     def describe(self, timezone: str) -> str:
-        label = self.rule.label.lower()
+        label = in_sentence(self.rule.label)
         when = local_minute(self.reached, timezone)
         if self.meeting is not None:
-            return (
-                f"due: {label}, at the committee meeting of {self.meeting.isoformat()}, for an "
-                f"appeal that reaches the committee at {when}"
+            return _(
+                "due: %(label)s, at the committee meeting of %(meeting)s, for an appeal that "
+                "reaches the committee at %(when)s",
+                label=label,
+                meeting=self.meeting.isoformat(),
+                when=when,
             )
-        return (
-            f"due: {label}, by the fallback of {self.rule.duration}: no committee meeting is "
-            f"set after {when}"
+        return _(
+            "due: %(label)s, by the fallback of %(duration)s: no committee meeting is set after "
+            "%(when)s",
+            label=label,
+            duration=duration_words(self.rule.duration),
+            when=when,
         )
 
 
@@ -211,9 +224,9 @@ def preview_timeline(
     if isinstance(policy, str):
         policy = load_policy(policy)
     if received.tzinfo is None or received.utcoffset() is None:
-        raise InvalidInputError("Give the time of receipt with its time zone.")
+        raise InvalidInputError(_("Give the time of receipt with its time zone."))
     if tier not in (1, 2, 3):
-        raise InvalidInputError("The tier is 1, 2 or 3.")
+        raise InvalidInputError(_("The tier is 1, 2 or 3."))
     # Never added to a session: the schedule's functions read only these attributes.
     case = Case(tier=tier, escalation_level=1, policies=[policy.name], reporter_group=group)
     running = _start(policy, case, received, calendar)
@@ -353,7 +366,7 @@ def read_local_time(text: str, timezone: str) -> datetime:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInputError(
-            f"{text!r} is not a date and time. Write it as 2026-12-18 16:00."
+            _("%(given)s is not a date and time. Write it as 2026-12-18 16:00.", given=repr(text))
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=ZoneInfo(timezone))
@@ -368,78 +381,155 @@ def local_minute(moment: datetime, timezone: str) -> str:
 def clock_in_words(rule: ClockRule, policy: Policy) -> str:
     """A clock as an admin reads it: "acknowledge the report within 7 calendar days of receipt;
     warn 2 calendar days and 1 calendar day before; escalate every 2 calendar days after"."""
-    within = str(rule.duration)
+    label = in_sentence(rule.label)
+    within = duration_words(rule.duration)
     if rule.duration_by_tier:
-        within = ", ".join(f"{d} at tier {t}" for t, d in sorted(rule.duration_by_tier.items()))
+        within = ", ".join(
+            _("%(duration)s at tier %(tier)s", duration=duration_words(d), tier=t)
+            for t, d in sorted(rule.duration_by_tier.items())
+        )
         if set(rule.duration_by_tier) != {1, 2, 3}:
-            within += f", else {rule.duration}"
+            within = _(
+                "%(durations)s, else %(duration)s",
+                durations=within,
+                duration=duration_words(rule.duration),
+            )
+    base = _base_words(rule, policy)
     if rule.due_at_meeting:
         parts = [
-            f"{rule.label.lower()}: at the end of the committee's first meeting day after "
-            f"{_base_words(rule, policy)} (without a meeting set, within {within} of it)"
+            _(
+                "%(label)s: at the end of the committee's first meeting day after %(base)s "
+                "(without a meeting set, within %(within)s of it)",
+                label=label,
+                base=base,
+                within=within,
+            )
         ]
     else:
-        parts = [f"{rule.label.lower()}: within {within} of {_base_words(rule, policy)}"]
+        parts = [
+            _("%(label)s: within %(within)s of %(base)s", label=label, within=within, base=base)
+        ]
     if rule.roll_to_working_day:
-        parts.append("a due time that falls on a day off moves to the next working day")
+        parts.append(_("a due time that falls on a day off moves to the next working day"))
     if rule.warn_before:
-        parts.append(f"warn {_and(str(w) for w in rule.warn_before)} before")
+        warnings = _and(duration_words(w) for w in rule.warn_before)
+        parts.append(_("warn %(durations)s before", durations=warnings))
     if "escalate" in rule.at_expiry:
         parts.append(_escalation_words(rule))
         parts.extend(_ladder_words(rule))
     if "notify" in rule.at_expiry:
-        parts.append("tell the handlers when it is overdue")
+        parts.append(_("tell the handlers when it is overdue"))
     if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
-        parts.append(f'send the reporter the site text "{rule.reporter_notice}" when it is overdue')
+        parts.append(
+            _(
+                'send the reporter the site text "%(notice)s" when it is overdue',
+                notice=rule.reporter_notice,
+            )
+        )
     if rule.extend_to is not None and rule.max_extensions:
-        times = "once" if rule.max_extensions == 1 else f"{rule.max_extensions} times"
-        longer = Duration(rule.extend_to, rule.duration.unit)
-        parts.append(f"may be extended {times} to {longer}, with a reason")
+        longer = duration_words(Duration(rule.extend_to, rule.duration.unit))
+        if rule.max_extensions == 1:
+            parts.append(_("may be extended once to %(longer)s, with a reason", longer=longer))
+        else:
+            parts.append(
+                _n(
+                    "may be extended %(num)d time to %(longer)s, with a reason",
+                    "may be extended %(num)d times to %(longer)s, with a reason",
+                    rule.max_extensions,
+                    longer=longer,
+                )
+            )
     if rule.pausable and rule.pause_cap is not None:
-        parts.append(f"may be paused for up to {rule.pause_cap}, with a reason")
-    parts.append(f"stops when {_or(STOP_WORDS[e] for e in sorted(rule.stop, key=_by_value))}")
+        parts.append(
+            _(
+                "may be paused for up to %(cap)s, with a reason",
+                cap=duration_words(rule.pause_cap),
+            )
+        )
+    parts.append(_("stops when %(events)s", events=_events(rule.stop, STOP_WORDS)))
     if rule.resume_on:
-        again = _or(STOP_WORDS[e] for e in sorted(rule.resume_on, key=_by_value))
-        parts.append(f"runs again to the same due time when {again}")
+        again = _events(rule.resume_on, STOP_WORDS)
+        parts.append(_("runs again to the same due time when %(events)s", events=again))
     if rule.recompute_on:
-        when = _or(STOP_WORDS[e] for e in sorted(rule.recompute_on, key=_by_value))
-        parts.append(f"due again from {START_WORDS[rule.start]} at the new tier's time when {when}")
+        parts.append(
+            _(
+                "due again from %(start)s at the new tier's time when %(events)s",
+                start=_(START_WORDS[rule.start]),
+                events=_events(rule.recompute_on, STOP_WORDS),
+            )
+        )
     return "; ".join(parts)
+
+
+def in_sentence(label: str) -> str:
+    """A clock's or policy's label inside a sentence: in the page's language where the
+    catalogue has it (as its translator wrote it), else as written, in lower case ("Acknowledge
+    the report" reads "...: acknowledge the report")."""
+    translated = _(label)
+    return label.lower() if translated == label else translated
+
+
+def duration_words(duration: Duration) -> str:
+    """``duration`` in the page's language: "7 calendar days", "1 working day"."""
+    amount = duration.amount
+    if duration.unit is Unit.MINUTES:
+        return _n("%(num)d minute", "%(num)d minutes", amount)
+    if duration.unit is Unit.HOURS:
+        return _n("%(num)d hour", "%(num)d hours", amount)
+    if duration.unit is Unit.CALENDAR_DAYS:
+        return _n("%(num)d calendar day", "%(num)d calendar days", amount)
+    if duration.unit is Unit.WORKING_DAYS:
+        return _n("%(num)d working day", "%(num)d working days", amount)
+    return _n("%(num)d calendar month", "%(num)d calendar months", amount)
+
+
+def _events(kinds: Iterable[EventKind], words: Mapping[EventKind, str]) -> str:
+    return _or(_(words[e]) for e in sorted(kinds, key=_by_value))
 
 
 def _base_words(rule: ClockRule, policy: Policy) -> str:
     if rule.anchor_clock is None:
-        return START_WORDS[rule.start]
-    anchor = policy.clock(rule.anchor_clock).label.lower()
-    words = f'the due time of "{anchor}"'
+        return _(START_WORDS[rule.start])
+    anchor = in_sentence(policy.clock(rule.anchor_clock).label)
     if rule.restart_on:
-        later = _or(START_WORDS[e] for e in sorted(rule.restart_on, key=_by_value))
-        words += f", or of {later} when it comes"
-    return words
+        return _(
+            'the due time of "%(clock)s", or of %(events)s when it comes',
+            clock=anchor,
+            events=_events(rule.restart_on, START_WORDS),
+        )
+    return _('the due time of "%(clock)s"', clock=anchor)
 
 
 def _escalation_words(rule: ClockRule) -> str:
     if rule.escalate_every_by_tier:
         steps = ", ".join(
-            f"{step} at tier {tier}" for tier, step in sorted(rule.escalate_every_by_tier.items())
+            _("%(duration)s at tier %(tier)s", duration=duration_words(step), tier=tier)
+            for tier, step in sorted(rule.escalate_every_by_tier.items())
         )
-        words = f"escalate at once, then every {steps}"
         if rule.escalate_every is not None:
-            words += f", else every {rule.escalate_every}"
-        return words + ", up the ladder"
+            return _(
+                "escalate at once, then every %(steps)s, else every %(step)s, up the ladder",
+                steps=steps,
+                step=duration_words(rule.escalate_every),
+            )
+        return _("escalate at once, then every %(steps)s, up the ladder", steps=steps)
     if rule.escalate_every is not None:
-        return f"escalate at once, then every {rule.escalate_every} after, up the ladder"
-    return "escalate once"
+        return _(
+            "escalate at once, then every %(step)s after, up the ladder",
+            step=duration_words(rule.escalate_every),
+        )
+    return _("escalate once")
 
 
 def _ladder_words(rule: ClockRule) -> list[str]:
     """Each ladder the policy names: 'a reporter in the group "employee" at tier 1 or 2:
     level 3 (the executive team)'."""
     ladders = [
-        (f'a reporter in the group "{g}"', steps) for g, steps in rule.ladder_by_group.items()
+        (_('a reporter in the group "%(group)s"', group=g), steps)
+        for g, steps in rule.ladder_by_group.items()
     ]
     if rule.ladder:
-        ladders.append(("any other reporter" if ladders else "every reporter", rule.ladder))
+        ladders.append((_("any other reporter") if ladders else _("every reporter"), rule.ladder))
     words = []
     for who, steps in ladders:
         # Tiers whose climb is the same are said once: "at tier 1 or 2".
@@ -449,12 +539,23 @@ def _ladder_words(rule: ClockRule) -> list[str]:
             if climb:
                 tiers_of.setdefault(climb, []).append(tier)
         for climb, tiers in tiers_of.items():
-            at = "" if tiers == [1, 2, 3] else f" at tier {_or(str(t) for t in tiers)}"
-            steps_words = ", then ".join(f"level {s.level} ({s.label})" for s in climb)
-            words.append(f"escalation for {who}{at}: {steps_words}")
+            steps_words = _then(
+                _("level %(level)s (%(step)s)", level=s.level, step=_(s.label)) for s in climb
+            )
+            if tiers == [1, 2, 3]:
+                words.append(_("escalation for %(who)s: %(steps)s", who=who, steps=steps_words))
+            else:
+                words.append(
+                    _(
+                        "escalation for %(who)s at tier %(tiers)s: %(steps)s",
+                        who=who,
+                        tiers=_or(str(t) for t in tiers),
+                        steps=steps_words,
+                    )
+                )
     if rule.ladder_by_group and not rule.ladder:
         words.append(
-            "escalation for any other reporter, or at any other tier: up the site's levels"
+            _("escalation for any other reporter, or at any other tier: up the site's levels")
         )
     return words
 
@@ -462,11 +563,10 @@ def _ladder_words(rule: ClockRule) -> list[str]:
 def _left(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes % (24 * 60) == 0:
-        days = minutes // (24 * 60)
-        return f"{days} day" if days == 1 else f"{days} days"
+        return _n("%(num)d day", "%(num)d days", minutes // (24 * 60))
     if minutes % 60 == 0:
-        return f"{minutes // 60} hour" if minutes == 60 else f"{minutes // 60} hours"
-    return f"{minutes} minutes"
+        return _n("%(num)d hour", "%(num)d hours", minutes // 60)
+    return _n("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def _by_value(kind: EventKind) -> str:
@@ -475,12 +575,23 @@ def _by_value(kind: EventKind) -> str:
 
 def _and(items: Iterable[str]) -> str:
     words = list(items)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return _("%(items)s and %(last)s", items=", ".join(words[:-1]), last=words[-1])
 
 
 def _or(items: Iterable[str]) -> str:
     words = list(items)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    if len(words) == 1:
+        return words[0]
+    return _("%(items)s or %(last)s", items=", ".join(words[:-1]), last=words[-1])
+
+
+def _then(items: Iterable[str]) -> str:
+    words = list(items)
+    if len(words) == 1:
+        return words[0]
+    return _("%(steps)s, then %(last)s", steps=", then ".join(words[:-1]), last=words[-1])
 
 
 __all__ = [
@@ -490,6 +601,8 @@ __all__ = [
     "PreviewEvent",
     "Timeline",
     "clock_in_words",
+    "duration_words",
+    "in_sentence",
     "local_minute",
     "preview_timeline",
     "read_local_time",

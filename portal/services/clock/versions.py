@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from portal.i18n import _
 from portal.models import PolicyVersion, User
 from portal.services import audit
 from portal.services.clock.policy_text import PolicyTextError, check_name, parse_text, renamed
@@ -51,8 +52,8 @@ def version_label(ref: str) -> str:
     """The version in words, as the case page names it."""
     name, version = split_reference(ref)
     if version is None:
-        return f"{name} (as shipped)" if name in PRESETS else name
-    return f"{name}, version {version}"
+        return _("%(name)s (as shipped)", name=name) if name in PRESETS else name
+    return _("%(name)s, version %(version)d", name=name, version=version)
 
 
 def resolve_policy(session: Session, ref: str) -> Policy:
@@ -181,7 +182,7 @@ def get_version(session: Session, name: str, version: int | None = None) -> Poli
 
 def preset_text(name: str) -> str:
     if name not in PRESETS:
-        raise InvalidInputError("Choose one of the presets.")
+        raise InvalidInputError(_("Choose one of the presets."))
     return resources.files("portal.policies").joinpath(f"{name}.toml").read_text("utf-8")
 
 
@@ -200,9 +201,11 @@ def create_from_preset(
         raise InvalidInputError(str(exc)) from None
     title = title.strip()
     if not title or len(title) > MAX_TITLE_LENGTH:
-        raise InvalidInputError(f"Give a title of at most {MAX_TITLE_LENGTH} characters.")
+        raise InvalidInputError(
+            _("Give a title of at most %(most)d characters.", most=MAX_TITLE_LENGTH)
+        )
     if latest_version(session, name) is not None:
-        raise AlreadyExistsError("A policy with this name exists already; choose another.")
+        raise AlreadyExistsError(_("A policy with this name exists already; choose another."))
     return _add_version(
         session,
         name,
@@ -236,17 +239,23 @@ def save_version(
     current = get_version(session, name)
     note = note.strip()
     if not note:
-        raise InvalidInputError("Say in a few words what changed.")
+        raise InvalidInputError(_("Say in a few words what changed."))
     if len(note) > MAX_NOTE_LENGTH:
-        raise InvalidInputError(f"Keep the note to at most {MAX_NOTE_LENGTH} characters.")
+        raise InvalidInputError(
+            _("Keep the note to at most %(most)d characters.", most=MAX_NOTE_LENGTH)
+        )
     if current.version != edited_version:
         raise InvalidInputError(
-            f"Version {current.version} was saved while you were editing version "
-            f"{edited_version}, so nothing was saved. Open the policy again and redo the change."
+            _(
+                "Version %(saved)d was saved while you were editing version %(edited)d, so "
+                "nothing was saved. Open the policy again and redo the change.",
+                saved=current.version,
+                edited=edited_version,
+            )
         )
     parse_text(text, name)
     if text == current.content:
-        raise InvalidInputError("Nothing was changed, so no new version was saved.")
+        raise InvalidInputError(_("Nothing was changed, so no new version was saved."))
     return _add_version(
         session,
         name,
@@ -289,8 +298,10 @@ def _add_version(
         # Two admins saving the same version at once: the unique (name, version) keeps one.
         session.rollback()
         raise AlreadyExistsError(
-            "Another version was saved at the same moment, so nothing was saved. "
-            "Open the policy again and redo the change."
+            _(
+                "Another version was saved at the same moment, so nothing was saved. "
+                "Open the policy again and redo the change."
+            )
         ) from None
     audit.record(
         session,
@@ -331,15 +342,17 @@ def diff_to_previous(session: Session, name: str, version: int) -> Sequence[str]
     """The lines that ``version`` changed from the one before (version 1: from its preset)."""
     row = get_version(session, name, version)
     if version > 1:
-        before, label = get_version(session, name, version - 1).content, f"version {version - 1}"
+        before = get_version(session, name, version - 1).content
+        label = _("version %(number)d", number=version - 1)
     else:
-        before, label = preset_text(row.based_on), f"{row.based_on} (as shipped)"
+        before = preset_text(row.based_on)
+        label = _("%(name)s (as shipped)", name=row.based_on)
     return list(
         difflib.unified_diff(
             before.splitlines(),
             row.content.splitlines(),
             fromfile=label,
-            tofile=f"version {version}",
+            tofile=_("version %(number)d", number=version),
             lineterm="",
         )
     )
