@@ -17,7 +17,7 @@ from flask.cli import AppGroup
 from sqlalchemy import Engine
 
 import crypto
-from portal import migrate
+from portal import i18n, migrate
 from portal.config import Config
 from portal.models import Role
 from portal.services import accounts, audit, clock, integrity_scan, notifications, site_settings
@@ -270,12 +270,14 @@ def clock_preview_command(policy_name: str, received: str, tier: int, group: str
         )
     except ServiceError as exc:
         raise click.ClickException(str(exc)) from None
-    for event in timeline.events:
-        at = preview.local_minute(event.at, timezone)
-        click.echo(f"{at}  {event.clock_name}  {event.describe()}")
-    for due in timeline.meeting_dues:
-        at = preview.local_minute(due.due, timezone)
-        click.echo(f"{at}  {due.clock_name}  {due.describe(timezone)}")
+    # The command line speaks English, whatever the site's default language.
+    with i18n.in_language("en"):
+        for event in timeline.events:
+            at = preview.local_minute(event.at, timezone)
+            click.echo(f"{at}  {event.clock_name}  {event.describe()}")
+        for due in timeline.meeting_dues:
+            at = preview.local_minute(due.due, timezone)
+            click.echo(f"{at}  {due.clock_name}  {due.describe(timezone)}")
     if group is not None and not timeline.group_used:
         click.echo(
             f"Note: at tier {tier}, {policy_name} gives the group {group!r} no ladder of its "

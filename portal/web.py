@@ -479,6 +479,10 @@ def _template_globals() -> dict[str, Any]:
     language = i18n.current_language()
     return {
         "language": language,
+        # Words from data that the catalogue may hold (a preset policy's title or label, a
+        # shipped category): in the page's language, else as written. Never Jinja's own ``_`` on
+        # a value, which would take it as markup (unescaped) and as a format string.
+        "translated": _,
         "language_links": _language_links,
         "site_name": look.name,
         "site_look": look,

@@ -34,13 +34,10 @@ OTHER_WAYS = "other_ways"
 @bp.context_processor
 def _site_state() -> dict[str, object]:
     """What every admin page says about the site as a whole: why it cannot take reports, and
-    whether e-mail is off; and ``translated``, for a preset's words in the page's language."""
+    whether e-mail is off."""
     return {
         "can_receive": readiness.site_readiness(db_session()).can_receive,
         "email_off": not app_config().smtp.host,
-        # A policy's title or label from the catalogue (a custom policy's comes back as
-        # written). Jinja's own ``_`` would take the value as markup and as a format string.
-        "translated": _,
         "duration_words": preview.duration_words,
     }
 
