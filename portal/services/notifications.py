@@ -233,25 +233,20 @@ def queue_daily_digests(
         ).all()
         if not overdue and not soon and not entries:
             continue
+        inbox_link = f"{settings.base_url}/staff/inbox"
         with in_language(None):
-            body = (
-                (
-                    _(
-                        "Overdue: %(overdue)d. Due within 48 hours: %(soon)d.",
-                        overdue=overdue,
-                        soon=soon,
-                    )
-                    + "\n\n"
-                    if counts
-                    else ""
+            totals = ""
+            if counts:
+                totals = _(
+                    "Overdue: %(overdue)d. Due within 48 hours: %(soon)d.",
+                    overdue=overdue,
+                    soon=soon,
                 )
-                + _digest_news(settings, [(kind, case) for _id, kind, case in entries])
-                # NOTE: %(link)s is the address of the inbox, on a line of its own.
-                + _(
-                    "Your inbox (you will be asked to sign in):\n%(link)s\n",
-                    link=f"{settings.base_url}/staff/inbox",
-                )
-            )
+                totals += "\n\n"
+            news = _digest_news(settings, [(kind, case) for _id, kind, case in entries])
+            # NOTE: %(link)s is the address of the inbox, on a line of its own.
+            footer = _("Your inbox (you will be asked to sign in):\n%(link)s\n", link=inbox_link)
+            body = totals + news + footer
         enqueue(
             session,
             to=user.email,

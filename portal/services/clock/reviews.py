@@ -164,16 +164,17 @@ def _remind_admins(
     zone = settings.calendar.zone
     # Admins have no language of their own on record: the site's default language. The dates
     # stay ISO (2027-11-30): unambiguous in every language.
+    due_on = due.astimezone(zone).date().isoformat()
+    link = f"{settings.base_url}/admin/policies/{row.policy}"
     with in_language(None):
         if row.reviewed_at is not None:
-            since = _(
-                "It was last marked as reviewed on %(date)s.",
-                date=f"{row.reviewed_at.astimezone(zone):%Y-%m-%d}",
-            )
+            reviewed_on = row.reviewed_at.astimezone(zone).date().isoformat()
+            since = _("It was last marked as reviewed on %(date)s.", date=reviewed_on)
         else:
+            began_on = row.counted_from.astimezone(zone).date().isoformat()
             since = _(
                 "It has not been marked as reviewed since the site began using it on %(date)s.",
-                date=f"{row.counted_from.astimezone(zone):%Y-%m-%d}",
+                date=began_on,
             )
         # NOTE: %(title)s is the policy's title, %(every)s its review interval ("12 calendar
         # months"), %(due)s a date, %(since)s the sentence about its last review, %(link)s the
@@ -186,9 +187,9 @@ def _remind_admins(
             "This message holds no case content by design.\n",
             title=shown(policy.title),
             every=policy.review_every.words() if policy.review_every else "",
-            due=f"{due.astimezone(zone):%Y-%m-%d}",
+            due=due_on,
             since=since,
-            link=f"{settings.base_url}/admin/policies/{row.policy}",
+            link=link,
         )
         subject = f"[{settings.site_name}] {_(REMINDER_SUBJECT)}: {row.policy}"
     admins = session.scalars(
