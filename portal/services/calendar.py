@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import holidays
 from dateutil.relativedelta import relativedelta
 
+from portal.i18n import _, _n
 from portal.services.errors import InvalidInputError
 
 
@@ -34,14 +35,29 @@ class Duration:
     @classmethod
     def parse(cls, text: str) -> Duration:
         """``"15 minutes"``, ``"2 working_days"``, ``"3 calendar_months"``."""
-        amount, _, unit = text.strip().partition(" ")
+        amount, _space, unit = text.strip().partition(" ")
         if not amount.isdigit():
             raise ValueError(f"{text!r}: a duration is a whole number and a unit")
         return cls(int(amount), Unit(unit.strip()))
 
     def __str__(self) -> str:
+        # English, for audit entries, logs and the policy files' own notation.
         unit = self.unit.value.replace("_", " ")
         return f"{self.amount} {unit[:-1] if self.amount == 1 else unit}"
+
+    def words(self) -> str:
+        """The duration for people, in the language of the moment ("7 calendar days"), counted
+        as that language counts (one, few, many...)."""
+        num = self.amount
+        if self.unit is Unit.MINUTES:
+            return _n("%(num)d minute", "%(num)d minutes", num)
+        if self.unit is Unit.HOURS:
+            return _n("%(num)d hour", "%(num)d hours", num)
+        if self.unit is Unit.CALENDAR_DAYS:
+            return _n("%(num)d calendar day", "%(num)d calendar days", num)
+        if self.unit is Unit.WORKING_DAYS:
+            return _n("%(num)d working day", "%(num)d working days", num)
+        return _n("%(num)d calendar month", "%(num)d calendar months", num)
 
     def __neg__(self) -> Duration:
         return Duration(-self.amount, self.unit)
@@ -164,18 +180,58 @@ def _next_midnight(local: datetime) -> datetime:
 
 def parse_dates(text: str, *, each: str, example: str, most: int) -> tuple[date, ...]:
     """ISO dates, one per line or separated by commas or spaces; sorted, unique. The messages
-    name ``each`` date ("closing day") and show ``example``; more than ``most`` are refused."""
+    name ``each`` date ("closing day" or "meeting date") and show ``example``; more than
+    ``most`` are refused."""
     days: set[date] = set()
     for word in text.replace(",", " ").split():
         try:
             days.add(date.fromisoformat(word))
         except ValueError:
-            raise InvalidInputError(
-                f"“{word[:20]}” is not a date. Write each {each} as year-month-day, "
-                f"such as {example}. Nothing was saved."
-            ) from None
+            raise InvalidInputError(_not_a_date(each, word[:20], example)) from None
     if len(days) > most:
-        raise InvalidInputError(
-            f"Give at most {most} {each}s; remove past ones. Nothing was saved."
-        )
+        raise InvalidInputError(_too_many(each, most))
     return tuple(sorted(days))
+
+
+# Each message is a whole sentence for each kind of date, so that translators can write it.
+def _not_a_date(each: str, word: str, example: str) -> str:
+    if each == "closing day":
+        return _(
+            "“%(word)s” is not a date. Write each closing day as year-month-day, such as "
+            "%(example)s. Nothing was saved.",
+            word=word,
+            example=example,
+        )
+    if each == "meeting date":
+        return _(
+            "“%(word)s” is not a date. Write each meeting date as year-month-day, such as "
+            "%(example)s. Nothing was saved.",
+            word=word,
+            example=example,
+        )
+    return _(
+        "“%(word)s” is not a date. Write each date as year-month-day, such as %(example)s. "
+        "Nothing was saved.",
+        word=word,
+        example=example,
+    )
+
+
+def _too_many(each: str, most: int) -> str:
+    if each == "closing day":
+        return _n(
+            "Give at most %(num)d closing day; remove past ones. Nothing was saved.",
+            "Give at most %(num)d closing days; remove past ones. Nothing was saved.",
+            most,
+        )
+    if each == "meeting date":
+        return _n(
+            "Give at most %(num)d meeting date; remove past ones. Nothing was saved.",
+            "Give at most %(num)d meeting dates; remove past ones. Nothing was saved.",
+            most,
+        )
+    return _n(
+        "Give at most %(num)d date; remove past ones. Nothing was saved.",
+        "Give at most %(num)d dates; remove past ones. Nothing was saved.",
+        most,
+    )

@@ -15,17 +15,19 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.i18n import N_, _, in_language
 from portal.models import Case, CaseExclusion, CaseKeyGrant, DigestEntry, DigestKind, User
 from portal.services import notifications
 
 if TYPE_CHECKING:
     from portal.services.clock import ClockSettings
 
-# What each event says in an e-mail sent at once: whole sentences, no case content.
+# What each event says in an e-mail sent at once: whole sentences, no case content. Written in
+# the site's default language (staff have none of their own on record).
 NEWS = {
-    DigestKind.REPORT: "a new report arrived",
-    DigestKind.MESSAGE: "the reporter wrote a new message",
-    DigestKind.APPEAL: "the reporter appealed the decision",
+    DigestKind.REPORT: N_("a new report arrived"),
+    DigestKind.MESSAGE: N_("the reporter wrote a new message"),
+    DigestKind.APPEAL: N_("the reporter appealed the decision"),
 }
 
 
@@ -66,7 +68,7 @@ def tell_holders(
 
     Content-free: the e-mail carries the case reference and a link; a digest entry keeps only the
     case and the kind of event. Written in the caller's transaction. Returns how many were told
-    at once.
+    at once. ``what``, when given, is already in the site's default language.
     """
     at_once = []
     for user in holders_to_tell(session, case):
@@ -76,6 +78,7 @@ def tell_holders(
             session.add(DigestEntry(user_id=user.id, case_id=case.id, kind=kind, created_at=now))
         else:
             at_once.append(user)
-    return notifications.notify_users(
-        session, at_once, settings, case=case, what=what or NEWS[kind], now=now
-    )
+    if what is None:
+        with in_language(None):
+            what = _(NEWS[kind])
+    return notifications.notify_users(session, at_once, settings, case=case, what=what, now=now)

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.i18n import N_, _, _n
 from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
 from portal.services import batch, contexts, integrity
 from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
@@ -33,20 +34,20 @@ class AttachmentView:
 # What a message of the thread is, by the value kept in ``messages.kind``, and the words both the
 # handlers' and the reporter's pages show for it. A kind is set where the message is sent.
 MESSAGE_KINDS = {
-    "acknowledgement": "Acknowledgement",
-    "feedback": "Feedback",
-    "decision": "Decision",
-    "resolution": "Resolution",
-    "request_info": "Request for information",
-    "reply": "Reply",
-    "secretary_answer": "The Company Secretary's answer",
-    "committee_decision": "The committee's decision",
-    "automatic": "Automatic message",
-    "reporter": "Reporter",
+    "acknowledgement": N_("Acknowledgement"),
+    "feedback": N_("Feedback"),
+    "decision": N_("Decision"),
+    "resolution": N_("Resolution"),
+    "request_info": N_("Request for information"),
+    "reply": N_("Reply"),
+    "secretary_answer": N_("The Company Secretary's answer"),
+    "committee_decision": N_("The committee's decision"),
+    "automatic": N_("Automatic message"),
+    "reporter": N_("Reporter"),
 }
 # A row written before kinds were kept, whose kind could not be told from the case's events.
 UNKNOWN_KIND = "message"
-UNKNOWN_KIND_LABEL = "Message"
+UNKNOWN_KIND_LABEL = N_("Message")
 _KIND_BY_AUTHOR = {
     AuthorKind.REPORTER: "reporter",
     AuthorKind.SYSTEM: "automatic",
@@ -55,8 +56,8 @@ _KIND_BY_AUTHOR = {
 
 
 def kind_label(kind: str) -> str:
-    """The words for a message kind; "Message" for one not known."""
-    return MESSAGE_KINDS.get(kind, UNKNOWN_KIND_LABEL)
+    """The words for a message kind, in the page's language; "Message" for one not known."""
+    return _(MESSAGE_KINDS.get(kind, UNKNOWN_KIND_LABEL))
 
 
 @dataclass(frozen=True)
@@ -107,17 +108,28 @@ def add_message(
     if kind is None:
         kind = _KIND_BY_AUTHOR[author_kind]
     if kind not in MESSAGE_KINDS:
-        raise InvalidInputError("Unknown kind of message.")
+        raise InvalidInputError(_("Unknown kind of message."))
     body = body.strip()
     if not body and not uploads:
-        raise InvalidInputError("Write a message or attach a file.")
+        raise InvalidInputError(_("Write a message or attach a file."))
     if len(body) > MAX_ANSWER_LENGTH:
-        raise InvalidInputError(f"The message is longer than {MAX_ANSWER_LENGTH} characters.")
+        raise InvalidInputError(
+            _n(
+                "The message is longer than %(num)d character.",
+                "The message is longer than %(num)d characters.",
+                MAX_ANSWER_LENGTH,
+            )
+        )
     if len(uploads) > MAX_FILES:
-        raise InvalidInputError(f"Attach at most {MAX_FILES} files.")
+        raise InvalidInputError(
+            _n("Attach at most %(num)d file.", "Attach at most %(num)d files.", MAX_FILES)
+        )
     too_large = [u.name for u in uploads if u.too_large]
     if too_large:
-        raise InvalidInputError(f"The file “{too_large[0]}” is larger than the limit.")
+        # NOTE: %(name)s is the name of the file the person chose.
+        raise InvalidInputError(
+            _("The file “%(name)s” is larger than the limit.", name=too_large[0])
+        )
     uid = secrets.token_hex(16)
     author_id = author.id if author is not None else None
     # A swapped case key is refused here, before the server seals anything to it.
@@ -285,7 +297,7 @@ def open_attachment(
     if attachment is None or (
         author_kinds is not None and attachment.author_kind not in author_kinds
     ):
-        raise NotFoundError("No such attachment.")
+        raise NotFoundError(_("No such attachment."))
     meta = _meta(session, case, attachment, case_private_key)
     return _view(attachment, meta), store.read(attachment.uid, meta.file_key)
 

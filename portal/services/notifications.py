@@ -1,7 +1,9 @@
 """Notifications through an outbox: written with the event, sent by the worker over SMTP.
 
 A notification holds a case reference and a link, never case content. Anything that reaches a
-mail header is refused if it carries a line break (header injection).
+mail header is refused if it carries a line break (header injection). Staff have no language of
+their own on record, so every notification is written in the site's default language; a caller
+that passes words of its own (``what``) writes them inside ``in_language(None)`` too.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.config import SmtpConfig
+from portal.i18n import N_, _, in_language
 from portal.models import Case, DigestEntry, DigestKind, OutboxMessage, OutboxState, User
 from portal.services import batch, inbox
 from portal.services.errors import InvalidInputError
@@ -72,12 +75,27 @@ def notify_users(
     """
     reference = inbox.reference(case)
     link = f"{settings.base_url}/staff/cases/{case.uid}"
-    if case.tier == 1:
-        subject = f"[{settings.site_name}] Critical case {reference}: {what}"
-        first = f"Case {reference} is critical (tier 1): {what}. Please open it now."
-    else:
-        subject = f"[{settings.site_name}] Case {reference}: {what}"
-        first = f"Case {reference}: {what}."
+    with in_language(None):
+        # NOTE: In each of these, %(what)s is what happened, such as "overdue: acknowledge the
+        # report" or "a new report arrived"; %(reference)s is the case's reference.
+        if case.tier == 1:
+            subject = _("Critical case %(reference)s: %(what)s", reference=reference, what=what)
+            first = _(
+                "Case %(reference)s is critical (tier 1): %(what)s. Please open it now.",
+                reference=reference,
+                what=what,
+            )
+        else:
+            subject = _("Case %(reference)s: %(what)s", reference=reference, what=what)
+            first = _("Case %(reference)s: %(what)s.", reference=reference, what=what)
+        subject = f"[{settings.site_name}] {subject}"
+        # NOTE: %(link)s is the address of the case page, on a line of its own.
+        body = _(
+            "%(first)s\n\nOpen the case (you will be asked to sign in):\n%(link)s\n\n"
+            "This message holds no case content by design.\n",
+            first=first,
+            link=link,
+        )
     count = 0
     for user in users:
         # An address that could break a header is never used; one bad account must not stop
@@ -88,11 +106,7 @@ def notify_users(
             session,
             to=user.email,
             subject=subject,
-            body=(
-                f"{first}\n\n"
-                f"Open the case (you will be asked to sign in):\n{link}\n\n"
-                "This message holds no case content by design.\n"
-            ),
+            body=body,
             recipient_id=user.id,
             now=now,
         )
@@ -116,26 +130,33 @@ def notify_admins_of_bad_key(
         select(User).where(User.is_admin.is_(True), User.active.is_(True), User.email.is_not(None))
     )
     names = ", ".join(repr(h.username) for h in handlers)
-    if case is None:
-        subject = "A report could not be filed"
-        what = (
-            f"A reporter tried to file a report, but the public keys stored for {names} failed "
-            "their integrity check and nobody else receives such reports, so it was not filed. "
-            "The reporter was told and kept what they wrote."
+    with in_language(None):
+        if case is None:
+            subject = _("A report could not be filed")
+            # NOTE: %(names)s lists the usernames of the handlers whose keys failed.
+            what = _(
+                "A reporter tried to file a report, but the public keys stored for %(names)s "
+                "failed their integrity check and nobody else receives such reports, so it was "
+                "not filed. The reporter was told and kept what they wrote.",
+                names=names,
+            )
+        else:
+            reference = inbox.reference(case)
+            subject = _("A handler was not given case %(reference)s", reference=reference)
+            # NOTE: %(names)s lists the usernames of the handlers whose keys failed.
+            what = _(
+                "A new report arrived as case %(reference)s. The public key stored for "
+                "%(names)s failed its integrity check, so that account was not given the case. "
+                "Everyone else who receives such reports was given it; nothing was lost.",
+                reference=reference,
+                names=names,
+            )
+        body = _(
+            "%(what)s\n\nThe key may have been altered in the database. Check the account, "
+            "reset it if needed, then ask a colleague who holds the case to grant it again.\n\n"
+            "This message holds no case content by design.\n",
+            what=what,
         )
-    else:
-        reference = inbox.reference(case)
-        subject = f"A handler was not given case {reference}"
-        what = (
-            f"A new report arrived as case {reference}. The public key stored for {names} "
-            "failed its integrity check, so that account was not given the case. Everyone else "
-            "who receives such reports was given it; nothing was lost."
-        )
-    body = (
-        f"{what}\n\nThe key may have been altered in the database. Check the account, reset it "
-        "if needed, then ask a colleague who holds the case to grant it again.\n\n"
-        "This message holds no case content by design.\n"
-    )
     count = 0
     for admin in admins:
         if not admin.email or "\r" in admin.email or "\n" in admin.email:
@@ -152,7 +173,7 @@ def notify_admins_of_bad_key(
     return count
 
 
-DIGEST_SUBJECT = "Daily summary of your cases"
+DIGEST_SUBJECT = N_("Daily summary of your cases")
 
 
 def queue_daily_digests(
@@ -169,7 +190,8 @@ def queue_daily_digests(
 
     zone = settings.calendar.zone
     midnight = now.astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    subject = f"[{settings.site_name}] {DIGEST_SUBJECT}"
+    with in_language(None):
+        subject = f"[{settings.site_name}] {_(DIGEST_SUBJECT)}"
     already = set(
         session.scalars(
             select(OutboxMessage.recipient_id).where(
@@ -211,15 +233,25 @@ def queue_daily_digests(
         ).all()
         if not overdue and not soon and not entries:
             continue
+        inbox_link = f"{settings.base_url}/staff/inbox"
+        with in_language(None):
+            totals = ""
+            if counts:
+                totals = _(
+                    "Overdue: %(overdue)d. Due within 48 hours: %(soon)d.",
+                    overdue=overdue,
+                    soon=soon,
+                )
+                totals += "\n\n"
+            news = _digest_news(settings, [(kind, case) for _id, kind, case in entries])
+            # NOTE: %(link)s is the address of the inbox, on a line of its own.
+            footer = _("Your inbox (you will be asked to sign in):\n%(link)s\n", link=inbox_link)
+            body = totals + news + footer
         enqueue(
             session,
             to=user.email,
             subject=subject,
-            body=(
-                (f"Overdue: {overdue}. Due within 48 hours: {soon}.\n\n" if counts else "")
-                + _digest_news(settings, [(kind, case) for _, kind, case in entries])
-                + f"Your inbox (you will be asked to sign in):\n{settings.base_url}/staff/inbox\n"
-            ),
+            body=body,
             recipient_id=user.id,
             now=now,
         )
@@ -232,14 +264,15 @@ def queue_daily_digests(
 
 # The digest's headings, one per kind of event kept for it.
 DIGEST_HEADINGS = {
-    DigestKind.REPORT: "New reports since the last summary:",
-    DigestKind.MESSAGE: "Cases where the reporter wrote since the last summary:",
-    DigestKind.APPEAL: "Cases with an appeal since the last summary:",
+    DigestKind.REPORT: N_("New reports since the last summary:"),
+    DigestKind.MESSAGE: N_("Cases where the reporter wrote since the last summary:"),
+    DigestKind.APPEAL: N_("Cases with an appeal since the last summary:"),
 }
 
 
 def _digest_news(settings: ClockSettings, entries: Sequence[tuple[DigestKind, Case]]) -> str:
-    """References and links only, each case once under each heading."""
+    """References and links only, each case once under each heading, in the language of the
+    moment."""
     text = ""
     for kind, heading in DIGEST_HEADINGS.items():
         cases = list({case.id: case for k, case in entries if k is kind}.values())
@@ -247,7 +280,7 @@ def _digest_news(settings: ClockSettings, entries: Sequence[tuple[DigestKind, Ca
             lines = "".join(
                 f"- {inbox.reference(c)}: {settings.base_url}/staff/cases/{c.uid}\n" for c in cases
             )
-            text += f"{heading}\n{lines}\n"
+            text += f"{_(heading)}\n{lines}\n"
     return text
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from portal.i18n import _
 from portal.models import EventKind
 from portal.services.calendar import Duration, Unit
 
@@ -147,12 +148,27 @@ class Policy:
         raise KeyError(key)
 
     def promised_within(self, rule: ClockRule) -> str:
-        """How long ``rule`` promises, in words: its duration, or its ``promise_within`` with
-        ``{duration}`` and ``{anchor}`` (the anchor clock's duration) filled in."""
+        """How long ``rule`` promises, in words of the language of the moment: its duration, or
+        its ``promise_within`` (translated, when a preset's) with ``{duration}`` and
+        ``{anchor}`` (the anchor clock's duration) filled in."""
         if rule.promise_within is None:
-            return str(rule.duration)
+            return rule.duration.words()
         anchor = self.clock(rule.anchor_clock) if rule.anchor_clock else rule
-        return rule.promise_within.format(duration=rule.duration, anchor=anchor.duration)
+        durations = {"duration": rule.duration.words(), "anchor": anchor.duration.words()}
+        try:
+            return shown(rule.promise_within).format(**durations)
+        except (KeyError, IndexError, ValueError):
+            # A translation that broke a placeholder: the policy's own words rather than none.
+            return rule.promise_within.format(**durations)
+
+
+def shown(text: str) -> str:
+    """A policy's words (a promise, label, notice, question or flag) in the language of the
+    moment: a preset's are in the catalogue (portal/i18n_extract.py); an admin's own policy's
+    come back as written."""
+    text = text.strip()
+    # The empty msgid is the catalogue's header, never a translation.
+    return _(text) if text else text
 
 
 @cache

@@ -76,7 +76,9 @@ def get_text(session: Session, key: str) -> Markup:
     return sanitized_markup(row.html if row is not None else DEFAULTS[key])
 
 
-def get_plain_text(session: Session, key: str, *, duration: str | None = None) -> str:
+def get_plain_text(
+    session: Session, key: str, *, duration: str | None = None, language: str | None = None
+) -> str:
     """The text for ``key`` without markup, for a message in a reporter's thread.
 
     With ``duration``, each ``{duration}`` in the text reads it: a notice takes the policy's

@@ -167,7 +167,8 @@ def test_members_vote_and_record_the_majority_with_csrf(
     final = text(client.get(url))
     assert "The committee decided to uphold the appeal" in final
     assert "2 to uphold, 0 to dismiss, of 3 members" in final
-    assert committee.REPORTER_OUTCOME["uphold"] in final  # in the thread, as the reporter reads it
+    # In the thread, as the reporter reads it.
+    assert str(committee.REPORTER_OUTCOME["uphold"]) in final
     assert f'action="{vote}"' not in final
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.i18n import _, in_language
 from portal.models import (
     AuthorKind,
     Case,
@@ -37,7 +38,7 @@ from portal.services.clock.schedule import (
 )
 from portal.services.clock.versions import resolve_policy
 from portal.services.errors import InvalidInputError
-from portal.services.policies import ClockRule
+from portal.services.policies import ClockRule, shown
 
 
 def _open_deadline(
@@ -49,7 +50,7 @@ def _open_deadline(
         )
     )
     if deadline is None or deadline.stopped_at is not None:
-        raise ClockError("That deadline is not running.")
+        raise ClockError(_("That deadline is not running."))
     return deadline, resolve_policy(session, deadline.policy).clock(clock)
 
 
@@ -71,9 +72,9 @@ def extend(
     """
     deadline, rule = _open_deadline(session, case, policy, clock)
     if rule.extend_to is None or deadline.extensions >= rule.max_extensions:
-        raise ClockError("This deadline cannot be extended (again).")
+        raise ClockError(_("This deadline cannot be extended (again)."))
     if not reason.strip():
-        raise InvalidInputError("Give the reason for the extension.")
+        raise InvalidInputError(_("Give the reason for the extension."))
     base = deadline.started_at
     longer = Duration(rule.extend_to, rule.duration.unit)
     new_due = settings.calendar.add(base, longer)
@@ -87,13 +88,16 @@ def extend(
     warnings = warning_times(deadline, rule, settings.calendar)
     deadline.steps_done = sum(1 for t in warnings if t <= now)
     reschedule(deadline, rule, case, settings, now)
-    _note(
-        session,
-        case,
-        actor,
-        f"Deadline “{rule.label}” extended to {longer}. Reason: {reason.strip()}",
-        now,
+    # The note is written in the handler's page language, as a note they wrote would be.
+    # NOTE: A note kept on the case. %(label)s is the deadline's name ("Acknowledge the
+    # report"), %(duration)s its new length ("14 calendar days"), %(reason)s the handler's words.
+    body = _(
+        "Deadline “%(label)s” extended to %(duration)s. Reason: %(reason)s",
+        label=shown(rule.label),
+        duration=longer.words(),
+        reason=reason.strip(),
     )
+    _note(session, case, actor, body, now)
     audit.record(
         session,
         "deadline_extended",
@@ -120,23 +124,24 @@ def pause(
     """Pause a pausable clock (say, waiting for the reporter), within its cap. Commits once."""
     deadline, rule = _open_deadline(session, case, policy, clock)
     if not rule.pausable or rule.pause_cap is None:
-        raise ClockError("This deadline cannot be paused.")
+        raise ClockError(_("This deadline cannot be paused."))
     if deadline.state is not DeadlineState.RUNNING:
-        raise ClockError("Only a running deadline can be paused.")
+        raise ClockError(_("Only a running deadline can be paused."))
     if pause_left(deadline, rule) <= 0:
-        raise ClockError("This deadline has been paused for as long as its policy allows.")
+        raise ClockError(_("This deadline has been paused for as long as its policy allows."))
     if not reason.strip():
-        raise InvalidInputError("Give the reason for the pause.")
+        raise InvalidInputError(_("Give the reason for the pause."))
     deadline.state = DeadlineState.PAUSED
     deadline.paused_at = now
     deadline.next_action_at = pause_ends(deadline, rule, settings.calendar)
-    _note(
-        session,
-        case,
-        actor,
-        f"Deadline “{rule.label}” paused. Reason: {reason.strip()}",
-        now,
+    # NOTE: A note kept on the case. %(label)s is the deadline's name ("Acknowledge the
+    # report"), %(reason)s the handler's words.
+    body = _(
+        "Deadline “%(label)s” paused. Reason: %(reason)s",
+        label=shown(rule.label),
+        reason=reason.strip(),
     )
+    _note(session, case, actor, body, now)
     audit.record(
         session,
         "deadline_paused",
@@ -162,7 +167,7 @@ def resume(
     clock counts time (working days on a working-day clock). Commits once."""
     deadline, rule = _open_deadline(session, case, policy, clock)
     if deadline.state is not DeadlineState.PAUSED:
-        raise ClockError("That deadline is not paused.")
+        raise ClockError(_("That deadline is not paused."))
     resume_deadline(session, deadline, rule, case, now, settings, reason="resumed", actor=actor)
     session.commit()
 
@@ -179,7 +184,7 @@ def resume_deadline(
     actor: User | None = None,
 ) -> None:
     if deadline.paused_at is None:
-        raise ClockError("That deadline is not paused.")
+        raise ClockError(_("That deadline is not paused."))
     # Counted as the clock counts time: a working-day clock loses no allowance to a weekend and
     # its due time moves by working days; a calendar-day clock keeps its local hour across a
     # daylight-saving change.
@@ -243,16 +248,20 @@ def say_satisfied(session: Session, case: Case, *, now: datetime, settings: Cloc
     stand in for the complainant's own word.
     """
     if not can_say_satisfied(session, case):
-        raise ClockError("There is nothing waiting for your answer, or you have already given it.")
+        raise ClockError(
+            _("There is nothing waiting for your answer, or you have already given it.")
+        )
     session.add(CaseEvent(case_id=case.id, kind=EventKind.REPORTER_SATISFIED, occurred_at=now))
     apply_event(session, case, EventKind.REPORTER_SATISFIED, now=now, settings=settings)
     audit.record(session, "reporter_satisfied", now=now, actor_kind="reporter", case_id=case.id)
+    with in_language(None):
+        what = _("the reporter said the matter is resolved to their satisfaction")
     notifications.notify_users(
         session,
         responsible(session, case, case.escalation_level),
         settings,
         case=case,
-        what="the reporter said the matter is resolved to their satisfaction",
+        what=what,
         now=now,
     )
     session.commit()

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.lists import format_list
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from portal.i18n import N_, _, _l, current_language, in_language
 from portal.models import (
     AuditEntry,
     AuthorKind,
@@ -48,10 +50,13 @@ from portal.services.errors import InvalidInputError
 from portal.services.policies import ClockRule
 
 SECRETARY_ROW = 1
-SECRETARY_ANSWERS = {
-    "uphold_decision": "upheld the decision",
-    "refer": "referred the appeal to the committee",
+# What the secretary did, as the audit trail keeps it (in English, as every audit entry).
+_ANSWERED = {
+    "uphold_decision": N_("upheld the decision"),
+    "refer": N_("referred the appeal to the committee"),
 }
+# The same words as the case page shows them, in its language.
+SECRETARY_ANSWERS = {answer: _l(words) for answer, words in _ANSWERED.items()}
 # What the appeal's clocks start on: a policy with one of them offers an appeal.
 APPEAL_STARTS = frozenset(
     {EventKind.APPEAL_FILED, EventKind.SECRETARY_ASKED, EventKind.COMMITTEE_ASKED}
@@ -81,8 +86,10 @@ def assign_secretary(
         chosen = session.get(User, user_id)
         if chosen is None or not chosen.active or not chosen.is_handler:
             raise InvalidInputError(
-                "Choose an active handler account: the Company Secretary reads the appeal, so "
-                "they need a handler's key. Nothing was saved."
+                _(
+                    "Choose an active handler account: the Company Secretary reads the appeal, "
+                    "so they need a handler's key. Nothing was saved."
+                )
             )
     row = session.get(CompanySecretary, SECRETARY_ROW)
     before = session.get(User, row.user_id) if row is not None else None
@@ -118,7 +125,8 @@ def secretary_candidates(session: Session) -> list[User]:
 
 
 def involvement(session: Session, case: Case, user: User) -> list[str]:
-    """How ``user`` was involved in the case before its appeal, in plain words; empty when not.
+    """How ``user`` was involved in the case before its appeal, in plain words of the page's
+    language; empty when not.
 
     What the data shows: assigned to the case (now or before), a message to the reporter or a
     note written, or an act on the case recorded in the audit trail. Reading the case is not
@@ -135,13 +143,15 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
         )
         .limit(1)
     )
+    # NOTE: Each of these completes "you ... before the appeal" (or "they ..."), said of a
+    # Company Secretary who handled the case; several are listed together.
     if case.assignee_id == user.id or assigned_ever is not None:
-        reasons.append("were assigned to the case")
+        reasons.append(_("were assigned to the case"))
     before = filed or datetime.max.replace(tzinfo=case.received_at.tzinfo)
     if _exists(session, Message, case, user, Message.created_at < before):
-        reasons.append("wrote to the reporter on it")
+        reasons.append(_("wrote to the reporter on it"))
     if _exists(session, Note, case, user, Note.created_at < before):
-        reasons.append("wrote a note on it")
+        reasons.append(_("wrote a note on it"))
     acted = session.scalar(
         select(AuditEntry.id)
         .where(
@@ -155,7 +165,7 @@ def involvement(session: Session, case: Case, user: User) -> list[str]:
         .limit(1)
     )
     if acted is not None:
-        reasons.append("took an act on it that the audit trail records")
+        reasons.append(_("took an act on it that the audit trail records"))
     return reasons
 
 
@@ -202,20 +212,21 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
     """The reporter appeals the decision: to the Company Secretary when one is set, else to the
     committee at once; the step's clock starts. Returns "secretary" or "committee". Commits."""
     if not can_appeal(session, case):
-        raise ClockError("There is no decision to appeal, or it has been appealed already.")
+        raise ClockError(_("There is no decision to appeal, or it has been appealed already."))
     record_event(session, case, EventKind.APPEAL_FILED, now, settings)
     audit.record(session, "appeal_filed", now=now, actor_kind="reporter", case_id=case.id)
     secretary = current_secretary(session)
     if secretary is not None:
         record_event(session, case, EventKind.SECRETARY_ASKED, now, settings)
+        # Staff are written to in the site's language, whatever the reporter's page is in.
+        with in_language(None):
+            to_secretary = _(
+                "an appeal waits for the Company Secretary (ask a handler on the case for "
+                "access if you do not hold it)"
+            )
+            to_holders = _("the reporter appealed the decision to the Company Secretary")
         notifications.notify_users(
-            session,
-            [secretary],
-            settings,
-            case=case,
-            what="an appeal waits for the Company Secretary (ask a handler on the case for "
-            "access if you do not hold it)",
-            now=now,
+            session, [secretary], settings, case=case, what=to_secretary, now=now
         )
         case_news.tell_holders(
             session,
@@ -223,12 +234,14 @@ def file_appeal(session: Session, case: Case, *, now: datetime, settings: ClockS
             DigestKind.APPEAL,
             settings,
             now=now,
-            what="the reporter appealed the decision to the Company Secretary",
+            what=to_holders,
             skip={secretary.id},
         )
         session.commit()
         return "secretary"
-    _to_committee(session, case, now, settings, "the reporter appealed the decision")
+    with in_language(None):
+        what = _("the reporter appealed the decision")
+    _to_committee(session, case, now, settings, what)
     session.commit()
     return "committee"
 
@@ -248,17 +261,17 @@ def answer_as_secretary(
     committee. Refused to anyone but the secretary, and to a secretary involved in the case.
     Commits once."""
     if answer not in SECRETARY_ANSWERS:
-        raise InvalidInputError("Choose whether to uphold the decision or refer the appeal.")
+        raise InvalidInputError(_("Choose whether to uphold the decision or refer the appeal."))
     if stage(session, case) != "secretary":
-        raise InvalidInputError("No appeal waits for the Company Secretary on this case.")
+        raise InvalidInputError(_("No appeal waits for the Company Secretary on this case."))
     secretary = current_secretary(session)
     if secretary is None or secretary.id != actor.id:
-        raise InvalidInputError("Only the Company Secretary answers an appeal at this step.")
+        raise InvalidInputError(_("Only the Company Secretary answers an appeal at this step."))
     reasons = involvement(session, case, actor)
     if reasons:
         raise InvalidInputError(not_involved_words(reasons))
     if not body.strip():
-        raise InvalidInputError("Write your answer to the reporter.")
+        raise InvalidInputError(_("Write your answer to the reporter."))
     from portal.services import messaging  # messaging imports the clock: read at call time
 
     messaging.add_message(
@@ -278,22 +291,26 @@ def answer_as_secretary(
         now=now,
         actor_id=actor.id,
         case_id=case.id,
-        detail=SECRETARY_ANSWERS[answer],
+        detail=_ANSWERED[answer],
     )
     if answer == "refer":
-        _to_committee(session, case, now, settings, "the Company Secretary referred the appeal")
+        with in_language(None):
+            what = _("the Company Secretary referred the appeal")
+        _to_committee(session, case, now, settings, what)
     else:
         record_event(session, case, EventKind.SECRETARY_ANSWERED, now, settings)
     session.commit()
 
 
 def not_involved_words(reasons: list[str]) -> str:
-    return (
-        "You cannot answer this appeal: you "
-        + _and(reasons)
-        + " before the appeal, and our policy says the Company Secretary must not be involved "
-        "in the matter. Ask an admin to make someone else the Company Secretary, or to clear "
-        "the role so that the appeal can go to the committee."
+    # NOTE: %(reasons)s lists what the person did on the case, such as "were assigned to the
+    # case and wrote a note on it" (each translated on its own, joined as the language lists).
+    return _(
+        "You cannot answer this appeal: you %(reasons)s before the appeal, and our policy says "
+        "the Company Secretary must not be involved in the matter. Ask an admin to make someone "
+        "else the Company Secretary, or to clear the role so that the appeal can go to the "
+        "committee.",
+        reasons=_and(reasons),
     )
 
 
@@ -308,19 +325,29 @@ def take_to_committee(
     """The reporter, still unhappy after the secretary's answer, takes the matter to the full
     committee (seeds/002, line 82). Commits once."""
     if not can_take_to_committee(session, case):
-        raise ClockError("There is no answer of the Company Secretary to take further.")
+        raise ClockError(_("There is no answer of the Company Secretary to take further."))
     audit.record(session, "appeal_to_committee", now=now, actor_kind="reporter", case_id=case.id)
-    _to_committee(session, case, now, settings, "the reporter took the appeal to the committee")
+    with in_language(None):
+        what = _("the reporter took the appeal to the committee")
+    _to_committee(session, case, now, settings, what)
     session.commit()
 
 
 def _to_committee(
     session: Session, case: Case, now: datetime, settings: ClockSettings, what: str
 ) -> None:
+    # ``what`` is in the site's default language: it goes to staff.
     record_event(session, case, EventKind.COMMITTEE_ASKED, now, settings)
     meeting = next_meeting(meeting_days(session), now, settings.calendar)
     if meeting is None and meeting_clocks(session, case):
-        what += "; no committee meeting is scheduled, so it is due by the policy's fallback"
+        with in_language(None):
+            # NOTE: Part of an e-mail's subject to the committee. %(what)s is what happened,
+            # such as "the reporter appealed the decision".
+            what = _(
+                "%(what)s; no committee meeting is scheduled, so it is due by the policy's "
+                "fallback",
+                what=what,
+            )
     # The committee members who hold the case are asked to act: told at once, like an
     # escalation. The other holders hear of it as they chose.
     holders = holder_ids(session, case)
@@ -376,4 +403,5 @@ def holder_ids(session: Session, case: Case) -> set[int]:
 
 
 def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+    """``items`` as the page's language lists them ("a, b and c")."""
+    return format_list(items, locale=current_language().babel_locale)

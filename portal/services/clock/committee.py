@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.i18n import _, _l, _n, in_language
 from portal.models import (
     AuthorKind,
     Case,
@@ -45,13 +46,16 @@ from portal.services.clock.schedule import (
 )
 from portal.services.errors import InvalidInputError
 
-VOTES = {"uphold": "uphold the appeal", "dismiss": "dismiss the appeal"}
+# Shown on the case page in its language (lazy: translated each time they are shown).
+VOTES = {"uphold": _l("uphold the appeal"), "dismiss": _l("dismiss the appeal")}
+# The decision as the reporter reads it in their thread, in the case's language (and as the
+# member recording it reads it first, in theirs).
 REPORTER_OUTCOME = {
-    "uphold": (
+    "uphold": _l(
         "The committee has decided your appeal by a majority vote of its members: your appeal "
         "is upheld. We will write to you about what follows."
     ),
-    "dismiss": (
+    "dismiss": _l(
         "The committee has decided your appeal by a majority vote of its members: your appeal "
         "is dismissed, and the decision you appealed stands. This is our final decision."
     ),
@@ -84,23 +88,44 @@ class Tally:
     def why_not(self) -> str | None:
         """Why no decision can be recorded yet, in plain words; None when it can."""
         if self.members == 0:
-            return (
+            return _(
                 "The committee has no members: the active handlers at escalation level 3 are "
                 "its members. Ask an admin to set them."
             )
         if self.majority is not None:
             return None
         needed = self.members // 2 + 1
-        counts = f"{self.upheld} to uphold and {self.dismissed} to dismiss"
+        # NOTE: %(upheld)d and %(dismissed)d count the votes each way; %(counts)s below is
+        # this sentence's words.
+        counts = _(
+            "%(upheld)d to uphold and %(dismissed)d to dismiss",
+            upheld=self.upheld,
+            dismissed=self.dismissed,
+        )
         if self.upheld == self.dismissed and self.upheld + self.dismissed == self.members:
-            return (
-                f"The votes are tied ({counts}), so nothing can be recorded: the decision needs "
-                f"a majority, at least {needed} of the {self.members} members voting one way. "
-                "A member may change their vote."
+            # NOTE: %(counts)s is "2 to uphold and 2 to dismiss"; %(needed)d is the votes a
+            # decision needs, %(num)d the committee's members.
+            return _n(
+                "The votes are tied (%(counts)s), so nothing can be recorded: the decision "
+                "needs a majority, at least %(needed)d of the %(num)d member voting one way. "
+                "A member may change their vote.",
+                "The votes are tied (%(counts)s), so nothing can be recorded: the decision "
+                "needs a majority, at least %(needed)d of the %(num)d members voting one way. "
+                "A member may change their vote.",
+                self.members,
+                counts=counts,
+                needed=needed,
             )
-        return (
-            f"No majority yet ({counts}, of {self.members} members): the decision needs at "
-            f"least {needed} votes one way."
+        # NOTE: %(counts)s is "1 to uphold and 0 to dismiss"; %(needed)d is the votes a
+        # decision needs, %(num)d the committee's members.
+        return _n(
+            "No majority yet (%(counts)s, of %(num)d member): the decision needs at least "
+            "%(needed)d votes one way.",
+            "No majority yet (%(counts)s, of %(num)d members): the decision needs at least "
+            "%(needed)d votes one way.",
+            self.members,
+            counts=counts,
+            needed=needed,
         )
 
 
@@ -124,14 +149,15 @@ def cast_vote(session: Session, case: Case, vote: str, *, actor: User, now: date
     """A committee member votes to uphold or dismiss the appeal, or changes their vote, until
     the decision is recorded. Each vote is audited. Commits once."""
     if vote not in VOTES:
-        raise InvalidInputError("Vote to uphold or to dismiss the appeal.")
+        raise InvalidInputError(_("Vote to uphold or to dismiss the appeal."))
     _committee_step(session, case, actor)
     row = session.get(CommitteeVote, (case.id, actor.id))
     if row is None:
         session.add(CommitteeVote(case_id=case.id, user_id=actor.id, vote=vote, voted_at=now))
         detail = vote
     elif row.vote == vote:
-        raise InvalidInputError(f"Your vote to {VOTES[vote]} is already recorded.")
+        # NOTE: %(vote)s is "uphold the appeal" or "dismiss the appeal".
+        raise InvalidInputError(_("Your vote to %(vote)s is already recorded.", vote=VOTES[vote]))
     else:
         detail = f"{row.vote} -> {vote}"
         row.vote, row.voted_at = vote, now
@@ -151,7 +177,7 @@ def record_decision(
     count = tally(session, case)
     outcome = count.majority
     if outcome is None:
-        raise InvalidInputError(count.why_not or "No majority yet.")
+        raise InvalidInputError(count.why_not or _("No majority yet."))
     session.add(
         CommitteeDecision(
             case_id=case.id,
@@ -165,10 +191,13 @@ def record_decision(
     )
     from portal.services import messaging  # messaging imports the clock: read at call time
 
+    # Written in the case's language and sealed as written: the reporter reads it as it is.
+    with in_language(case.language):
+        outcome_words = str(REPORTER_OUTCOME[outcome])
     messaging.add_message(
         session,
         case,
-        REPORTER_OUTCOME[outcome],
+        outcome_words,
         author_kind=AuthorKind.SYSTEM,
         kind="committee_decision",
         store=None,
@@ -191,10 +220,13 @@ def record_decision(
 
 def _committee_step(session: Session, case: Case, actor: User) -> None:
     if stage(session, case) != "committee":
-        raise InvalidInputError("No appeal waits for the committee's decision on this case.")
+        raise InvalidInputError(_("No appeal waits for the committee's decision on this case."))
     if actor.id not in {u.id for u in committee_members(session)}:
         raise InvalidInputError(
-            "Only committee members (handlers at escalation level 3) vote and record the decision."
+            _(
+                "Only committee members (handlers at escalation level 3) vote and record the "
+                "decision."
+            )
         )
 
 
@@ -274,5 +306,5 @@ def _no_meeting(session: Session, case: Case, calendar: BusinessCalendar) -> str
             continue
         fallback = due_time(rule, deadline.started_at, calendar, tier=case.tier)
         if deadline.due_at == fallback:
-            return NO_MEETING.format(duration=rule.duration)
+            return _(NO_MEETING, duration=rule.duration.words())
     return None

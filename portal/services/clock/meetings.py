@@ -17,6 +17,7 @@ from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from portal.i18n import N_, _
 from portal.models import CommitteeMeeting
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, parse_dates
@@ -25,9 +26,11 @@ from portal.services.calendar import BusinessCalendar, parse_dates
 MEETING_DUE = time(23, 59)
 # A few years of bi-monthly meetings; more is a mistake, and bounds every computation.
 MAX_MEETINGS = 120
-NO_MEETING = (
+# Shown to the handlers on the case page, translated there.
+# NOTE: %(duration)s is the appeal clock's own duration, such as "10 working days".
+NO_MEETING = N_(
     "No committee meeting is scheduled after the appeal reached the committee, so it is due by "
-    "the policy's fallback of {duration} instead. An admin sets the meeting dates under "
+    "the policy's fallback of %(duration)s instead. An admin sets the meeting dates under "
     "Committee."
 )
 
@@ -43,7 +46,7 @@ class MeetingSchedule:
     def warning(self) -> str | None:
         if self.upcoming:
             return None
-        return (
+        return _(
             "No committee meeting is scheduled after today. An appeal that reaches the committee "
             "now is due by its policy's fallback duration instead of at a meeting, and the "
             "handlers are told so on the case page. Add the next meeting dates."

@@ -18,14 +18,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
+from portal.i18n import N_, _, in_language
 from portal.models import PolicyReview, User
 from portal.services import audit, notifications
 from portal.services.calendar import BusinessCalendar
 from portal.services.clock.schedule import ClockSettings, policies_by_category
 from portal.services.clock.versions import resolve_policy
-from portal.services.policies import Policy
+from portal.services.policies import Policy, shown
 
-REMINDER_SUBJECT = "A policy review is due"
+REMINDER_SUBJECT = N_("A policy review is due")
 
 
 @dataclass(frozen=True)
@@ -161,22 +162,36 @@ def _remind_admins(
     now: datetime,
 ) -> int:
     zone = settings.calendar.zone
-    if row.reviewed_at is not None:
-        since = f"It was last marked as reviewed on {row.reviewed_at.astimezone(zone):%Y-%m-%d}"
-    else:
-        since = (
-            "It has not been marked as reviewed since the site began using it on "
-            f"{row.counted_from.astimezone(zone):%Y-%m-%d}"
+    # Admins have no language of their own on record: the site's default language. The dates
+    # stay ISO (2027-11-30): unambiguous in every language.
+    due_on = due.astimezone(zone).date().isoformat()
+    link = f"{settings.base_url}/admin/policies/{row.policy}"
+    with in_language(None):
+        if row.reviewed_at is not None:
+            reviewed_on = row.reviewed_at.astimezone(zone).date().isoformat()
+            since = _("It was last marked as reviewed on %(date)s.", date=reviewed_on)
+        else:
+            began_on = row.counted_from.astimezone(zone).date().isoformat()
+            since = _(
+                "It has not been marked as reviewed since the site began using it on %(date)s.",
+                date=began_on,
+            )
+        # NOTE: %(title)s is the policy's title, %(every)s its review interval ("12 calendar
+        # months"), %(due)s a date, %(since)s the sentence about its last review, %(link)s the
+        # address of the policy's page on a line of its own.
+        body = _(
+            "The policy “%(title)s” is due for its review every %(every)s; this review was due "
+            "on %(due)s. %(since)s\n\n"
+            "Nothing has changed on any case. Read the policy, change what needs changing, then "
+            "mark it as reviewed on its page (you will be asked to sign in):\n%(link)s\n\n"
+            "This message holds no case content by design.\n",
+            title=shown(policy.title),
+            every=policy.review_every.words() if policy.review_every else "",
+            due=due_on,
+            since=since,
+            link=link,
         )
-    body = (
-        f"The policy \u201c{policy.title}\u201d is due for its review every "
-        f"{policy.review_every}; this review was due on {due.astimezone(zone):%Y-%m-%d}. "
-        f"{since}.\n\n"
-        "Nothing has changed on any case. Read the policy, change what needs changing, then "
-        "mark it as reviewed on its page (you will be asked to sign in):\n"
-        f"{settings.base_url}/admin/policies/{row.policy}\n\n"
-        "This message holds no case content by design.\n"
-    )
+        subject = f"[{settings.site_name}] {_(REMINDER_SUBJECT)}: {row.policy}"
     admins = session.scalars(
         select(User)
         .where(User.is_admin.is_(True), User.active.is_(True), User.email.is_not(None))
@@ -191,7 +206,7 @@ def _remind_admins(
         notifications.enqueue(
             session,
             to=admin.email,
-            subject=f"[{settings.site_name}] {REMINDER_SUBJECT}: {row.policy}",
+            subject=subject,
             body=body,
             recipient_id=admin.id,
             now=now,

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from portal.config import Config, IntakeConfig
+from portal.i18n import N_, _
 from portal.models import Case, CaseEvent, CategoryPolicy, Deadline, DeadlineState, EventKind, User
 from portal.services import audit
 from portal.services.calendar import BusinessCalendar, Duration, Unit
@@ -22,7 +23,8 @@ from portal.services.policies import ClockRule, LadderStep, Policy, PolicyError
 
 TOP_LEVEL = 3
 OPEN_STATES = (DeadlineState.RUNNING, DeadlineState.PAUSED, DeadlineState.BREACHED)
-LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
+# Translated where shown (``policies.shown``), like a policy's own ladder labels.
+LEVEL_NAMES = {1: N_("handler"), 2: N_("supervisor"), 3: N_("executive or committee")}
 # The ladder of a clock whose policy names none: every level above the case's, by its name.
 SITE_LADDER = tuple(LadderStep(level, name) for level, name in LEVEL_NAMES.items())
 
@@ -91,7 +93,7 @@ def policies_for(session: Session, intake: IntakeConfig, category: str) -> tuple
         return tuple(chosen)
     configured = intake.category(category)
     if configured is None:
-        raise InvalidInputError("Unknown category.")
+        raise InvalidInputError(_("Unknown category."))
     return configured.policies
 
 
@@ -112,9 +114,9 @@ def choose_policies(
 ) -> None:
     """An admin sets the policies of a category; cases already open keep theirs. Commits once."""
     if not policies:
-        raise InvalidInputError("Choose at least one policy.")
+        raise InvalidInputError(_("Choose at least one policy."))
     if len(set(policies)) != len(policies):
-        raise InvalidInputError("Choose each policy once.")
+        raise InvalidInputError(_("Choose each policy once."))
     for name in policies:
         # A category names a policy, not a version: each new case takes the latest one.
         try:
@@ -122,7 +124,7 @@ def choose_policies(
                 raise PolicyError(name)
             resolve_policy(session, name)
         except PolicyError:
-            raise InvalidInputError("Choose among the policies listed.") from None
+            raise InvalidInputError(_("Choose among the policies listed.")) from None
     session.execute(delete(CategoryPolicy).where(CategoryPolicy.category == category))
     session.add_all(
         CategoryPolicy(category=category, policy=name, position=position, updated_at=now)
@@ -386,7 +388,7 @@ def escalation_time(
     deadline: Deadline, step: Duration, k: int, calendar: BusinessCalendar
 ) -> datetime:
     moment = deadline.due_at
-    for _ in range(k):
+    for _step in range(k):
         moment = calendar.add(moment, step)
     return moment
 

@@ -1,9 +1,13 @@
-"""What people see of the clock: each deadline of a case, and the promises in plain words."""
+"""What people see of the clock: each deadline of a case, and the promises in plain words.
+
+Everything here is in the language of the page being made: a preset policy's words are in the
+catalogue and come back translated; an admin's own policy's words come back as written.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -13,7 +17,7 @@ from portal.config import IntakeConfig
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.clock.schedule import ladder_of, policies_by_category, rules_of
 from portal.services.clock.versions import resolve_all, version_label
-from portal.services.policies import LateWindow
+from portal.services.policies import LateWindow, shown
 
 
 @dataclass(frozen=True)
@@ -52,11 +56,11 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
         views.append(
             DeadlineView(
                 policy=policy.name,
-                policy_title=policy.title,
+                policy_title=shown(policy.title),
                 version=version_label(policy.name),
                 clock=rule.key,
-                label=rule.label,
-                promise=rule.promise,
+                label=shown(rule.label),
+                promise=shown(rule.promise),
                 state=d.state,
                 due_at=d.due_at,
                 stopped_at=d.stopped_at,
@@ -66,10 +70,14 @@ def deadlines_of(session: Session, case: Case) -> list[DeadlineView]:
                 and d.extensions < rule.max_extensions,
                 can_pause=running and rule.pausable and d.state is DeadlineState.RUNNING,
                 paused=d.state is DeadlineState.PAUSED,
-                level_label=ladder_of(rule, case).label_at(d.level_reached),
+                level_label=_shown_or_none(ladder_of(rule, case).label_at(d.level_reached)),
             )
         )
     return views
+
+
+def _shown_or_none(text: str | None) -> str | None:
+    return shown(text) if text is not None else None
 
 
 def expectations(session: Session, case: Case) -> list[tuple[str, datetime]]:
@@ -87,7 +95,7 @@ def promises(session: Session, policy_names: Sequence[str]) -> Sequence[tuple[st
     Every policy's promises are listed; one made twice in the same words is said once.
     """
     found = (
-        (rule.promise, policy.promised_within(rule))
+        (shown(rule.promise), policy.promised_within(rule))
         for policy in resolve_all(session, policy_names)
         for rule in policy.clocks
         if rule.start is EventKind.RECEIVED
@@ -122,10 +130,19 @@ def site_promises(session: Session, intake: IntakeConfig) -> SitePromises:
 
 
 def late_window_of(session: Session, policy_names: Sequence[str]) -> LateWindow | None:
-    """The window for reporting of the first of ``policy_names`` that declares one."""
-    return next(
+    """The window for reporting of the first of ``policy_names`` that declares one, its
+    question, notice and flag in the page's language."""
+    window = next(
         (p.late_window for p in resolve_all(session, policy_names) if p.late_window is not None),
         None,
+    )
+    if window is None:
+        return None
+    return replace(
+        window,
+        question=shown(window.question),
+        notice=shown(window.notice),
+        flag=shown(window.flag),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
 import crypto
+from portal.i18n import _, _n, in_language
 from portal.models import AuthorKind, Case, Deadline, DeadlineState
 from portal.services import audit, batch, notifications, sitetext
 from portal.services.clock import chunk
@@ -33,7 +34,7 @@ from portal.services.clock.schedule import (
     refresh_next_due,
 )
 from portal.services.clock.versions import resolve_policy
-from portal.services.policies import ClockRule
+from portal.services.policies import ClockRule, shown
 
 logger = logging.getLogger(__name__)
 # An execution option: on SQLite, begin the transaction with the write lock (see portal.db).
@@ -195,7 +196,13 @@ def _warn(
     left = deadline.due_at - now
     due = deadline.due_at.isoformat()
     _record(session, "deadline_warning", case, now, f"{deadline.name}: due {due}")
-    _tell_responsible(session, case, settings, f"due in {_words(left)}: {rule.label.lower()}", now)
+    # Staff have no language of their own on record: they are written to in the site's.
+    with in_language(None):
+        # NOTE: Part of an e-mail's subject to the handlers, after "Case <reference>:".
+        # %(time)s is how long is left ("2 days"); %(task)s is what the policy promised
+        # ("acknowledge the report").
+        what = _("due in %(time)s: %(task)s", time=_words(left), task=_in_sentence(rule.label))
+    _tell_responsible(session, case, settings, what, now)
 
 
 def _breach(
@@ -209,23 +216,45 @@ def _breach(
     deadline.state = DeadlineState.BREACHED
     _record(session, "deadline_breached", case, now, deadline.name)
     if "notify" in rule.at_expiry:
-        _tell_responsible(session, case, settings, f"overdue: {rule.label.lower()}", now)
+        with in_language(None):
+            # NOTE: Part of an e-mail's subject to the handlers, after "Case <reference>:".
+            # %(task)s is what the policy promised ("acknowledge the report").
+            what = _("overdue: %(task)s", task=_in_sentence(rule.label))
+        _tell_responsible(session, case, settings, what, now)
+    # What the reporter reads is written in their case's language, and sealed as written.
     if "reporter_notice" in rule.at_expiry and rule.reporter_notice:
-        notice = sitetext.get_plain_text(session, rule.reporter_notice, duration=str(rule.duration))
+        with in_language(case.language):
+            notice = sitetext.get_plain_text(
+                session,
+                rule.reporter_notice,
+                duration=rule.duration.words(),
+                language=case.language,
+            )
         _system_message(session, case, notice, now)
     if "escalate" in rule.at_expiry:
-        if _escalate(session, deadline, rule, case, now, settings, why="deadline passed"):
-            after = "Your report has been passed to someone more senior, who will answer you here."
-        else:
-            # Already with the most senior people: nobody new to pass it to, so say only what
-            # is true.
-            after = "The people responsible have been told, and will answer you here."
-        _system_message(
-            session,
-            case,
-            f"We have not managed to {rule.promise} in the time we promised. {after}",
-            now,
-        )
+        passed_up = _escalate(session, deadline, rule, case, now, settings, why="deadline passed")
+        with in_language(case.language):
+            promise = shown(rule.promise)
+            if passed_up:
+                # NOTE: Sent to the reporter when a deadline passes. %(promise)s is what the
+                # policy promised, such as "acknowledge your report" (translated on its own).
+                text = _(
+                    "We have not managed to %(promise)s in the time we promised. Your report "
+                    "has been passed to someone more senior, who will answer you here.",
+                    promise=promise,
+                )
+            else:
+                # Already with the most senior people: nobody new to pass it to, so say only
+                # what is true.
+                # NOTE: Sent to the reporter when a deadline passes and nobody more senior is
+                # left. %(promise)s is what the policy promised, such as "acknowledge your
+                # report" (translated on its own).
+                text = _(
+                    "We have not managed to %(promise)s in the time we promised. The people "
+                    "responsible have been told, and will answer you here.",
+                    promise=promise,
+                )
+        _system_message(session, case, text, now)
 
 
 def _escalate(
@@ -261,14 +290,16 @@ def _escalate(
             )
             case.escalation_level = step.level
             deadline.level_reached = step.level
-            notifications.notify_users(
-                session,
-                people,
-                settings,
-                case=case,
-                what=f"escalated to you ({step.label}): {rule.label.lower()} is overdue",
-                now=now,
-            )
+            with in_language(None):
+                # NOTE: Part of an e-mail's subject to the handlers, after "Case <reference>:".
+                # %(who)s is who the case was passed to ("supervisor", "the executive team");
+                # %(task)s is what the policy promised ("acknowledge the report").
+                what = _(
+                    "escalated to you (%(who)s): %(task)s is overdue",
+                    who=shown(step.label),
+                    task=_in_sentence(rule.label),
+                )
+            notifications.notify_users(session, people, settings, case=case, what=what, now=now)
             return True
         _record(
             session,
@@ -310,7 +341,18 @@ def _system_message(session: Session, case: Case, body: str, now: datetime) -> N
 
 
 def _words(delta: timedelta) -> str:
+    """How long is left, roughly, in the language of the moment: days, hours or minutes."""
     hours = int(delta.total_seconds() // 3600)
     if hours >= 48:
-        return f"{hours // 24} days"
-    return f"{hours} hours" if hours >= 1 else f"{max(int(delta.total_seconds() // 60), 0)} minutes"
+        return _n("%(num)d day", "%(num)d days", hours // 24)
+    if hours >= 1:
+        return _n("%(num)d hour", "%(num)d hours", hours)
+    return _n("%(num)d minute", "%(num)d minutes", max(int(delta.total_seconds() // 60), 0))
+
+
+def _in_sentence(label: str) -> str:
+    """A clock's label inside a sentence: a preset's English label is lower-cased ("overdue:
+    acknowledge the report"); a translated one is kept as the translator wrote it, since some
+    languages write nouns with a capital."""
+    words = shown(label)
+    return label.lower() if words == label.strip() else words
