@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import limits
 from flask import Flask, Request, current_app, g, request
+from flask_babel import format_decimal
 from flask_limiter import Limiter
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import FileStorage, MultiDict
@@ -26,6 +27,7 @@ from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDeco
 from wtforms.validators import ValidationError
 
 from portal.config import Config
+from portal.i18n import _, _l
 from portal.services.attachments import (
     AttachmentStore,
     CleaningPolicy,
@@ -334,31 +336,34 @@ def upload_problem() -> str | None:
     """What was wrong with this request's files, in words for the sender; None if nothing."""
     sinks = g.get("upload_sinks", [])
     if any(isinstance(s, DiscardingSink) and s.reason == "bad_form" and s.size for s in sinks):
-        return "The files could not be accepted with this form; choose them again and send it."
+        return _("The files could not be accepted with this form; choose them again and send it.")
     if any(isinstance(s, DiscardingSink) and s.reason == "too_many" and s.size for s in sinks):
-        return f"Attach at most {MAX_FILES} files to one message; choose fewer files."
+        return _("Attach at most %(num)d files to one message; choose fewer files.", num=MAX_FILES)
     if not total_budget_exceeded():
         return None
     permit: UploadPermit | None = g.get("upload_permit")
     if permit is not None and permit.over_quota and permit.quota is not None:
         if not permit.used:
-            return (
-                f"The files are larger than {_mb(permit.quota)} in all, the most one report can "
-                "store; choose smaller or fewer files."
+            return _(
+                "The files are larger than %(size)s in all, the most one report can store; "
+                "choose smaller or fewer files.",
+                size=_mb(permit.quota),
             )
-        return (
-            f"These files do not fit in the storage for this case: you have used "
-            f"{_mb(permit.used)} of {_mb(permit.quota)}. Choose smaller or fewer files, or "
-            "describe them in your message instead."
+        return _(
+            "These files do not fit in the storage for this case: you have used %(used)s of "
+            "%(quota)s. Choose smaller or fewer files, or describe them in your message instead.",
+            used=_mb(permit.used),
+            quota=_mb(permit.quota),
         )
-    return (
-        f"The files are larger than {app_config_of_request().storage.max_upload_mb} MB in all; "
-        "choose smaller or fewer files."
+    return _(
+        "The files are larger than %(size)s MB in all; choose smaller or fewer files.",
+        size=app_config_of_request().storage.max_upload_mb,
     )
 
 
 def _mb(size: int) -> str:
-    return f"{size / MIB:.1f} MB"
+    # A size with one decimal, written as the page's language writes numbers ("1.5 MB", "1,5 MB").
+    return _("%(size)s MB", size=format_decimal(size / MIB, "#,##0.0"))
 
 
 def takes_files(endpoint: str | None) -> bool:
@@ -368,7 +373,7 @@ def takes_files(endpoint: str | None) -> bool:
 class UploadsBusyError(TooManyRequests):
     """Too many files arrive at once (site-wide), or too many messages on one case."""
 
-    plain_text = (
+    plain_text = _l(
         "Too many files or messages are arriving at the moment, so this one was not accepted. "
         "Nothing was saved. Wait an hour, then send it again."
     )
@@ -407,7 +412,7 @@ def init_app(app: Flask, limiter: Limiter) -> None:
         # Test them all first, so that a refused request takes nothing from any bucket.
         refused = [c for c in checks if not strategy.test(c[0], *c[1], cost=c[2])]
         if refused:
-            item, keys, _ = refused[0]
+            item, keys, _cost = refused[0]
             reset = strategy.get_window_stats(item, *keys).reset_time
             raise UploadsBusyError(retry_after=max(1, math.ceil(reset - time.time())))
         for item, keys, cost in checks:

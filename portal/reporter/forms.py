@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from wtforms.validators import InputRequired, Length, Optional
 
 from portal.config import IntakeConfig
+from portal.i18n import _l
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_IDENTITY_LENGTH, Recipient
 from portal.services.lengths import (
     MAX_PASSPHRASE_LENGTH,
@@ -25,18 +26,18 @@ from portal.services.lengths import (
 from portal.web import SecretLength, coerce_number
 
 TIER_CHOICES = [
-    SelectChoice("1", "Yes: someone is in immediate danger, or the matter is critical"),
-    SelectChoice("2", "It could have a serious impact soon"),
-    SelectChoice("3", "No, neither of these"),
+    SelectChoice("1", _l("Yes: someone is in immediate danger, or the matter is critical")),
+    SelectChoice("2", _l("It could have a serious impact soon")),
+    SelectChoice("3", _l("No, neither of these")),
 ]
 # Read by the upload parser before the files arrive (portal.uploads.KEEP_FIELD): keep it before
 # the file field in every form.
-KEEP_FILES_LABEL = "Keep my files exactly as they are"
-PREFER_NOT_TO_SAY = "I prefer not to say"
-LATE_CHOICES = [SelectChoice("yes", "Yes"), SelectChoice("no", "No")]
+KEEP_FILES_LABEL = _l("Keep my files exactly as they are")
+PREFER_NOT_TO_SAY = _l("I prefer not to say")
+LATE_CHOICES = [SelectChoice("yes", _l("Yes")), SelectChoice("no", _l("No"))]
 ANONYMITY_CHOICES = [
-    SelectChoice("anonymous", "Stay anonymous: nobody learns who I am"),
-    SelectChoice("confidential", "Confidential: give my name and contact to the handlers only"),
+    SelectChoice("anonymous", _l("Stay anonymous: nobody learns who I am")),
+    SelectChoice("confidential", _l("Confidential: give my name and contact to the handlers only")),
 ]
 
 
@@ -48,33 +49,38 @@ class MultiCheckboxField(SelectMultipleField):
 class IntakeFormBase(FlaskForm):
     form_token = HiddenField()
     # A field that people never see; software that fills every field fills it too.
-    website = StringField("Leave this field empty")
-    category = SelectField("What is the report about?", validators=[InputRequired()])
+    website = StringField(_l("Leave this field empty"))
+    category = SelectField(_l("What is the report about?"), validators=[InputRequired()])
     tier = RadioField(
-        "Is anyone in immediate danger, or is the matter critical?",
+        _l("Is anyone in immediate danger, or is the matter critical?"),
         choices=TIER_CHOICES,
         default="3",
         validators=[InputRequired()],
     )
     anonymity = RadioField(
-        "Anonymous or confidential?", choices=ANONYMITY_CHOICES, default="anonymous"
+        _l("Anonymous or confidential?"), choices=ANONYMITY_CHOICES, default="anonymous"
     )
-    name = StringField("Your name", validators=[Length(max=MAX_IDENTITY_LENGTH)])
-    contact = StringField("How to contact you", validators=[Length(max=MAX_IDENTITY_LENGTH)])
-    excluded = MultiCheckboxField("Do not send my report to", coerce=coerce_number)
+    name = StringField(_l("Your name"), validators=[Length(max=MAX_IDENTITY_LENGTH)])
+    contact = StringField(_l("How to contact you"), validators=[Length(max=MAX_IDENTITY_LENGTH)])
+    excluded = MultiCheckboxField(_l("Do not send my report to"), coerce=coerce_number)
     keep_files = BooleanField(KEEP_FILES_LABEL)
     # Asked only when a category's policy has a window for reporting; its label is the policy's
     # own question. Optional, and never a reason to refuse the report.
     late = RadioField(
-        "Did this happen more than a month ago?", choices=LATE_CHOICES, validators=[Optional()]
+        _l("Did this happen more than a month ago?"), choices=LATE_CHOICES, validators=[Optional()]
     )
     # The site's groups, set with the form; the service checks the answer against the same list
     # and says what to do, so the choice is not checked here as well ("Not a valid choice").
-    group = RadioField("Who are you?", default="", validate_choice=False)
+    group = RadioField(_l("Who are you?"), default="", validate_choice=False)
     third_party = BooleanField(
-        "I am reporting on someone else's behalf, or about something I witnessed as a third party",
-        description="For example about what happened to a colleague, a relative or a supplier's "
-        "employee. Leave it unticked if it happened to you.",
+        _l(
+            "I am reporting on someone else's behalf, or about something I witnessed as a third "
+            "party"
+        ),
+        description=_l(
+            "For example about what happened to a colleague, a relative or a supplier's "
+            "employee. Leave it unticked if it happened to you."
+        ),
     )
 
 
@@ -98,7 +104,7 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
             kind(question.label, description=question.help, validators=validators),
         )
     form = IntakeForm(**kwargs)
-    form.category.choices = [SelectChoice("", "Choose one")] + [
+    form.category.choices = [SelectChoice("", _l("Choose one"))] + [
         SelectChoice(c.key, c.label) for c in intake.categories
     ]
     form.group.choices = [SelectChoice("", PREFER_NOT_TO_SAY)] + [
@@ -112,33 +118,33 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
 
 class CheckForm(FlaskForm):
     receipt_code = StringField(
-        "Receipt code",
+        _l("Receipt code"),
         validators=[
-            InputRequired("Enter your receipt code."),
+            InputRequired(_l("Enter your receipt code.")),
             SecretLength("receipt code", MAX_RECEIPT_CODE_LENGTH),
         ],
     )
     passphrase = StringField(
-        "Passphrase",
+        _l("Passphrase"),
         validators=[
-            InputRequired("Enter your passphrase."),
+            InputRequired(_l("Enter your passphrase.")),
             SecretLength("passphrase", MAX_PASSPHRASE_LENGTH),
         ],
     )
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Your message", validators=[Length(max=MAX_ANSWER_LENGTH)])
+    body = TextAreaField(_l("Your message"), validators=[Length(max=MAX_ANSWER_LENGTH)])
     keep_files = BooleanField(KEEP_FILES_LABEL)
 
 
 class ReceiptForm(FlaskForm):
     form_token = HiddenField()
-    saved = BooleanField("I have saved my receipt code and passphrase")
+    saved = BooleanField(_l("I have saved my receipt code and passphrase"))
 
 
 class MinutesCorrectionForm(FlaskForm):
-    body = TextAreaField("Your corrected minutes", validators=[Length(max=MAX_ANSWER_LENGTH)])
+    body = TextAreaField(_l("Your corrected minutes"), validators=[Length(max=MAX_ANSWER_LENGTH)])
 
 
 class SignOutForm(FlaskForm):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask.typing import ResponseReturnValue
 
+from portal.i18n import _
 from portal.reporter import bp
 from portal.reporter.forms import MinutesCorrectionForm
 from portal.reporter.views import _case_page, _Reporter, _signed_in, reporter_action
@@ -19,7 +20,7 @@ from portal.web import db_session
 def approve_minutes() -> ResponseReturnValue:
     def action(context: reporter_access.ReporterContext) -> str:
         oral.approve_minutes(db_session(), context.case, now=utcnow())
-        return "Thank you. Your approval of the minutes is recorded."
+        return _("Thank you. Your approval of the minutes is recorded.")
 
     return reporter_action(action)
 
@@ -34,12 +35,12 @@ def correct_minutes() -> ResponseReturnValue:
     if not form.validate():
         return _case_page(
             found.login,
-            problem="The correction could not be accepted; send it again.",
+            problem=_("The correction could not be accepted; send it again."),
             minutes_draft=body,
         )
     try:
         oral.correct_minutes(db_session(), found.context.case, body, now=utcnow())
     except InvalidInputError as exc:
         return _case_page(found.login, problem=str(exc), minutes_draft=body)
-    flash("Your corrected minutes have been sent to the handlers.", "info")
+    flash(_("Your corrected minutes have been sent to the handlers."), "info")
     return redirect(url_for("reporter.case"))

@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from portal import i18n
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
+from portal.i18n import N_, _
 from portal.reporter import bp
 from portal.reporter.forms import (
     CheckForm,
@@ -52,11 +53,11 @@ from portal.web import (
 )
 
 STATUS_WORDS = {
-    "new": "Received. It is waiting to be acknowledged.",
-    "acknowledged": "Acknowledged. A handler is looking at your report.",
-    "investigating": "Under investigation.",
-    "resolved": "Resolved. You can still read and send messages.",
-    "closed": "Closed.",
+    "new": N_("Received. It is waiting to be acknowledged."),
+    "acknowledged": N_("Acknowledged. A handler is looking at your report."),
+    "investigating": N_("Under investigation."),
+    "resolved": N_("Resolved. You can still read and send messages."),
+    "closed": N_("Closed."),
 }
 SESSION_KEY = "reporter"
 RECEIPT_KEY = "receipt"
@@ -85,10 +86,12 @@ def file_report() -> ResponseReturnValue:
     uploads = collect_uploads(request.files.getlist("attachments"))
     problems = []
     if form.website.data:
-        problems.append("The form could not be accepted.")
+        problems.append(_("The form could not be accepted."))
     if not form.validate():
         problems.extend(
-            f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items()
+            # A field's label, then what is wrong with it.
+            _("%(field)s: %(problems)s", field=getattr(form, k).label.text, problems=" ".join(v))
+            for k, v in form.errors.items()
         )
     if upload_problem():
         problems.append(upload_problem() or "")
@@ -126,7 +129,7 @@ def file_report() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
     except Argon2BusyError as exc:
-        busy = (
+        busy = _(
             "The site is busy right now, so the report could not be filed yet. Everything you "
             "typed is kept below; press the button again in a few seconds."
         )
@@ -148,8 +151,10 @@ def receipt() -> ResponseReturnValue:
     if not isinstance(token, str) or not token:
         return render_template(
             "reporter/already_filed.html",
-            message="There is no receipt to show in this browser. If you saved your receipt "
-            "code and passphrase, use them with “Check a report”.",
+            message=_(
+                "There is no receipt to show in this browser. If you saved your receipt "
+                "code and passphrase, use them with “Check a report”."
+            ),
         ), 404
     try:
         pending = intake.show_pending_receipt(
@@ -159,12 +164,27 @@ def receipt() -> ResponseReturnValue:
         session.pop(RECEIPT_KEY, None)
         return render_template(
             "reporter/already_filed.html",
-            message="Your report was filed and you confirmed that you saved its receipt, so it "
-            "is no longer shown. Use your receipt code and passphrase with “Check a "
-            "report”.",
+            message=_(
+                "Your report was filed and you confirmed that you saved its receipt, so it "
+                "is no longer shown. Use your receipt code and passphrase with “Check a "
+                "report”."
+            ),
         ), 410
     form = ReceiptForm(formdata=None, form_token=token)
-    return render_template("reporter/receipt.html", receipt=pending, form=form, files=pending.files)
+    return render_template(
+        "reporter/receipt.html",
+        receipt=pending,
+        form=form,
+        files=pending.files,
+        case_language=writes_in(pending.language),
+    )
+
+
+def writes_in(code: str | None) -> i18n.Language:
+    """The language the organisation's automatic messages to a reporter are written in: the
+    case's, or the site's default when it has none (or one the site no longer offers)."""
+    default = i18n.BY_CODE.get(i18n.site_default(), i18n.BY_CODE[i18n.DEFAULT])
+    return i18n.BY_CODE.get(code or "", default)
 
 
 def _intake_page(
@@ -190,7 +210,7 @@ def receipt_action() -> ResponseReturnValue:
     form = ReceiptForm()
     token = form.form_token.data or ""
     if not form.validate():
-        return render_template("reporter/already_filed.html", message="The form expired."), 400
+        return render_template("reporter/already_filed.html", message=_("The form expired.")), 400
     try:
         receipt = intake.show_pending_receipt(
             db_session(), token, pepper=config.security.receipt_pepper
@@ -204,16 +224,22 @@ def receipt_action() -> ResponseReturnValue:
             "reporter/receipt.html",
             receipt=receipt,
             form=form,
-            problem="Tick the box to confirm that you have saved the receipt code and passphrase.",
+            case_language=writes_in(receipt.language),
+            problem=_(
+                "Tick the box to confirm that you have saved the receipt code and passphrase."
+            ),
         ), 400
     intake.confirm_receipt_saved(db_session(), token, pepper=config.security.receipt_pepper)
     session.pop(RECEIPT_KEY, None)
-    flash("Your report has been filed. Keep your receipt code and passphrase safe.", "info")
+    flash(_("Your report has been filed. Keep your receipt code and passphrase safe."), "info")
     return redirect(url_for("reporter.landing"))
 
 
 def _too_many(retry_at: datetime, now: datetime) -> str:
-    return f"Too many attempts for this receipt code. Try again after {local_time(retry_at, now)}."
+    return _(
+        "Too many attempts for this receipt code. Try again after %(time)s.",
+        time=local_time(retry_at, now),
+    )
 
 
 @bp.route("/check", methods=["GET", "POST"])
@@ -241,8 +267,10 @@ def check() -> ResponseReturnValue:
         return page(
             problems[0]
             if problems
-            else "The form could not be accepted, perhaps because it was open too long. "
-            "Enter your receipt code and passphrase again.",
+            else _(
+                "The form could not be accepted, perhaps because it was open too long. "
+                "Enter your receipt code and passphrase again."
+            ),
             400,
         )
     now = utcnow()
@@ -270,7 +298,8 @@ def check() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return page(str(exc), 400)
     except Argon2BusyError as exc:
-        return page(f"{BUSY_TEXT} Your receipt code is kept below.", 503, busy_headers(exc))
+        kept = _("Your receipt code is kept below.")
+        return page(f"{BUSY_TEXT} {kept}", 503, busy_headers(exc))
     # A fresh cookie at sign-in, CSRF token included: Flask-WTF caches it on g for this request,
     # and the page shown with a draft would otherwise carry a token planted before sign-in.
     i18n.clear_session()
@@ -338,7 +367,8 @@ def _case_page(
     try:
         context = _resume(login)
     except reporter_access.SessionExpiredError as exc:
-        return _signed_out(f"{exc} Enter your receipt code and passphrase again.")
+        again = _("Enter your receipt code and passphrase again.")
+        return _signed_out(f"{exc} {again}")
     db = db_session()
     case = context.case
     thread = messaging.read_thread(db, case, context.case_private_key)
@@ -346,7 +376,8 @@ def _case_page(
     return render_template(
         "reporter/case.html",
         case=case,
-        status=STATUS_WORDS[case.status.value],
+        case_language=writes_in(case.language),
+        status=_(STATUS_WORDS[case.status.value]),
         expectations=clock.expectations(db, case),
         can_appeal=clock.can_appeal(db, case),
         can_take_to_committee=appeals.can_take_to_committee(db, case),
@@ -373,18 +404,17 @@ def send_message() -> ResponseReturnValue:
     uploads = collect_uploads(request.files.getlist("attachments"))
     if login is None:
         return _signed_out(
-            "Your session has ended. Sign in again to send your message.", draft=body
+            _("Your session has ended. Sign in again to send your message."), draft=body
         )
     if not form.validate():
         return _case_page(
-            login, draft=body, problem="The message could not be accepted; send it again."
+            login, draft=body, problem=_("The message could not be accepted; send it again.")
         )
     try:
         context = _resume(login)
     except reporter_access.SessionExpiredError as exc:
-        return _signed_out(
-            f"{exc} Sign in again to send your message; it is kept below.", draft=body
-        )
+        again = _("Sign in again to send your message; it is kept below.")
+        return _signed_out(f"{exc} {again}", draft=body)
     if upload_problem():
         return _case_page(login, draft=body, problem=upload_problem() or "")
     try:
@@ -399,7 +429,7 @@ def send_message() -> ResponseReturnValue:
         )
     except InvalidInputError as exc:
         return _case_page(login, draft=body, problem=str(exc))
-    flash("Your message has been sent.", "info")
+    flash(_("Your message has been sent."), "info")
     return redirect(url_for("reporter.case") + "#thread")
 
 
@@ -411,15 +441,19 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
         login = _login()
         if login is None:
             return _signed_out(
-                "Your session has ended, so your message was not sent. It is kept below: sign "
-                "in again and it will be waiting for you to send.",
+                _(
+                    "Your session has ended, so your message was not sent. It is kept below: "
+                    "sign in again and it will be waiting for you to send."
+                ),
                 draft=body,
             )
         return _case_page(
             login,
             draft=body,
-            problem="The form had been open too long, so your message was not sent. It is "
-            "kept below: send it again. Choose any files again too.",
+            problem=_(
+                "The form had been open too long, so your message was not sent. It is "
+                "kept below: send it again. Choose any files again too."
+            ),
         )
     if request.endpoint == "reporter.file_report":
         recipients = intake.list_recipients(db_session())
@@ -429,8 +463,10 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
             return _intake_page(
                 form,
                 [
-                    "The form had been open too long and was not sent yet. What you typed is "
-                    "kept below: check it and send it again."
+                    _(
+                        "The form had been open too long and was not sent yet. What you typed "
+                        "is kept below: check it and send it again."
+                    )
                 ],
                 uploads_dropped=bool(request.files),
             ), 400
@@ -450,7 +486,7 @@ def reporter_action(
     if not form.validate():
         return _case_page(
             found.login,
-            problem="The form had expired, so nothing was recorded. Press the button again.",
+            problem=_("The form had expired, so nothing was recorded. Press the button again."),
         )
     try:
         done = action(found.context)
@@ -467,8 +503,8 @@ def appeal() -> ResponseReturnValue:
             db_session(), context.case, now=utcnow(), settings=clock_settings()
         )
         if went_to == "secretary":
-            return "Your appeal has been sent to the Company Secretary."
-        return "Your appeal has been sent to the committee."
+            return _("Your appeal has been sent to the Company Secretary.")
+        return _("Your appeal has been sent to the committee.")
 
     return reporter_action(action)
 
@@ -482,7 +518,7 @@ def appeal_to_committee() -> ResponseReturnValue:
         appeals.take_to_committee(
             db_session(), context.case, now=utcnow(), settings=clock_settings()
         )
-        return "Your appeal has been sent to the committee."
+        return _("Your appeal has been sent to the committee.")
 
     return reporter_action(action)
 
@@ -503,7 +539,7 @@ def satisfied_confirm() -> ResponseReturnValue:
 def satisfied() -> ResponseReturnValue:
     def action(context: reporter_access.ReporterContext) -> str:
         clock.say_satisfied(db_session(), context.case, now=utcnow(), settings=clock_settings())
-        return (
+        return _(
             "Thank you. We have recorded that your complaint is resolved to your satisfaction. "
             "You can still read and send messages here."
         )
@@ -522,7 +558,7 @@ def download(uid: str) -> ResponseReturnValue:
             db_session(), context.case, context.case_private_key, uid, attachment_store()
         )
     except NotFoundError:
-        return render_template("reporter/already_filed.html", message="No such file."), 404
+        return render_template("reporter/already_filed.html", message=_("No such file.")), 404
     return attachment_response(view.name, view.size, chunks)
 
 

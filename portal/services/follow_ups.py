@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal.i18n import _
 from portal.models import Case, CaseEvent, CaseFollowUp, EventKind, User
 from portal.services import audit
 from portal.services.clock import versions
@@ -62,14 +63,16 @@ def record_follow_up(
     if policy not in case.policies or action not in {
         a.key for a in versions.resolve_policy(session, policy).follow_up
     }:
-        raise NotFoundError("This case has no such follow-up action.")
+        raise NotFoundError(_("This case has no such follow-up action."))
     if not _decided(session, case):
         raise InvalidInputError(
-            "Nothing was recorded: follow-up actions are recorded after the decision is sent. "
-            "Send the decision first, then tick them here."
+            _(
+                "Nothing was recorded: follow-up actions are recorded after the decision is "
+                "sent. Send the decision first, then tick them here."
+            )
         )
     if session.get(CaseFollowUp, (case.id, policy, action)) is not None:
-        raise InvalidInputError("This follow-up action is already recorded as done.")
+        raise InvalidInputError(_("This follow-up action is already recorded as done."))
     session.add(
         CaseFollowUp(
             case_id=case.id, policy=policy, action=action, done_at=now, done_by_id=actor.id

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.config import IntakeConfig
+from portal.i18n import N_, _, _l
 from portal.models import (
     Attachment,
     AuthorKind,
@@ -41,9 +42,10 @@ MAX_FILES = 20
 PENDING_RECEIPT_LIFETIME = timedelta(hours=1)
 TIERS = {1: "critical", 2: "high", 3: "other"}
 # The one answer of a report recorded by a handler: their minutes or transcript.
-MINUTES_LABEL = "Minutes of the report"
-GROUP_NOT_LISTED = "“Who are you?”: choose one of the answers listed, or “Prefer not to say”."
-NOBODY_CAN_RECEIVE = (
+# Kept with the sealed report as written here; translated where it is shown (``_(label)``).
+MINUTES_LABEL = N_("Minutes of the report")
+GROUP_NOT_LISTED = _l("“Who are you?”: choose one of the answers listed, or “Prefer not to say”.")
+NOBODY_CAN_RECEIVE = _l(
     "Your report could not be filed because no handler can receive it right now, so nothing "
     "was saved. Please try again later, or use one of the other ways to report."
 )
@@ -102,6 +104,9 @@ class Receipt:
     # A tier 1 report: the receipt tells the reporter to call the emergency services if a life
     # is at risk now, since a report is read by people, not at once.
     critical: bool = False
+    # The language the organisation's automatic messages to the reporter are written in (a
+    # code from the site's list; None reads as the site's default).
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,33 +152,51 @@ def validate(
     problems = []
     # Only the categories offered now: a retired one names old cases, never a new report.
     if submission.category not in {c.key for c in intake.categories}:
-        problems.append("Choose what the report is about.")
+        problems.append(_("Choose what the report is about."))
     if submission.tier not in TIERS:
-        problems.append("Say whether anyone is in immediate danger or the matter is critical.")
+        problems.append(_("Say whether anyone is in immediate danger or the matter is critical."))
     if submission.group and intake.group(submission.group) is None:
-        problems.append(GROUP_NOT_LISTED)
+        problems.append(str(GROUP_NOT_LISTED))
     if submission.channel is not None:
         if not submission.minutes.strip():
-            problems.append("Write the minutes or the transcript of the report.")
+            problems.append(_("Write the minutes or the transcript of the report."))
         if len(submission.minutes) > MAX_ANSWER_LENGTH:
-            problems.append(f"The minutes are longer than {MAX_ANSWER_LENGTH} characters.")
+            problems.append(
+                _(
+                    "The minutes are longer than %(limit)d characters.",
+                    limit=MAX_ANSWER_LENGTH,
+                )
+            )
     for question in intake.questions if submission.channel is None else ():
         answer = submission.answers.get(question.key, "").strip()
         if question.required and not answer:
-            problems.append(f"Answer “{question.label}”.")
+            problems.append(_("Answer “%(question)s”.", question=question.label))
         if len(answer) > MAX_ANSWER_LENGTH:
-            problems.append(f"“{question.label}” is longer than {MAX_ANSWER_LENGTH} characters.")
+            problems.append(
+                _(
+                    "“%(question)s” is longer than %(limit)d characters.",
+                    question=question.label,
+                    limit=MAX_ANSWER_LENGTH,
+                )
+            )
     if submission.confidential and not (submission.name.strip() and submission.contact.strip()):
-        problems.append("To report confidentially, give your name and a way to contact you.")
+        problems.append(_("To report confidentially, give your name and a way to contact you."))
     if max(len(submission.name), len(submission.contact)) > MAX_IDENTITY_LENGTH:
-        problems.append(f"Name and contact must be under {MAX_IDENTITY_LENGTH} characters.")
+        problems.append(
+            _(
+                "Name and contact must be under %(limit)d characters.",
+                limit=MAX_IDENTITY_LENGTH,
+            )
+        )
     remaining = [r for r in recipients if r.id not in submission.excluded_handler_ids]
     if not remaining:
-        problems.append("At least one handler must remain to receive the report.")
+        problems.append(_("At least one handler must remain to receive the report."))
     if len(submission.uploads) > MAX_FILES:
-        problems.append(f"Attach at most {MAX_FILES} files.")
+        problems.append(_("Attach at most %(num)d files.", num=MAX_FILES))
     problems.extend(
-        f"The file “{u.name}” is larger than the limit." for u in submission.uploads if u.too_large
+        _("The file “%(name)s” is larger than the limit.", name=u.name)
+        for u in submission.uploads
+        if u.too_large
     )
     return problems
 
@@ -217,7 +240,7 @@ def submit_report(
         raise InvalidInputError(" ".join(problems))
     category = intake.category(submission.category)
     if category is None:  # validate() refused an unknown category already
-        raise InvalidInputError("Choose what the report is about.")
+        raise InvalidInputError(_("Choose what the report is about."))
 
     # A report recorded by a handler runs its clocks from when it was received.
     received_at = submission.received_at or now
@@ -249,7 +272,7 @@ def submit_report(
         last_reporter_at=received_at,
     )
     with gate.slot():
-        case.reporter_wrapped_key, _ = crypto.wrap_with_secret(
+        case.reporter_wrapped_key, _salt = crypto.wrap_with_secret(
             keypair.private_key,
             crypto.normalize_passphrase(passphrase),
             contexts.reporter_key(case.uid),
@@ -304,7 +327,7 @@ def submit_report(
         _discard(store, submission.uploads)
         _tell_admins_of_bad_keys(session, skipped, None, clock_settings, now)
         session.commit()
-        raise InvalidInputError(NOBODY_CAN_RECEIVE)
+        raise InvalidInputError(str(NOBODY_CAN_RECEIVE))
     _tell_admins_of_bad_keys(session, skipped, case, clock_settings, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
@@ -339,6 +362,7 @@ def submit_report(
         tuple(clock.expectations(session, case)),
         files,
         critical=case.tier == 1,
+        language=case.language,
     )
     # A receipt recorded by a handler is shown to them once and never kept: a second post of
     # the same form is refused as already filed.
@@ -379,7 +403,10 @@ def _lost_race(
     existing = _existing_receipt(session, submission, submission_lookup, now)
     if existing is None:
         raise InvalidInputError(
-            "The report could not be filed just now; what you typed is kept below. Send it again."
+            _(
+                "The report could not be filed just now; what you typed is kept below. "
+                "Send it again."
+            )
         )
     return existing
 
@@ -484,7 +511,7 @@ def show_pending_receipt(session: Session, form_token: str, *, pepper: bytes) ->
     lookup = crypto.lookup_hmac(pepper, f"submission:{form_token}")
     pending = session.get(PendingReceipt, lookup)
     if pending is None:
-        raise AlreadyFiledError("This receipt is no longer available.")
+        raise AlreadyFiledError(_("This receipt is no longer available."))
     return _unwrap_pending(session, pending, form_token)
 
 
@@ -496,7 +523,7 @@ def _existing_receipt(
         return _unwrap_pending(session, pending, submission.form_token)
     if session.scalar(select(Case.id).where(Case.submission_lookup == lookup)) is not None:
         raise AlreadyFiledError(
-            "This report has already been filed, and its receipt was confirmed as saved."
+            _("This report has already been filed, and its receipt was confirmed as saved.")
         )
     return None
 
@@ -515,6 +542,7 @@ def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) 
         tuple(clock.expectations(session, case)),
         files,
         critical=case.tier == 1,
+        language=case.language,
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
+from portal.i18n import N_, _
 from portal.models import Case, ReporterSession
 from portal.services import contexts, integrity, receipt_delays, tokens
 from portal.services.errors import ServiceError
@@ -23,7 +24,7 @@ from portal.services.lengths import (
 from portal.services.receipt_delays import DelayPolicy
 
 COOKIE_KEY_SIZE = 32
-NO_MATCH = "That receipt code and passphrase do not match a report."
+NO_MATCH = N_("That receipt code and passphrase do not match a report.")
 
 
 class AccessDeniedError(ServiceError):
@@ -33,8 +34,8 @@ class AccessDeniedError(ServiceError):
     happens for a made-up code, so it tells nothing about whether a case exists.
     """
 
-    def __init__(self, message: str = NO_MATCH, retry_at: datetime | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str | None = None, retry_at: datetime | None = None) -> None:
+        super().__init__(_(NO_MATCH) if message is None else message)
         self.retry_at = retry_at
 
 
@@ -42,7 +43,7 @@ class TooManyAttemptsError(ServiceError):
     """An attempt on a receipt code before its delay ran out; no Argon2id work was done."""
 
     def __init__(self, retry_at: datetime) -> None:
-        super().__init__("Too many attempts for this receipt code.")
+        super().__init__(_("Too many attempts for this receipt code."))
         self.retry_at = retry_at
 
 
@@ -151,18 +152,18 @@ def resume(
     """
     row = session.get(ReporterSession, tokens.token_hash(login.token))
     if row is None:
-        raise SessionExpiredError("Your session has ended.")
+        raise SessionExpiredError(_("Your session has ended."))
     if now - row.last_seen_at > idle:
         session.delete(row)
         session.commit()
-        raise SessionExpiredError("Your session ended after a period of inactivity.")
+        raise SessionExpiredError(_("Your session ended after a period of inactivity."))
     case = session.get_one(Case, row.case_id)
     try:
         key = crypto.unwrap_with_key(
             row.wrapped_case_key, login.cookie_key, contexts.reporter_session(case.uid)
         )
     except crypto.DecryptionError:
-        raise SessionExpiredError("Your session has ended.") from None
+        raise SessionExpiredError(_("Your session has ended.")) from None
     row.last_seen_at = now
     session.commit()
     return ReporterContext(case=case, case_private_key=key)

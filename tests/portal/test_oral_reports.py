@@ -276,7 +276,7 @@ def test_third_party_flag_at_intake_and_by_the_handler(
     client: FlaskClient, app: Flask, db: Session, team: dict[str, User]
 ) -> None:
     page = client.get("/report").get_data(as_text=True)
-    assert "on someone else&#39;s behalf" in page
+    assert "on someone else's behalf" in page
     file_report(client, third_party="y")
     case = the_case(db)
     assert case.third_party

@@ -60,7 +60,9 @@ def test_reporter_session_ends_after_the_idle_time_and_keeps_the_draft(
         },
     )
     assert again.status_code == 200, again.get_data(as_text=True)
-    assert re.search(rf'<textarea id="body"[^>]*>\s*{re.escape(DRAFT)}</textarea>', again.text)
+    assert re.search(
+        rf'<textarea[^>]*\bid="body"[^>]*>\s*{re.escape(DRAFT)}</textarea>', again.text
+    )
 
 
 def test_reporter_session_ends_for_reading_too(

@@ -358,7 +358,7 @@ def test_the_choice_is_made_on_the_account_page_with_csrf_and_audited(
 
 # -- the receipt ----------------------------------------------------------------------------------
 
-EMERGENCY = "If a life is at risk now, call the emergency services\n    on 112."
+EMERGENCY = "If a life is at risk now, call the emergency services on 112."
 
 
 def printable(client: FlaskClient, html: str) -> str:
@@ -398,7 +398,7 @@ def test_the_emergency_number_comes_from_the_configuration(
     db.commit()
     client = app.test_client()
     response = client.post("/report", data=intake_fields(client, tier="1"), follow_redirects=True)
-    assert "call the emergency services\n    on +1 911." in response.get_data(as_text=True)
+    assert "call the emergency services on +1 911." in response.get_data(as_text=True)
 
 
 # -- the worker's pass ---------------------------------------------------------------------------
