@@ -36,7 +36,8 @@ def snapshot(page: Page, width: int, *, rtl: bool = False) -> Iterator[Page]:
     with ``rtl``, as a right-to-left language would set it."""
     html = page.content()
     if rtl:
-        html = html.replace('<html lang="en">', '<html lang="en" dir="rtl">', 1)
+        html = html.replace('<html lang="en" dir="ltr">', '<html lang="en" dir="rtl">', 1)
+        assert 'dir="rtl"' in html
     url = page.url
     browser = page.context.browser
     assert browser is not None
