@@ -12,8 +12,10 @@ from datetime import date, datetime
 from functools import cache, lru_cache
 
 import holidays as holiday_tables
+from babel import Locale
 from sqlalchemy.orm import Session
 
+from portal import i18n
 from portal.i18n import _
 from portal.models import HolidaySettings
 from portal.services import audit
@@ -40,14 +42,21 @@ class HolidayChoice:
         return region_warning(self.country, self.subdivision)
 
 
-@cache
 def countries() -> dict[str, str]:
-    """Every country the ``holidays`` package knows: ISO code to English name, sorted by name."""
+    """Every country the ``holidays`` package knows: ISO code to its name in the page's language
+    (Babel's names of territories; the package's English name where Babel has none), sorted by
+    name."""
+    return _countries(i18n.current_language().babel_locale)
+
+
+@cache
+def _countries(locale: str) -> dict[str, str]:
+    territories = Locale.parse(locale).territories
     names = {
-        entry[1]: module.replace("_", " ").title()
+        entry[1]: territories.get(entry[1]) or module.replace("_", " ").title()
         for module, entry in holiday_tables.registry.COUNTRIES.items()
     }
-    return dict(sorted(names.items(), key=lambda item: item[1]))
+    return dict(sorted(names.items(), key=lambda item: item[1].casefold()))
 
 
 @cache

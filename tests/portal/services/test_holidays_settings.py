@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import i18n
 from portal.models import AuditEntry, DeadlineState, HolidaySettings, User
 from portal.services import casework, clock
 from portal.services.calendar import Duration, Unit
@@ -217,3 +218,12 @@ def test_a_handler_cannot_choose_holidays(client: FlaskClient, db: Session) -> N
     hanna = make_handler(db, "hanna")
     sign_in_as(client, db, hanna)
     assert client.get("/admin/holidays").status_code in (302, 403, 404)
+
+
+def test_countries_are_named_in_the_page_language(app: Flask) -> None:
+    with app.test_request_context("/admin/holidays?lang=de"):
+        i18n.remember_choice()
+        names = holidays.countries()
+    assert names["DE"] == "Deutschland" and names["AT"] == "Österreich"
+    # Sorted by the names as they are written in that language.
+    assert list(names.values()) == sorted(names.values(), key=str.casefold)
