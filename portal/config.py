@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 import limits
 
+from portal.i18n import N_
+
 T = TypeVar("T")
 
 ENV_PREFIX = "CANDOR_"
@@ -150,12 +152,14 @@ class ReporterGroup:
     label: str
 
 
+# The labels are marked for the catalogue (N_ returns them as written): a page shows each
+# through the catalogue, in its language (services/site_settings.py).
 DEFAULT_GROUPS = (
-    ReporterGroup("employee", "Employee"),
-    ReporterGroup("customer", "Customer"),
-    ReporterGroup("vendor", "Vendor or supplier"),
-    ReporterGroup("public", "Member of the public"),
-    ReporterGroup("other", "Other"),
+    ReporterGroup("employee", N_("Employee")),
+    ReporterGroup("customer", N_("Customer")),
+    ReporterGroup("vendor", N_("Vendor or supplier")),
+    ReporterGroup("public", N_("Member of the public")),
+    ReporterGroup("other", N_("Other")),
 )
 
 

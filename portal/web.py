@@ -461,8 +461,9 @@ def current_settings() -> site_settings.SiteSettings:
 
 
 def intake_settings() -> site_settings.EffectiveIntake:
-    """Categories, intake questions and reporter groups as they are now (admins may edit them)."""
-    return current_settings().intake
+    """Categories, intake questions and reporter groups as they are now (admins may edit them),
+    their labels in the page's language. ``current_settings().intake`` has them as written."""
+    return site_settings.localised_intake(current_settings(), i18n.current_language().code)
 
 
 def site_look() -> site_settings.SiteLook:

@@ -1,5 +1,8 @@
 """Admins edit the categories, intake questions, reporter groups and the site's name, logo and
-colours; the configuration file gives the defaults, restored per section."""
+colours; the configuration file gives the defaults, restored per section.
+
+The editors show and save the labels as written (in the default language); their translations
+are edited under Translations (translation_views.py)."""
 
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ from portal.admin import bp
 from portal.admin.forms import ConfirmForm
 from portal.config import Question
 from portal.handler.forms import PlainForm
+from portal.i18n import _, _l
 from portal.services import site_settings
 from portal.services.errors import InvalidInputError
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.uploads import small_file_route
-from portal.web import app_config, db_session, intake_settings, site_look
+from portal.web import app_config, current_settings, db_session, site_look
 
 LIST_SECTIONS = ("categories", "questions", "groups")
 
@@ -73,8 +77,13 @@ def _new_row(form: MultiDict[str, str]) -> Row | None:
     )
 
 
+def _written() -> site_settings.EffectiveIntake:
+    """The intake as admins wrote it, not translated for the page: what the editors save."""
+    return current_settings().intake
+
+
 def _saved_rows(section: str) -> list[Row]:
-    intake = intake_settings()
+    intake = _written()
     if section == "questions":
         return [
             Row(q.key, q.label, str(i), q.help, q.required, q.multiline)
@@ -94,7 +103,7 @@ def _list_page(
         rows=rows,
         new=new,
         problem=problem,
-        retired=intake_settings().retired if section == "categories" else (),
+        retired=_written().retired if section == "categories" else (),
         form=PlainForm(),
     )
 
@@ -129,16 +138,16 @@ def site_list(section: str) -> ResponseReturnValue:
     except InvalidInputError as exc:
         # The admin's table comes back as they typed it, with what is wrong said above it.
         return _list_page(section, rows, new, str(exc)), 400
-    flash(SAVED[section], "info")
+    flash(str(SAVED[section]), "info")
     return redirect(url_for("admin.site_list", section=section))
 
 
 SAVED = {
-    "categories": "The categories are saved. Reporters see them from now on.",
-    "questions": "The questions are saved. Reports filed from now on answer them.",
-    "groups": "The reporter groups are saved. Reporters see them from now on.",
-    "look": "The site's name and colours are saved.",
-    "logo": "The logo is saved.",
+    "categories": _l("The categories are saved. Reporters see them from now on."),
+    "questions": _l("The questions are saved. Reports filed from now on answer them."),
+    "groups": _l("The reporter groups are saved. Reporters see them from now on."),
+    "look": _l("The site's name and colours are saved."),
+    "logo": _l("The logo is saved."),
 }
 
 
@@ -184,7 +193,7 @@ def site_remove(section: str, key: str) -> ResponseReturnValue:
             )
     except InvalidInputError as exc:
         return _remove_page(section, row, in_use, form, str(exc)), 400
-    flash(f"“{row.label}” is removed.", "info")
+    flash(_("“%(label)s” is removed.", label=row.label), "info")
     return redirect(url_for("admin.site_list", section=section))
 
 
@@ -214,7 +223,7 @@ def site_restore(section: str) -> ResponseReturnValue:
     site_settings.restore_defaults(
         db_session(), app_config(), section, actor_id=staff().user.id, now=utcnow()
     )
-    flash("The configuration's defaults apply again.", "info")
+    flash(_("The configuration's defaults apply again."), "info")
     if section in ("look", "logo"):
         return redirect(url_for("admin.site_look"))
     return redirect(url_for("admin.site_list", section=section))
@@ -262,7 +271,7 @@ def site_look_page() -> ResponseReturnValue:
         )
     except InvalidInputError as exc:
         return _look_page(name, accent, on_accent, problem=str(exc)), 400
-    flash(SAVED["look"], "info")
+    flash(str(SAVED["look"]), "info")
     return redirect(url_for("admin.site_look"))
 
 
@@ -276,7 +285,7 @@ def site_logo() -> ResponseReturnValue:
     data = upload.stream.read() if upload is not None and upload.filename else b""
     try:
         if not data:
-            raise InvalidInputError("Choose an image file for the logo.")
+            raise InvalidInputError(_("Choose an image file for the logo."))
         site_settings.save_logo(db_session(), data, actor_id=staff().user.id, now=utcnow())
     except InvalidInputError as exc:
         page = _look_page(
@@ -286,8 +295,11 @@ def site_logo() -> ResponseReturnValue:
             logo_problem=str(exc),
         )
         return page, 400
-    flash(SAVED["logo"], "info")
+    flash(str(SAVED["logo"]), "info")
     return redirect(url_for("admin.site_look"))
 
 
 small_file_route("admin.site_logo", site_settings.MAX_LOGO_BYTES)
+
+# The translations of these settings and of the site texts: their routes register on import.
+from portal.admin import translation_views  # noqa: E402, F401

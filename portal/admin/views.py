@@ -6,7 +6,8 @@ from typing import TypedDict
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
-from portal.admin import bp
+from portal import i18n
+from portal.admin import bp, translation_views
 from portal.admin.forms import (
     LEVEL_CHOICES,
     AccountFormBase,
@@ -28,7 +29,6 @@ from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session, intake_settings, site_look
 
-OTHER_WAYS = "other_ways"
 
 
 @bp.context_processor
@@ -234,19 +234,24 @@ def reset_without_recovery(user_id: int) -> ResponseReturnValue:
 @bp.route("/texts", methods=["GET", "POST"])
 @admin_required
 def texts() -> ResponseReturnValue:
-    key = request.args.get("key", OTHER_WAYS)
-    if key not in sitetext.LABELS:
-        abort(404)
+    key, language = translation_views.text_key(), translation_views.text_language()
     form = SiteTextForm()
     if request.method == "GET":
-        form.html.data = sitetext.get_source(db_session(), key)
+        form.html.data = sitetext.get_source(db_session(), key, language.code)
     if not form.validate_on_submit():
-        return _texts_page(form, key, _form_problems(form)), _status()
+        return _texts_page(form, key, language, _form_problems(form)), _status()
     if request.form.get("action") == "preview":
-        return _texts_page(form, key, previewing=True)
-    sitetext.set_text(db_session(), key, form.html.data or "", utcnow(), actor_id=staff().user.id)
+        return _texts_page(form, key, language, previewing=True)
+    sitetext.set_text(
+        db_session(),
+        key,
+        form.html.data or "",
+        utcnow(),
+        actor_id=staff().user.id,
+        language=language.code,
+    )
     flash(_("The text is saved."), "info")
-    return redirect(url_for("admin.texts", key=key))
+    return redirect(url_for("admin.texts", key=key, language=language.code))
 
 
 @bp.route("/categories", methods=["GET", "POST"])
@@ -427,12 +432,20 @@ def _confirm_page(act: Act, form: ConfirmForm, user: User, problem: str = "") ->
 
 
 def _texts_page(
-    form: SiteTextForm, key: str, problems: list[str] | None = None, previewing: bool = False
+    form: SiteTextForm,
+    key: str,
+    language: i18n.Language,
+    problems: list[str] | None = None,
+    previewing: bool = False,
 ) -> str:
     return render_template(
         "admin/texts.html",
         key=key,
-        labels=sitetext.LABELS,
+        labels=translation_views.TEXT_LABELS,
+        text_language=language,
+        text_languages=translation_views.text_languages(),
+        default_language=i18n.BY_CODE[i18n.site_default()],
+        has_own=sitetext.has_own_text(db_session(), key, language.code),
         form=form,
         problems=problems or [],
         previewing=previewing,

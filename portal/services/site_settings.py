@@ -1,6 +1,10 @@
 """The site's effective intake settings and look: the configuration's values, overridden by what
 admins saved (one JSON value per section in ``site_settings``).
 
+Labels may be given per language (the "translations" section): a page in a language reads each
+label as the admins translated it for that language, else as the catalogue translates it (the
+shipped default labels are in it, from portal/intake_defaults.py), else as written.
+
 Every page that names a category, asks a question, offers a reporter group or shows the site's
 name reads them here. Saved sections are validated by the configuration loader's own rules, so an
 admin can never save what the configuration file could not say. Each process caches the result
@@ -15,8 +19,8 @@ import io
 import json
 import re
 import threading
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
+from portal import i18n
 from portal.config import (
     MAX_GROUP_KEY,
     Category,
@@ -35,18 +40,15 @@ from portal.config import (
     check_site_name,
     intake_from_mapping,
 )
+from portal.i18n import N_, _
 from portal.models import Case, SiteSetting
 from portal.services import audit
 from portal.services.errors import InvalidInputError
 
 SECTIONS = ("categories", "questions", "groups", "look", "logo")
-SECTION_NAMES = {
-    "categories": "categories",
-    "questions": "intake questions",
-    "groups": "reporter groups",
-    "look": "name and colours",
-    "logo": "logo",
-}
+# Admins' translations of the labels: {language: {kind: {key: text}}}, kinds as in KINDS.
+TRANSLATIONS = "translations"
+KINDS = ("categories", "questions", "help", "groups")
 # The statutory preset runs on a category an admin adds until they choose its policies.
 NEW_CATEGORY_POLICIES = ("eu-directive",)
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -86,14 +88,21 @@ class SiteLook:
     version: str = ""
 
 
+Translations = Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
 @dataclass(frozen=True)
 class SiteSettings:
     intake: EffectiveIntake
     look: SiteLook
+    # {language: {kind: {key: text}}}: the admins' translations of the labels (see KINDS).
+    translations: Translations = field(default_factory=dict)
 
 
 _lock = threading.Lock()
 _cache: dict[tuple[object, ...], tuple[object, SiteSettings]] = {}
+# Per language: the settings a localised intake was made from, and that intake.
+_localised: dict[str, tuple[SiteSettings, EffectiveIntake]] = {}
 
 
 def _stamp(session: Session) -> datetime | None:
@@ -123,6 +132,62 @@ def site_look(session: Session, config: Config) -> SiteLook:
     return current(session, config).look
 
 
+def localised_intake(settings: SiteSettings, language: str) -> EffectiveIntake:
+    """``settings``' intake with every label (and help text) in ``language``: the admins'
+    translation for it, else the catalogue's translation of the label as written, else the
+    label as written.
+
+    Cached per process and language for as long as ``settings`` is the current one (``current``
+    makes a new one whenever an admin saved).
+    """
+    with _lock:
+        cached = _localised.get(language)
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    intake = _localise(settings, language)
+    with _lock:
+        _localised[language] = (settings, intake)
+    return intake
+
+
+def _localise(settings: SiteSettings, language: str) -> EffectiveIntake:
+    own = settings.translations.get(language, {})
+
+    def word(kind: str, key: str, text: str) -> str:
+        given = own.get(kind, {}).get(key)
+        if given:
+            return given
+        # An empty msgid would read the catalogue's header: an empty help text stays empty.
+        return _(text) if text else text
+
+    intake = settings.intake
+    with i18n.in_language(language):
+        return replace(
+            intake,
+            categories=tuple(
+                replace(c, label=word("categories", c.key, c.label)) for c in intake.categories
+            ),
+            retired=tuple(
+                replace(c, label=word("categories", c.key, c.label)) for c in intake.retired
+            ),
+            questions=tuple(
+                replace(
+                    q,
+                    label=word("questions", q.key, q.label),
+                    help=word("help", q.key, q.help),
+                )
+                for q in intake.questions
+            ),
+            groups=tuple(replace(g, label=word("groups", g.key, g.label)) for g in intake.groups),
+        )
+
+
+def translations(session: Session, config: Config, language: str) -> dict[str, dict[str, str]]:
+    """What admins translated for ``language``, by kind (KINDS) and key; empty where none."""
+    own = current(session, config).translations.get(language, {})
+    return {kind: dict(own.get(kind, {})) for kind in KINDS}
+
+
 def _saved(session: Session) -> dict[str, Any]:
     return {
         row.section: json.loads(row.value)
@@ -150,6 +215,7 @@ def _build(session: Session, config: Config, stamp: datetime | None) -> SiteSett
         intake = replace(intake, groups=tuple(ReporterGroup(**g) for g in saved["groups"]))
     look = saved.get("look", {})
     return SiteSettings(
+        translations=saved.get(TRANSLATIONS, {}),
         intake=intake,
         look=SiteLook(
             name=look.get("name", config.site.name),
@@ -208,7 +274,8 @@ def _validate(intake: IntakeConfig) -> None:
             }
         )
     except ConfigError as exc:
-        raise InvalidInputError(f"This cannot be saved: {exc}.") from None
+        # The loader's own words (an operator's, in English) inside the sentence.
+        raise InvalidInputError(_("This cannot be saved: %(problem)s.", problem=str(exc))) from None
 
 
 def _plain(item: Category | Question | ReporterGroup) -> dict[str, Any]:
@@ -218,23 +285,51 @@ def _plain(item: Category | Question | ReporterGroup) -> dict[str, Any]:
     return raw
 
 
+# What is wrong with a row, per kind of row (one whole sentence each, for translators).
+ROW_PROBLEMS: dict[str, dict[str, str]] = {
+    "category": {
+        "key": N_(
+            "The key “%(key)s” of a category may hold only lower-case letters, digits and "
+            "underscores, start with a letter and be at most %(max)d characters long."
+        ),
+        "twice": N_("Two categories have the key “%(key)s”: each needs its own."),
+        "label": N_("The category “%(key)s” needs a label."),
+        "long": N_("The label of the category “%(key)s” is longer than %(max)d characters."),
+    },
+    "question": {
+        "key": N_(
+            "The key “%(key)s” of a question may hold only lower-case letters, digits and "
+            "underscores, start with a letter and be at most %(max)d characters long."
+        ),
+        "twice": N_("Two questions have the key “%(key)s”: each needs its own."),
+        "label": N_("The question “%(key)s” needs a label."),
+        "long": N_("The label of the question “%(key)s” is longer than %(max)d characters."),
+    },
+    "reporter group": {
+        "key": N_(
+            "The key “%(key)s” of a reporter group may hold only lower-case letters, digits and "
+            "underscores, start with a letter and be at most %(max)d characters long."
+        ),
+        "twice": N_("Two reporter groups have the key “%(key)s”: each needs its own."),
+        "label": N_("The reporter group “%(key)s” needs a label."),
+        "long": N_("The label of the reporter group “%(key)s” is longer than %(max)d characters."),
+    },
+}
+
+
 def _check_rows(kind: str, rows: Sequence[tuple[str, str]], max_key: int = 64) -> None:
+    problems = ROW_PROBLEMS[kind]
     seen: set[str] = set()
     for key, label in rows:
         if not KEY.fullmatch(key) or len(key) > max_key:
-            raise InvalidInputError(
-                f"The key “{key}” of a {kind} may hold only lower-case letters, digits and "
-                f"underscores, start with a letter and be at most {max_key} characters long."
-            )
+            raise InvalidInputError(_(problems["key"], key=key, max=max_key))
         if key in seen:
-            raise InvalidInputError(f"Two {kind}s have the key “{key}”: each needs its own.")
+            raise InvalidInputError(_(problems["twice"], key=key))
         seen.add(key)
         if not label.strip():
-            raise InvalidInputError(f"The {kind} “{key}” needs a label.")
+            raise InvalidInputError(_(problems["label"], key=key))
         if len(label) > MAX_LABEL_LENGTH:
-            raise InvalidInputError(
-                f"The label of the {kind} “{key}” is longer than {MAX_LABEL_LENGTH} characters."
-            )
+            raise InvalidInputError(_(problems["long"], key=key, max=MAX_LABEL_LENGTH))
 
 
 def has_cases(session: Session, category: str) -> bool:
@@ -256,7 +351,7 @@ def save_categories(
     """
     _check_rows("category", rows)
     if not rows:
-        raise InvalidInputError("Keep at least one category: reporters must be able to choose.")
+        raise InvalidInputError(_("Keep at least one category: reporters must be able to choose."))
     before = intake_settings(session, config)
     known = {c.key: c for c in (*before.categories, *before.retired)}
     active = tuple(
@@ -300,16 +395,19 @@ def save_questions(
     """
     _check_rows("question", [(q.key, q.label) for q in questions])
     if not questions:
-        raise InvalidInputError("Keep at least one question: a report needs something to say.")
+        raise InvalidInputError(_("Keep at least one question: a report needs something to say."))
     for q in questions:
         if len(q.help) > MAX_HELP_LENGTH:
             raise InvalidInputError(
-                f"The help text of the question “{q.key}” is longer than {MAX_HELP_LENGTH} "
-                "characters."
+                _(
+                    "The help text of the question “%(key)s” is longer than %(max)d characters.",
+                    key=q.key,
+                    max=MAX_HELP_LENGTH,
+                )
             )
     cleaned = tuple(replace(q, label=q.label.strip(), help=q.help.strip()) for q in questions)
     if not any(q.required for q in cleaned):
-        raise InvalidInputError("Make at least one question required, so no report is empty.")
+        raise InvalidInputError(_("Make at least one question required, so no report is empty."))
     before = intake_settings(session, config)
     _validate(replace(before, questions=cleaned))
     _write(
@@ -377,21 +475,31 @@ def save_look(
     try:
         check_site_name(name)
     except ConfigError:
-        raise InvalidInputError("Give the site a name, on one line.") from None
+        raise InvalidInputError(_("Give the site a name, on one line.")) from None
     if len(name) > MAX_NAME_LENGTH:
-        raise InvalidInputError(f"The site's name is longer than {MAX_NAME_LENGTH} characters.")
+        raise InvalidInputError(
+            _("The site's name is longer than %(max)d characters.", max=MAX_NAME_LENGTH)
+        )
     accent, on_accent = accent.strip().lower(), on_accent.strip().lower()
     for colour in (accent, on_accent):
         if not COLOUR.fullmatch(colour):
             raise InvalidInputError(
-                f"“{colour}” is not a colour: write it as # and six hexadecimal digits, "
-                "like #1f5f8b."
+                _(
+                    "“%(colour)s” is not a colour: write it as # and six hexadecimal digits, "
+                    "like #1f5f8b.",
+                    colour=colour,
+                )
             )
     ratio = contrast_ratio(accent, on_accent)
     if ratio < MIN_CONTRAST:
         raise InvalidInputError(
-            f"The text colour on the accent colour is too hard to read (contrast {ratio:.1f}:1; "
-            f"at least {MIN_CONTRAST}:1 is needed). Choose a darker or a lighter colour."
+            _(
+                "The text colour on the accent colour is too hard to read (contrast "
+                "%(ratio)s:1; at least %(minimum)s:1 is needed). Choose a darker or a lighter "
+                "colour.",
+                ratio=f"{ratio:.1f}",
+                minimum=str(MIN_CONTRAST),
+            )
         )
     _write(
         session,
@@ -408,20 +516,23 @@ def clean_logo(data: bytes) -> bytes:
     """``data`` as a PNG, re-encoded from its pixels alone (no metadata), within LOGO_BOX."""
     if len(data) > MAX_LOGO_BYTES:
         raise InvalidInputError(
-            f"The logo is larger than {MAX_LOGO_BYTES // 1024} KiB. Upload a smaller image."
+            _(
+                "The logo is larger than %(size)d KiB. Upload a smaller image.",
+                size=MAX_LOGO_BYTES // 1024,
+            )
         )
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in LOGO_FORMATS:
-                raise InvalidInputError("Upload the logo as a PNG, JPEG or WebP image.")
+                raise InvalidInputError(_("Upload the logo as a PNG, JPEG or WebP image."))
             width, height = image.size
             # Checked before decoding: a small file can declare a huge image (a pixel bomb).
             if width * height > MAX_LOGO_SOURCE_PIXELS:
-                raise InvalidInputError("The logo has too many pixels. Upload a smaller image.")
+                raise InvalidInputError(_("The logo has too many pixels. Upload a smaller image."))
             image.load()
             pixels = image.convert("RGBA")
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
-        raise InvalidInputError("Upload the logo as a PNG, JPEG or WebP image.") from None
+        raise InvalidInputError(_("Upload the logo as a PNG, JPEG or WebP image.")) from None
     pixels.thumbnail(LOGO_BOX)
     out = io.BytesIO()
     pixels.save(out, format="PNG", optimize=True)
@@ -451,7 +562,7 @@ def restore_defaults(
     name the old cases that carry them.
     """
     if section not in SECTIONS:
-        raise InvalidInputError("There is no such section of the settings.")
+        raise InvalidInputError(_("There is no such section of the settings."))
     value: Any = None
     if section == "categories":
         configured = {c.key for c in config.intake.categories}
@@ -472,5 +583,78 @@ def restore_defaults(
         actor_id=actor_id,
         action="site_settings_restored",
         detail=section,
+        now=now,
+    )
+
+
+def save_translations(
+    session: Session,
+    config: Config,
+    language: str,
+    texts: Mapping[str, Mapping[str, str]],
+    *,
+    actor_id: int,
+    now: datetime,
+) -> None:
+    """Save the admins' translations of the labels for ``language`` (by kind of KINDS, then by
+    key; an empty text: none, the fallback applies). Commits once.
+
+    Texts for keys the intake no longer has are kept, for a category or question that comes back.
+    """
+    if language not in config.site.languages or language == config.site.default_language:
+        raise InvalidInputError(_("The site does not offer that language to translate into."))
+    settings = current(session, config)
+    intake = settings.intake
+    known = {
+        "categories": {c.key: c.label for c in (*intake.categories, *intake.retired)},
+        "questions": {q.key: q.label for q in intake.questions},
+        "help": {q.key: q.label for q in intake.questions},
+        "groups": {g.key: g.label for g in intake.groups},
+    }
+    before = settings.translations.get(language, {})
+    mine: dict[str, dict[str, str]] = {}
+    for kind in KINDS:
+        kept = {k: v for k, v in before.get(kind, {}).items() if k not in known[kind]}
+        for key, text in texts.get(kind, {}).items():
+            if key not in known[kind]:
+                continue
+            text = text.strip()
+            limit = MAX_HELP_LENGTH if kind == "help" else MAX_LABEL_LENGTH
+            if len(text) > limit:
+                what = known[kind][key]
+                raise InvalidInputError(
+                    _(
+                        "The help text's translation for “%(label)s” is longer than %(max)d "
+                        "characters.",
+                        label=what,
+                        max=limit,
+                    )
+                    if kind == "help"
+                    else _(
+                        "The translation of “%(label)s” is longer than %(max)d characters.",
+                        label=what,
+                        max=limit,
+                    )
+                )
+            if kind != "help" and "\n" in text:
+                raise InvalidInputError(
+                    _("The translation of “%(label)s” must be on one line.", label=known[kind][key])
+                )
+            if text:
+                kept[key] = text
+        if kept:
+            mine[kind] = kept
+    everything: dict[str, Mapping[str, Mapping[str, str]]] = dict(settings.translations)
+    if mine:
+        everything[language] = mine
+    else:
+        everything.pop(language, None)
+    _write(
+        session,
+        TRANSLATIONS,
+        everything or None,
+        actor_id=actor_id,
+        action="site_translations_changed",
+        detail=language,
         now=now,
     )

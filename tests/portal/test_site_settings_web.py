@@ -75,7 +75,7 @@ def test_categories_are_renamed_reordered_added_and_audited(
     ("fields", "problem"),
     [
         ({"label-fraud": "  "}, "needs a label"),
-        ({"new_key": "safety", "new_label": "Again"}, "Two categorys have the key"),
+        ({"new_key": "safety", "new_label": "Again"}, "Two categories have the key"),
         ({"new_key": "Bad Key", "new_label": "Bad"}, "lower-case letters"),
     ],
 )
