@@ -30,7 +30,6 @@ from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session, intake_settings, site_look
 
 
-
 @bp.context_processor
 def _site_state() -> dict[str, object]:
     """What every admin page says about the site as a whole: why it cannot take reports, and
