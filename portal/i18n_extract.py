@@ -12,9 +12,10 @@ import tomllib
 from collections.abc import Iterator
 from typing import IO, Any
 
-# The keys whose values people read (everything else is a key, a unit or a source reference).
+# The keys whose values people read (everything else is a key, a unit, a source reference, or
+# the name of a site text, such as reporter_notice).
 SHOWN_KEYS = frozenset(
-    {"title", "label", "promise", "promise_within", "notice", "question", "flag", "reporter_notice"}
+    {"title", "label", "promise", "promise_within", "notice", "question", "flag"}
 )
 
 
