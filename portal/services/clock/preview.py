@@ -591,7 +591,11 @@ def _then(items: Iterable[str]) -> str:
     words = list(items)
     if len(words) == 1:
         return words[0]
-    return _("%(steps)s, then %(last)s", steps=", then ".join(words[:-1]), last=words[-1])
+    # Each step after the first joined by the language's own "then".
+    text = words[0]
+    for word in words[1:]:
+        text = _("%(steps)s, then %(last)s", steps=text, last=word)
+    return text
 
 
 __all__ = [
