@@ -158,6 +158,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.add_template_filter(local_datetime, "localdatetime")
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(format_number, "number")
+    app.add_template_filter(capfirst, "capfirst")
     app.add_template_filter(_filesize, "filesize")
     app.add_template_filter(_duration, "duration")
 
@@ -221,6 +222,13 @@ def local_time(value: datetime, now: datetime) -> str:
     if value.astimezone(zone).date() == now.astimezone(zone).date():
         return str(flask_babel.format_time(value, "short"))
     return local_datetime(value)
+
+
+def capfirst(value: object) -> str:
+    """The text with its first letter upper-case and the rest as written (Jinja's ``capitalize``
+    lower-cases the rest, which breaks German nouns and names)."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
 
 
 def format_number(value: float) -> str:
