@@ -11,6 +11,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.admin.forms import ConfirmForm
 from portal.handler import bp
+from portal.i18n import _
 from portal.models import User
 from portal.services import approvals
 from portal.services.errors import InvalidInputError, NotFoundError
@@ -37,12 +38,16 @@ def flash_pending(user: User, pending: approvals.PendingChange | None) -> None:
     if pending is None:
         return
     flash(
-        f"What {user.display_name} is to receive from now on waits for approval by a second "
-        "person; until then nothing of it is in effect. " + approvals.WHO_MAY_APPROVE,
+        _(
+            "What %(name)s is to receive from now on waits for approval by a second person; "
+            "until then nothing of it is in effect. %(who)s",
+            name=user.display_name,
+            who=approvals.WHO_MAY_APPROVE,
+        ),
         "info",
     )
     if not pending.has_approver:
-        flash(approvals.HOW_TO_GET_AN_APPROVER, "error")
+        flash(str(approvals.HOW_TO_GET_AN_APPROVER), "error")
 
 
 def _approver() -> User:
@@ -103,9 +108,12 @@ def decide_change(change_id: int, decision: str) -> ResponseReturnValue:
         return _confirm_page(pending, form, approve, str(exc)), 400
     name = pending.user.display_name
     if approve:
-        flash(f"Approved: {name} receives what the change asked for from now on.", "info")
+        flash(
+            _("Approved: %(name)s receives what the change asked for from now on.", name=name),
+            "info",
+        )
     else:
-        flash(f"Rejected: nothing changed for {name}.", "info")
+        flash(_("Rejected: nothing changed for %(name)s.", name=name), "info")
     return redirect(url_for("handler.approvals_page"))
 
 

@@ -10,8 +10,9 @@ from flask_wtf.csrf import CSRFError
 from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.forms import ConfirmForm, PlainForm
+from portal.i18n import BY_CODE, _, _l, _n, site_default
 from portal.models import CaseStatus, User
-from portal.services import casework, drafts, follow_ups, messaging, oral, tokens
+from portal.services import audit, casework, drafts, follow_ups, messaging, oral, tokens
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
@@ -36,7 +37,21 @@ from portal.web import (
     parse_number,
 )
 
-STATUS_LABELS = {s.value: s.value.capitalize() for s in CaseStatus}
+STATUS_LABELS = {
+    CaseStatus.NEW.value: _l("New"),
+    CaseStatus.ACKNOWLEDGED.value: _l("Acknowledged"),
+    CaseStatus.INVESTIGATING.value: _l("Investigating"),
+    CaseStatus.RESOLVED.value: _l("Resolved"),
+    CaseStatus.CLOSED.value: _l("Closed"),
+}
+# Who did something in the audit trail, when it was not a handler (whose name is shown).
+ACTOR_KINDS = {
+    "staff": _l("staff"),
+    "reporter": _l("reporter"),
+    "system": _l("system"),
+    "clock": _l("clock"),
+    "anonymous": _l("anonymous"),
+}
 
 
 def _int_arg(name: str, allowed: range) -> int | None:
@@ -46,13 +61,13 @@ def _int_arg(name: str, allowed: range) -> int | None:
 
 # The inbox's sortable columns, in the table's order: (sort key, header text).
 SORT_HEADERS = (
-    ("received", "Case"),
-    ("due", "Next due"),
-    ("status", "Status"),
-    ("tier", "Tier"),
-    ("category", "Category"),
-    ("level", "Level"),
-    ("assigned", "Assigned"),
+    ("received", _l("Case")),
+    ("due", _l("Next due")),
+    ("status", _l("Status")),
+    ("tier", _l("Tier")),
+    ("category", _l("Category")),
+    ("level", _l("Level")),
+    ("assigned", _l("Assigned")),
 )
 # Query arguments that choose the order or the page; the rest are the filters, kept as they are.
 _PAGING_ARGS = ("sort", "dir", "cursor", "page")
@@ -130,7 +145,7 @@ def _sort_headers(page: inbox_service.InboxPage, kept: dict[str, str]) -> list[d
         query: dict[str, Any] = dict(kept, sort=key, dir=turn)
         headers.append(
             {
-                "text": text,
+                "text": str(text),
                 "url": url_for("handler.inbox", **query),
                 "aria_sort": (
                     ("ascending" if page.direction == "asc" else "descending") if active else ""
@@ -168,8 +183,10 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
     """A reply or note whose form expired is kept for the case page, never dropped."""
     if keep_typed_text():
         flash(
-            "The form had been open too long, so your text was not sent. It is kept on the "
-            "case page: check it and send it again.",
+            _(
+                "The form had been open too long, so your text was not sent. It is kept on the "
+                "case page: check it and send it again."
+            ),
             "info",
         )
         return redirect(url_for("handler.case_page", uid=(request.view_args or {})["uid"]))
@@ -200,6 +217,10 @@ def _render_case(
         form=PlainForm(),
         statuses=STATUS_LABELS,
         outcomes=casework.OUTCOMES,
+        outcome_labels=casework.OUTCOME_LABELS,
+        reporter_language=_language_name(access.case.language),
+        actor_kinds=ACTOR_KINDS,
+        action_label=_action_label,
         # A case whose category was retired keeps it (and its label) until a handler moves it.
         categories=(
             *intake_settings().categories,
@@ -220,11 +241,24 @@ def _render_case(
     ), status
 
 
+def _language_name(code: str | None) -> str:
+    """The language the reporter uses (None is the site's default), by its own name: the
+    handler answers in it."""
+    language = BY_CODE.get(code or site_default())
+    return language.name if language is not None else str(code)
+
+
+def _action_label(action: str) -> str:
+    """An audit entry's action in the page's language; the stored entry is left as it is."""
+    label = audit.ACTION_LABELS.get(action)
+    return _(label) if label is not None else action.replace("_", " ")
+
+
 def _group_label(key: str | None) -> str:
     """Who the reporter said they are, as the site words it; a key the site no longer lists is
     shown as stored."""
     if key is None:
-        return "not said"
+        return _("not said")
     group = intake_settings().group(key)
     return group.label if group is not None else key
 
@@ -279,7 +313,7 @@ def send_message(uid: str) -> ResponseReturnValue:
             settings=clock_settings(),
             now=utcnow(),
         )
-        return "The message has been sent to the reporter."
+        return _("The message has been sent to the reporter.")
 
     return case_action(uid, action)
 
@@ -291,7 +325,7 @@ def add_note(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         casework.add_note(db_session(), access, body, now=utcnow())
-        return "Note added."
+        return _("Note added.")
 
     return case_action(uid, action)
 
@@ -316,7 +350,7 @@ def update_case(uid: str) -> ResponseReturnValue:
             settings=clock_settings(),
             now=utcnow(),
         )
-        return "The case has been updated."
+        return _("The case has been updated.")
 
     return case_action(uid, action)
 
@@ -332,7 +366,7 @@ def assign(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         casework.assign(db_session(), access, assignee, now=utcnow())
-        return "Assignment saved."
+        return _("Assignment saved.")
 
     return case_action(uid, action)
 
@@ -346,15 +380,15 @@ def grant(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         casework.grant(db_session(), access, user_id, now=utcnow())
-        return "Access granted. They can now open the case."
+        return _("Access granted. They can now open the case.")
 
     return case_action(uid, action)
 
 
 DEADLINE_ACTS = {
-    "extend": "The deadline has been extended.",
-    "pause": "The deadline is paused.",
-    "resume": "The deadline runs again.",
+    "extend": _l("The deadline has been extended."),
+    "pause": _l("The deadline is paused."),
+    "resume": _l("The deadline runs again."),
 }
 
 
@@ -381,7 +415,7 @@ def deadline_act(uid: str, policy: str, clock: str, act: str) -> ResponseReturnV
             clock_service.resume(
                 session, case, policy, clock, actor=actor, now=now, settings=settings
             )
-        return DEADLINE_ACTS[act]
+        return str(DEADLINE_ACTS[act])
 
     return case_action(uid, action)
 
@@ -398,7 +432,7 @@ def follow_up_done(uid: str, policy: str, act: str) -> ResponseReturnValue:
             )
         except NotFoundError:
             abort(404)
-        return "The follow-up action is recorded as done."
+        return _("The follow-up action is recorded as done.")
 
     return case_action(uid, tick)
 
@@ -422,8 +456,8 @@ def secretary_answer(uid: str) -> ResponseReturnValue:
             settings=clock_settings(),
         )
         if answer == "refer":
-            return "Your answer was sent to the reporter, and the appeal is with the committee."
-        return "Your answer was sent to the reporter."
+            return _("Your answer was sent to the reporter, and the appeal is with the committee.")
+        return _("Your answer was sent to the reporter.")
 
     return case_action(uid, action)
 
@@ -435,7 +469,7 @@ def committee_vote(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         committee.cast_vote(db_session(), access.case, vote, actor=access.handler, now=utcnow())
-        return f"Your vote to {committee.VOTES[vote]} is recorded."
+        return _("Your vote to %(vote)s is recorded.", vote=committee.VOTES[vote])
 
     return case_action(uid, action)
 
@@ -470,8 +504,10 @@ def committee_decide(uid: str) -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _render_case(access, None, problem=str(exc), status=400)
     flash(
-        f"The committee's decision ({committee.VOTES[outcome]}) is recorded, and the reporter "
-        "has been told.",
+        _(
+            "The committee's decision (%(outcome)s) is recorded, and the reporter has been told.",
+            outcome=committee.VOTES[outcome],
+        ),
         "info",
     )
     return redirect(url_for("handler.case_page", uid=uid))
@@ -500,7 +536,7 @@ def recuse(uid: str) -> ResponseReturnValue:
         casework.recuse(db_session(), access, now=utcnow())
     except InvalidInputError as exc:
         return _render_case(access, None, problem=str(exc), status=400)
-    flash("You have recused yourself; you no longer hold this case.", "info")
+    flash(_("You have recused yourself; you no longer hold this case."), "info")
     return redirect(url_for("handler.inbox"))
 
 
@@ -545,6 +581,6 @@ def bulk_grant() -> ResponseReturnValue:
             return render_template(
                 "handler/bulk_grant.html", form=form, candidates=candidates, problem=str(exc)
             ), 400
-        flash(f"Granted {count} case{'s' if count != 1 else ''}.", "info")
+        flash(_n("Granted %(num)d case.", "Granted %(num)d cases.", count), "info")
         return redirect(url_for("handler.bulk_grant"))
     return render_template("handler/bulk_grant.html", form=form, candidates=candidates)

@@ -12,6 +12,7 @@ from portal.downloads import attachment_response
 from portal.handler import bp
 from portal.handler.case_views import _access
 from portal.handler.forms import ExportForm
+from portal.i18n import _
 from portal.services import casework
 from portal.services import export as export_service
 from portal.services import inbox as inbox_service
@@ -34,7 +35,7 @@ def export(uid: str) -> ResponseReturnValue:
         return _page(access, form, status=400 if request.method == "POST" else 200)
     if form.format.data == "pdf" and form.passphrase.data:
         # Refused rather than ignored: a handler must not believe a plain PDF is protected.
-        problem = "A passphrase encrypts only the zip: choose the zip, or leave it empty."
+        problem = _("A passphrase encrypts only the zip: choose the zip, or leave it empty.")
         return _page(access, form, problem=problem, status=400)
     config = app_config()
     zone = ZoneInfo(config.site.timezone)

@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
+from portal.i18n import _l
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.export import MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH
 from portal.services.intake import MAX_ANSWER_LENGTH
@@ -33,58 +34,58 @@ def _at_most(name: str, limit: int) -> Length:
 
 
 class SignInForm(FlaskForm):
-    username = StringField("Username", validators=[InputRequired()])
+    username = StringField(_l("Username"), validators=[InputRequired()])
     password = PasswordField(
-        "Password", validators=[InputRequired(), _at_most("password", MAX_PASSWORD_LENGTH)]
+        _l("Password"), validators=[InputRequired(), _at_most(_l("password"), MAX_PASSWORD_LENGTH)]
     )
     code = StringField(
-        "One-time code",
-        validators=[InputRequired(), _at_most("one-time code", MAX_ONE_TIME_CODE_LENGTH)],
+        _l("One-time code"),
+        validators=[InputRequired(), _at_most(_l("one-time code"), MAX_ONE_TIME_CODE_LENGTH)],
     )
 
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[
             InputRequired(),
             Length(min=MIN_PASSWORD_LENGTH),
-            _at_most("new password", MAX_PASSWORD_LENGTH),
+            _at_most(_l("new password"), MAX_PASSWORD_LENGTH),
         ],
     )
     confirm = PasswordField(
-        "Repeat the new password",
+        _l("Repeat the new password"),
         validators=[
-            EqualTo("password", "The passwords differ."),
-            _at_most("repeated password", MAX_PASSWORD_LENGTH),
+            EqualTo("password", _l("The passwords differ.")),
+            _at_most(_l("repeated password"), MAX_PASSWORD_LENGTH),
         ],
     )
 
 
 class PasswordForm(FlaskForm):
-    password = PasswordField("Password", validators=[InputRequired()])
+    password = PasswordField(_l("Password"), validators=[InputRequired()])
 
 
 class EnrolForm(FlaskForm):
     code = StringField(
-        "One-time code",
-        validators=[InputRequired(), _at_most("one-time code", MAX_ONE_TIME_CODE_LENGTH)],
+        _l("One-time code"),
+        validators=[InputRequired(), _at_most(_l("one-time code"), MAX_ONE_TIME_CODE_LENGTH)],
     )
-    stored = BooleanField("I have stored my recovery key somewhere safe")
+    stored = BooleanField(_l("I have stored my recovery key somewhere safe"))
 
 
 class ChangePasswordForm(NewPasswordForm):
     current = PasswordField(
-        "Current password",
-        validators=[InputRequired(), _at_most("current password", MAX_PASSWORD_LENGTH)],
+        _l("Current password"),
+        validators=[InputRequired(), _at_most(_l("current password"), MAX_PASSWORD_LENGTH)],
     )
 
 
 class RecoverForm(NewPasswordForm):
-    username = StringField("Username", validators=[InputRequired()])
+    username = StringField(_l("Username"), validators=[InputRequired()])
     recovery_key = StringField(
-        "Recovery key",
-        validators=[InputRequired(), _at_most("recovery key", MAX_RECOVERY_KEY_LENGTH)],
+        _l("Recovery key"),
+        validators=[InputRequired(), _at_most(_l("recovery key"), MAX_RECOVERY_KEY_LENGTH)],
     )
 
 
@@ -102,74 +103,80 @@ class OralReportForm(FlaskForm):
 
     form_token = HiddenField()
     # Any value reaches the service, which refuses an unknown channel with the form kept.
-    channel = SelectField("How the report was received", validate_choice=False)
+    channel = SelectField(_l("How the report was received"), validate_choice=False)
     received = DateTimeLocalField(
-        "When it was received (date and time in the site's time zone)",
+        _l("When it was received (date and time in the site's time zone)"),
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        validators=[InputRequired(message="Give the date and time the report was received.")],
+        validators=[InputRequired(message=_l("Give the date and time the report was received."))],
     )
-    category = SelectField("What the report is about", validate_choice=False)
+    category = SelectField(_l("What the report is about"), validate_choice=False)
     tier = SelectField(
-        "Tier",
+        _l("Tier"),
         choices=[
-            SelectChoice("3", "3: other"),
-            SelectChoice("2", "2: high"),
-            SelectChoice("1", "1: critical (someone is in immediate danger)"),
+            SelectChoice("3", _l("3: other")),
+            SelectChoice("2", _l("2: high")),
+            SelectChoice("1", _l("1: critical (someone is in immediate danger)")),
         ],
         default="3",
     )
     minutes = TextAreaField(
-        "Minutes or transcript of the report",
+        _l("Minutes or transcript of the report"),
         validators=[Length(max=MAX_ANSWER_LENGTH)],
     )
     third_party = BooleanField(
-        "The reporter reports on someone else's behalf, or about something they witnessed as "
-        "a third party"
+        _l(
+            "The reporter reports on someone else's behalf, or about something they witnessed "
+            "as a third party"
+        )
     )
 
 
 class MinutesForm(FlaskForm):
-    body = TextAreaField("Revised minutes", validators=[Length(max=MAX_ANSWER_LENGTH)])
+    body = TextAreaField(_l("Revised minutes"), validators=[Length(max=MAX_ANSWER_LENGTH)])
 
 
 class ExportForm(FlaskForm):
     """Export a case: the PDF, or a zip of it and the files, optionally with a passphrase."""
 
     format = RadioField(
-        "What to export",
-        choices=[SelectChoice("pdf", "PDF"), SelectChoice("zip", "Zip: the PDF and the files")],
+        _l("What to export"),
+        choices=[
+            SelectChoice("pdf", _l("PDF")),
+            SelectChoice("zip", _l("Zip: the PDF and the files")),
+        ],
         default="pdf",
         validators=[InputRequired()],
     )
     passphrase = PasswordField(
-        "Passphrase for the zip (optional)",
+        _l("Passphrase for the zip (optional)"),
         validators=[
             Optional(),
             Length(
                 min=MIN_PASSPHRASE_LENGTH,
-                message=f"Use at least {MIN_PASSPHRASE_LENGTH} characters.",
+                # WTForms fills in %(min)d.
+                message=_l("Use at least %(min)d characters."),
             ),
-            _at_most("passphrase", MAX_PASSPHRASE_LENGTH),
+            _at_most(_l("passphrase"), MAX_PASSPHRASE_LENGTH),
         ],
     )
     confirm = PasswordField(
-        "Repeat the passphrase",
+        _l("Repeat the passphrase"),
         validators=[
-            EqualTo("passphrase", "The passphrases differ."),
-            _at_most("repeated passphrase", MAX_PASSPHRASE_LENGTH),
+            EqualTo("passphrase", _l("The passphrases differ.")),
+            _at_most(_l("repeated passphrase"), MAX_PASSPHRASE_LENGTH),
         ],
     )
 
 
 NOTIFY_CHOICES = [
-    SelectChoice("immediately", "Immediately: an e-mail for each event"),
-    SelectChoice("digest", "In the daily digest: one e-mail a day listing the cases"),
+    SelectChoice("immediately", _l("Immediately: an e-mail for each event")),
+    SelectChoice("digest", _l("In the daily digest: one e-mail a day listing the cases")),
 ]
 
 
 class NotifyForm(FlaskForm):
     mode = RadioField(
-        "Tell me of a new report, a reporter's message or an appeal on my cases",
+        _l("Tell me of a new report, a reporter's message or an appeal on my cases"),
         choices=NOTIFY_CHOICES,
-        validators=[InputRequired("Choose how you want to be told.")],
+        validators=[InputRequired(_l("Choose how you want to be told."))],
     )

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from portal.handler import bp
 from portal.handler.forms import ChangePasswordForm, NotifyForm
+from portal.i18n import _
 from portal.services import accounts
 from portal.staff import handler_required, staff
 from portal.timeutil import utcnow
@@ -35,10 +36,14 @@ def notification_preference() -> ResponseReturnValue:
     )
     if by_digest:
         flash(
-            "You will be told of new reports, reporter's messages and appeals in the daily "
-            "digest. Critical (tier 1) cases are still told at once.",
+            _(
+                "You will be told of new reports, reporter's messages and appeals in the daily "
+                "digest. Critical (tier 1) cases are still told at once."
+            ),
             "info",
         )
     else:
-        flash("You will be told of new reports, reporter's messages and appeals at once.", "info")
+        flash(
+            _("You will be told of new reports, reporter's messages and appeals at once."), "info"
+        )
     return redirect(url_for("handler.account"))

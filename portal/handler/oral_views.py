@@ -12,6 +12,7 @@ from portal.argon2_gate import Argon2BusyError
 from portal.handler import bp
 from portal.handler.case_views import case_action
 from portal.handler.forms import OralReportForm
+from portal.i18n import _
 from portal.services import casework, intake, oral
 from portal.services.errors import InvalidInputError
 from portal.staff import case_handler_required, handler_required, staff
@@ -30,7 +31,10 @@ from portal.web import (
 
 def _oral_form() -> OralReportForm:
     form = OralReportForm()
-    form.channel.choices = [("", "Choose…"), *oral.CHANNELS.items()]
+    form.channel.choices = [
+        ("", _("Choose…")),
+        *((k, _(label)) for k, label in oral.CHANNELS.items()),
+    ]
     form.category.choices = [(c.key, c.label) for c in intake_settings().categories]
     return form
 
@@ -58,14 +62,19 @@ def record_oral_report() -> ResponseReturnValue:
     problems: list[str] = []
     if not form.validate():
         problems.extend(
-            f"{getattr(form, k).label.text}: {' '.join(v)}" for k, v in form.errors.items()
+            _(
+                "%(field)s: %(problems)s",
+                field=getattr(form, k).label.text,
+                problems=" ".join(str(m) for m in v),
+            )
+            for k, v in form.errors.items()
         )
     if upload_problem():
         problems.append(upload_problem() or "")
     if problems or not form.form_token.data:
         for upload in uploads:
             attachment_store().discard(upload.uid)
-        return _page(form, problems or ["The form could not be accepted."], 400)
+        return _page(form, problems or [_("The form could not be accepted.")], 400)
     zone = ZoneInfo(config.site.timezone)
     received = form.received.data
     report = oral.OralReport(
@@ -94,7 +103,7 @@ def record_oral_report() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return _page(form, [str(exc)], 400)
     except Argon2BusyError as exc:
-        busy = (
+        busy = _(
             "The site is busy right now, so the report was not recorded yet. Press the button "
             "again in a few seconds."
         )
@@ -108,8 +117,10 @@ def record_oral_report() -> ResponseReturnValue:
         return html, 503, busy_headers(exc)
     except intake.AlreadyFiledError:
         flash(
-            "This report was recorded already. Its receipt code and passphrase were shown once "
-            "and are not stored, so they cannot be shown again.",
+            _(
+                "This report was recorded already. Its receipt code and passphrase were shown "
+                "once and are not stored, so they cannot be shown again."
+            ),
             "info",
         )
         return redirect(url_for("handler.inbox"))
@@ -126,7 +137,7 @@ def revise_minutes(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         oral.revise_minutes(db_session(), access, body, now=utcnow())
-        return "The revised minutes have been sent to the reporter for approval."
+        return _("The revised minutes have been sent to the reporter for approval.")
 
     return case_action(uid, action)
 
@@ -142,8 +153,8 @@ def third_party(uid: str) -> ResponseReturnValue:
             abort(400)
         oral.set_third_party(db_session(), access, value == "yes", now=utcnow())
         if value == "yes":
-            return "The report is marked as a third party's."
-        return "The report is no longer marked as a third party's."
+            return _("The report is marked as a third party's.")
+        return _("The report is no longer marked as a third party's.")
 
     return case_action(uid, action)
 
@@ -155,7 +166,7 @@ def link_case(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         oral.link_cases(db_session(), access, reference, now=utcnow())
-        return "The cases are linked."
+        return _("The cases are linked.")
 
     return case_action(uid, action)
 
@@ -167,6 +178,6 @@ def unlink_case(uid: str) -> ResponseReturnValue:
 
     def action(access: casework.CaseAccess) -> str:
         oral.unlink_cases(db_session(), access, reference, now=utcnow())
-        return "The link between the cases is removed."
+        return _("The link between the cases is removed.")
 
     return case_action(uid, action)

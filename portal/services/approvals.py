@@ -21,22 +21,27 @@ from datetime import datetime
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from portal.i18n import _, _l, in_language
 from portal.models import RecipientChange, RecipientChangeState, User, UserCategory
 from portal.services import audit, notifications
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 
 APPROVER_LEVEL = 2
-LEVEL_NAMES = {1: "handler", 2: "supervisor", 3: "executive or committee"}
-WHO_MAY_APPROVE = (
+LEVEL_NAMES = {1: _l("handler"), 2: _l("supervisor"), 3: _l("executive or committee")}
+WHO_MAY_APPROVE = _l(
     "Another admin, or an active handler at level 2 (supervisor) or 3, can approve it; never the "
     "person who asked for it, and never the account itself."
 )
-HOW_TO_GET_AN_APPROVER = (
+# The command stays as it is typed, whatever the page's language.
+HOW_TO_GET_AN_APPROVER = _l(
     "Nobody on this site can approve it yet. The operator who runs the server can create a "
-    "level-2 handler, who takes effect at once, with: flask --app wsgi candor create-user "
-    '--role handler --level 2 --username NAME --display-name "Full Name"'
+    "level-2 handler, who takes effect at once, with: %(command)s",
+    command="flask --app wsgi candor create-user "
+    '--role handler --level 2 --username NAME --display-name "Full Name"',
 )
-ALREADY_DECIDED = "This change was already decided or replaced by a newer one; nothing was changed."
+ALREADY_DECIDED = _l(
+    "This change was already decided or replaced by a newer one; nothing was changed."
+)
 
 
 class NotAllowedError(ServiceError):
@@ -93,18 +98,33 @@ class PendingChange:
         name = self.user.display_name
         lines = []
         if self.after.is_handler and not self.before.is_handler:
-            lines.append(f"{name} will become a handler: colleagues can then give them cases.")
+            lines.append(
+                _("%(name)s will become a handler: colleagues can then give them cases.", name=name)
+            )
         gained = sorted(self.after.receives(labels) - self.before.receives(labels))
         if gained:
             words = ", ".join(labels.get(key, key) for key in gained)
-            lines.append(f"{name} will start receiving new reports in: {words}.")
+            lines.append(
+                _(
+                    "%(name)s will start receiving new reports in: %(words)s.",
+                    name=name,
+                    words=words,
+                )
+            )
         if self.after.is_handler and not self.after.categories and self.before.categories:
-            lines.append(f"{name} will also receive every category added later.")
+            lines.append(_("%(name)s will also receive every category added later.", name=name))
         if self.after.is_handler and (
             not self.before.is_handler or self.after.level > self.before.level
         ):
             level = self.after.level
-            lines.append(f"{name} will join escalation at level {level} ({LEVEL_NAMES[level]}).")
+            lines.append(
+                _(
+                    "%(name)s will join escalation at level %(level)s (%(level_name)s).",
+                    name=name,
+                    level=level,
+                    level_name=LEVEL_NAMES[level],
+                )
+            )
         return lines
 
 
@@ -256,21 +276,26 @@ def _notify_approvers(
     session: Session, change: RecipientChange, notice: Notice, now: datetime
 ) -> None:
     # A reference and a link only: who is being made a recipient is for the signed-in page.
+    # Staff choose no language of their own, so the e-mail is in the site's default.
     for person in approvers(session, change):
         if not person.email or "\r" in person.email or "\n" in person.email:
             continue
-        notifications.enqueue(
-            session,
-            to=person.email,
-            subject=f"[{notice.site_name}] Change {change.id} waits for your approval",
-            body=(
-                f"Change {change.id} would let an account receive reports it does not receive "
+        with in_language(None):
+            subject = _(
+                "[%(site)s] Change %(id)s waits for your approval",
+                site=notice.site_name,
+                id=change.id,
+            )
+            body = _(
+                "Change %(id)s would let an account receive reports it does not receive "
                 "today. It takes effect only after a second person approves it.\n\n"
-                f"Review it (you will be asked to sign in):\n{notice.base_url}/staff/approvals\n\n"
-                "This message names nobody by design.\n"
-            ),
-            recipient_id=person.id,
-            now=now,
+                "Review it (you will be asked to sign in):\n%(url)s\n\n"
+                "This message names nobody by design.\n",
+                id=change.id,
+                url=f"{notice.base_url}/staff/approvals",
+            )
+        notifications.enqueue(
+            session, to=person.email, subject=subject, body=body, recipient_id=person.id, now=now
         )
 
 
@@ -316,15 +341,20 @@ def check_may_decide(person: User, change: RecipientChange) -> None:
     """Raise NotAllowedError unless ``person`` is a second person for ``change``."""
     if person.id == change.requested_by_id:
         raise NotAllowedError(
-            "You asked for this change, so a second person must decide it. " + WHO_MAY_APPROVE
+            _(
+                "You asked for this change, so a second person must decide it. %(who)s",
+                who=WHO_MAY_APPROVE,
+            )
         )
     if person.id == change.user_id:
         raise NotAllowedError(
-            "This change is about your own account, so someone else must decide it. "
-            + WHO_MAY_APPROVE
+            _(
+                "This change is about your own account, so someone else must decide it. %(who)s",
+                who=WHO_MAY_APPROVE,
+            )
         )
     if not may_approve(person):
-        raise NotAllowedError("You cannot decide this change. " + WHO_MAY_APPROVE)
+        raise NotAllowedError(_("You cannot decide this change. %(who)s", who=WHO_MAY_APPROVE))
 
 
 def decide(
@@ -339,7 +369,7 @@ def decide(
     check_may_decide(person, pending.change)
     if approve and not pending.user.active:
         raise InvalidInputError(
-            "This account is deactivated, so the change cannot take effect. Reject it instead."
+            _("This account is deactivated, so the change cannot take effect. Reject it instead.")
         )
     state = RecipientChangeState.APPROVED if approve else RecipientChangeState.REJECTED
     claimed = session.execute(
@@ -373,4 +403,4 @@ def decide(
 
 def labels_in_order(keys: Sequence[str], labels: Mapping[str, str]) -> str:
     """Category keys as their labels, for a person to read (none: every category)."""
-    return ", ".join(labels.get(key, key) for key in keys) or "every category"
+    return ", ".join(labels.get(key, key) for key in keys) or _("every category")

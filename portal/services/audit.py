@@ -11,12 +11,60 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
+from portal.i18n import N_
 from portal.models import AuditEntry, AuditHead
 from portal.services import batch
 
 GENESIS = bytes(32)
 HEAD_ID = 1
 _HEAD = "candor.audit_head"
+
+# What the case page's audit trail shows for an entry's action, marked for the catalogue and
+# translated where it is shown (``_(ACTION_LABELS[...])``); the stored action and detail stay as
+# they were written, since the chain's hashes cover them. An action not listed shows as stored.
+ACTION_LABELS: dict[str, str] = {
+    "access_granted": N_("access granted"),
+    "appeal_filed": N_("appeal filed"),
+    "appeal_to_committee": N_("appeal to committee"),
+    "attachment_downloaded": N_("attachment downloaded"),
+    "case_assigned": N_("case assigned"),
+    "case_exported": N_("case exported"),
+    "case_linked": N_("case linked"),
+    "case_opened": N_("case opened"),
+    "case_unlinked": N_("case unlinked"),
+    "case_updated": N_("case updated"),
+    "committee_decided": N_("committee decided"),
+    "committee_vote": N_("committee vote"),
+    "deadline_breached": N_("deadline breached"),
+    "deadline_extended": N_("deadline extended"),
+    "deadline_paused": N_("deadline paused"),
+    "deadline_recomputed": N_("deadline recomputed"),
+    "deadline_resumed": N_("deadline resumed"),
+    "deadline_stopped": N_("deadline stopped"),
+    "deadline_warning": N_("deadline warning"),
+    "escalated": N_("escalated"),
+    "escalation_exhausted": N_("escalation exhausted"),
+    "escalation_skipped": N_("escalation skipped"),
+    "follow_up_done": N_("follow up done"),
+    "grant_skipped_bad_key": N_("grant skipped bad key"),
+    "identity_revealed": N_("identity revealed"),
+    "message_acknowledge": N_("message acknowledge"),
+    "message_decision": N_("message decision"),
+    "message_feedback": N_("message feedback"),
+    "message_refused_bad_key": N_("message refused bad key"),
+    "message_reply": N_("message reply"),
+    "message_request_info": N_("message request info"),
+    "message_resolution": N_("message resolution"),
+    "minutes_revised": N_("minutes revised"),
+    "note_added": N_("note added"),
+    "oral_report_recorded": N_("oral report recorded"),
+    "policy_chosen": N_("policy chosen"),
+    "recused": N_("recused"),
+    "reporter_satisfied": N_("reporter satisfied"),
+    "secretary_answered": N_("secretary answered"),
+    "third_party_cleared": N_("third party cleared"),
+    "third_party_set": N_("third party set"),
+}
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -7,13 +7,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import babel.dates
+import babel.numbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
-from portal.models import AuditEntry, AuthorKind, CaseEvent, Deadline, User
-from portal.services import clock, messaging, pdf
-from portal.services.casework import CaseAccess, NoteView
+from portal.i18n import N_, _, _n, current_language
+from portal.models import (
+    AuditEntry,
+    AuthorKind,
+    CaseEvent,
+    CaseStatus,
+    Deadline,
+    DeadlineState,
+    EventKind,
+    User,
+)
+from portal.services import audit, clock, messaging, pdf
+from portal.services.casework import OUTCOME_LABELS, CaseAccess, NoteView
 from portal.services.inbox import reference
 from portal.services.oral import CHANNELS
 
@@ -33,12 +45,58 @@ DEADLINE_ACTIONS = frozenset(
         "deadline_recomputed",
     }
 )
-TIER_WORDS = {1: "1 (critical)", 2: "2 (high)", 3: "3 (other)"}
+# The document's fixed words are marked here and translated as it is written, in the language
+# of the handler's page (what the reporter and the handlers wrote stays as written).
+TIER_WORDS = {1: N_("1 (critical)"), 2: N_("2 (high)"), 3: N_("3 (other)")}
 AUTHOR_WORDS = {
-    AuthorKind.REPORTER: "Reporter",
-    AuthorKind.HANDLER: "Handler",
-    AuthorKind.SYSTEM: "Automatic message",
+    AuthorKind.REPORTER: N_("Reporter"),
+    AuthorKind.HANDLER: N_("Handler"),
+    AuthorKind.SYSTEM: N_("Automatic message"),
 }
+STATUS_WORDS = {
+    CaseStatus.NEW: N_("New"),
+    CaseStatus.ACKNOWLEDGED: N_("Acknowledged"),
+    CaseStatus.INVESTIGATING: N_("Investigating"),
+    CaseStatus.RESOLVED: N_("Resolved"),
+    CaseStatus.CLOSED: N_("Closed"),
+}
+STATE_WORDS = {
+    DeadlineState.RUNNING: N_("running"),
+    DeadlineState.PAUSED: N_("paused"),
+    DeadlineState.MET: N_("met"),
+    DeadlineState.BREACHED: N_("breached"),
+}
+EVENT_WORDS = {
+    EventKind.RECEIVED: N_("Received"),
+    EventKind.ACKNOWLEDGED: N_("Acknowledged"),
+    EventKind.FEEDBACK_SENT: N_("Feedback sent"),
+    EventKind.DECISION_SENT: N_("Decision sent"),
+    EventKind.RESOLVED: N_("Resolved"),
+    EventKind.APPEAL_FILED: N_("Appeal filed"),
+    EventKind.REPORTER_MESSAGE: N_("Reporter message"),
+    EventKind.RESOLUTION_SENT: N_("Resolution sent"),
+    EventKind.REPORTER_SATISFIED: N_("Reporter satisfied"),
+    EventKind.REOPENED: N_("Reopened"),
+    EventKind.SECRETARY_ASKED: N_("Secretary asked"),
+    EventKind.SECRETARY_ANSWERED: N_("Secretary answered"),
+    EventKind.COMMITTEE_ASKED: N_("Committee asked"),
+    EventKind.COMMITTEE_DECIDED: N_("Committee decided"),
+    EventKind.TIER_CHANGED: N_("Tier changed"),
+    EventKind.MINUTES_CORRECTED: N_("Minutes corrected"),
+    EventKind.MINUTES_REVISED: N_("Minutes revised"),
+    EventKind.MINUTES_APPROVED: N_("Minutes approved"),
+}
+# What happened to a file's hidden details (the cleaning status, with spaces for underscores).
+CLEANING_WORDS = {
+    "cleaned": N_("cleaned"),
+    "kept": N_("kept"),
+    "unsupported": N_("unsupported"),
+    "too large": N_("too large"),
+    "failed": N_("failed"),
+    "unchecked": N_("unchecked"),
+}
+# The reporter's identity as the report form keeps it.
+IDENTITY_WORDS = {"name": N_("Name"), "contact": N_("Contact")}
 
 
 @dataclass(frozen=True)
@@ -65,10 +123,27 @@ class _Writer:
     def __init__(self, title: str, zone: ZoneInfo) -> None:
         self.pdf = pdf.new_document(title)
         self.zone = zone
+        self.locale = current_language().babel_locale
         self.pdf.add_page()
 
     def time(self, value: datetime) -> str:
-        return value.astimezone(self.zone).strftime("%-d %B %Y, %H:%M %Z")
+        """A moment in the site's zone, as the page's language writes it, with the zone's
+        abbreviation ("30 November 2026, 14:05 CET")."""
+        local = value.astimezone(self.zone)
+        day = babel.dates.format_date(local, "long", locale=self.locale)
+        hour = babel.dates.format_time(local, "short", tzinfo=self.zone, locale=self.locale)
+        pattern = str(babel.dates.get_datetime_format("medium", locale=self.locale))
+        return f"{pattern.replace('{1}', day).replace('{0}', hour)} {local.tzname()}"
+
+    def size(self, size: int) -> str:
+        if size < 1024:
+            return _n("%(num)d byte", "%(num)d bytes", size)
+        if size < 1024 * 1024:
+            return _("%(size)s KB", size=self.decimal(size / 1024))
+        return _("%(size)s MB", size=self.decimal(size / (1024 * 1024)))
+
+    def decimal(self, value: float) -> str:
+        return babel.numbers.format_decimal(round(value, 1), "#,##0.0", locale=self.locale)
 
     def title(self, text: str) -> None:
         self.pdf.set_font(pdf.FONT, "B", 16)
@@ -106,7 +181,9 @@ class _Writer:
             document.set_xy(pdf.MARGIN_MM, 8)
             document.cell(0, 5, header, align="L")
             document.set_xy(pdf.MARGIN_MM, document.h - 12)
-            document.cell(0, 5, f"Page {number} of {total}", align="R")
+            document.cell(
+                0, 5, _("Page %(number)s of %(total)s", number=number, total=total), align="R"
+            )
         document.page = total
 
 
@@ -124,56 +201,77 @@ def render_case(
     case = access.case
     ref = reference(case)
     category = intake.category(case.category)
-    out = _Writer(f"Case {ref}", zone)
-    out.title(f"Case {ref}")
+    title = _("Case %(reference)s", reference=ref)
+    out = _Writer(title, zone)
+    out.title(title)
     out.text(
-        "This document holds the decrypted content of a confidential case. Whoever holds it can "
-        "read it: keep it only where the case may be kept."
+        _(
+            "This document holds the decrypted content of a confidential case. Whoever holds it "
+            "can read it: keep it only where the case may be kept."
+        )
     )
-    out.field("Category", category.label if category is not None else case.category)
-    out.field("Tier", TIER_WORDS.get(case.tier, str(case.tier)))
-    out.field("Status", case.status.value.capitalize())
-    out.field("Outcome", case.outcome or "None recorded")
-    out.field("Received", out.time(case.received_at))
-    out.field("Received by", CHANNELS.get(case.channel or "", "The site's report form"))
+    out.field(_("Category"), category.label if category is not None else case.category)
+    tier = TIER_WORDS.get(case.tier)
+    out.field(_("Tier"), _(tier) if tier is not None else str(case.tier))
+    out.field(_("Status"), _(STATUS_WORDS[case.status]))
+    outcome = case.outcome
+    out.field(
+        _("Outcome"), str(OUTCOME_LABELS.get(outcome, outcome)) if outcome else _("None recorded")
+    )
+    out.field(_("Received"), out.time(case.received_at))
+    channel = CHANNELS.get(case.channel or "")
+    out.field(_("Received by"), _(channel) if channel else _("The site's report form"))
     if case.third_party:
-        out.field("Third party", "The reporter reports on someone else's behalf or as a witness")
-    out.field("Exported by", access.handler.display_name)
+        out.field(
+            _("Third party"),
+            _("The reporter reports on someone else's behalf or as a witness"),
+        )
+    out.field(_("Exported by"), access.handler.display_name)
 
-    out.heading("Report")
+    out.heading(_("Report"))
     for label, answer in contents.report.answers:
         out.field(label, answer)
 
-    out.heading("Reporter's identity")
+    out.heading(_("Reporter's identity"))
     if case.sealed_identity is None:
-        out.text("The reporter did not give their identity.")
+        out.text(_("The reporter did not give their identity."))
     elif contents.identity is None:
         out.text(
-            "The reporter gave their identity in confidence. It is not included, because you "
-            "have not revealed it on the case page."
+            _(
+                "The reporter gave their identity in confidence. It is not included, because "
+                "you have not revealed it on the case page."
+            )
         )
     else:
         for key, value in contents.identity.items():
-            out.field(key.replace("_", " ").capitalize(), value)
+            word = IDENTITY_WORDS.get(key)
+            out.field(_(word) if word else key.replace("_", " ").capitalize(), value)
 
-    out.heading("Thread")
+    out.heading(_("Thread"))
     if not contents.thread:
-        out.text("No messages.")
+        out.text(_("No messages."))
     for message in contents.thread:
-        who = AUTHOR_WORDS[message.author_kind]
+        who = _(AUTHOR_WORDS[message.author_kind])
         if message.author_name:
-            who = f"{who} ({message.author_name})"
+            who = _("%(who)s (%(name)s)", who=who, name=message.author_name)
         if message.author_kind is AuthorKind.HANDLER:
             # What a handler's message was: an acknowledgement, feedback, a decision, ...
-            who = f"{message.kind_label} from {who}"
+            who = _("%(kind)s from %(who)s", kind=message.kind_label, who=who)
         out.subheading(f"{who}, {out.time(message.created_at)}")
         out.text(message.body)
         for a in message.attachments:
-            out.text(f"Attached: {a.name}, {_size(a.size)}, {a.cleaning.value.replace('_', ' ')}")
+            out.text(
+                _(
+                    "Attached: %(name)s, %(size)s, %(cleaning)s",
+                    name=a.name,
+                    size=out.size(a.size),
+                    cleaning=_cleaning(a.cleaning.value.replace("_", " ")),
+                )
+            )
 
-    out.heading("Internal notes")
+    out.heading(_("Internal notes"))
     if not contents.notes:
-        out.text("No notes.")
+        out.text(_("No notes."))
     for note in contents.notes:
         out.subheading(f"{note.author_name}, {out.time(note.created_at)}")
         out.text(note.body)
@@ -186,30 +284,38 @@ def render_case(
         )
     )
     names = _names(session, trail)
-    out.heading("Audit trail")
+    out.heading(_("Audit trail"))
     for entry in trail:
         who = names.get(entry.actor_id or 0, entry.actor_kind)
-        what = entry.action.replace("_", " ")
+        what = _action(entry.action)
         if entry.detail:
             what = f"{what}: {entry.detail}"
         out.text(f"{out.time(entry.at)} — {who} — {what}")
 
-    out.heading("Files")
+    out.heading(_("Files"))
     if not contents.files:
-        out.text("No files.")
+        out.text(_("No files."))
     for f in contents.files:
         if f.sent_at is None:
-            line = f"{f.name}, {_size(f.size)}, {f.cleaning}, sent with the report"
+            line = _(
+                "%(name)s, %(size)s, %(cleaning)s, sent with the report",
+                name=f.name,
+                size=out.size(f.size),
+                cleaning=_cleaning(f.cleaning),
+            )
         else:
-            line = (
-                f"{f.name}, {_size(f.size)}, {f.cleaning}, "
-                f"sent with the message of {out.time(f.sent_at)}"
+            line = _(
+                "%(name)s, %(size)s, %(cleaning)s, sent with the message of %(when)s",
+                name=f.name,
+                size=out.size(f.size),
+                cleaning=_cleaning(f.cleaning),
+                when=out.time(f.sent_at),
             )
         if zip_names is not None:
-            line = f"{line}; in this zip as {zip_names[f.uid]}"
+            line = _("%(line)s; in this zip as %(name)s", line=line, name=zip_names[f.uid])
         out.text(line)
 
-    out.stamp_pages(f"Confidential — case {ref}")
+    out.stamp_pages(_("Confidential — case %(reference)s", reference=ref))
     return pdf.to_bytes(out.pdf)
 
 
@@ -219,50 +325,61 @@ def _deadlines(session: Session, access: CaseAccess, out: _Writer) -> None:
         (d.policy, d.clock): d
         for d in session.scalars(select(Deadline).where(Deadline.case_id == case.id))
     }
-    out.heading("Deadlines")
+    out.heading(_("Deadlines"))
     views = clock.deadlines_of(session, case)
     if not views:
-        out.text("No deadlines.")
+        out.text(_("No deadlines."))
     for view in views:
         row = started.get((view.policy, view.clock))
         out.subheading(f"{view.label} ({view.version})")
+        # One sentence per fact, joined: each is whole for the translator.
         lines = []
         if row is not None:
-            lines.append(f"Started {out.time(row.started_at)}.")
-        lines.append(f"Due {out.time(view.due_at)}.")
-        lines.append(f"State: {view.state.value}.")
+            lines.append(_("Started %(when)s.", when=out.time(row.started_at)))
+        lines.append(_("Due %(when)s.", when=out.time(view.due_at)))
+        state = STATE_WORDS.get(view.state)
+        lines.append(_("State: %(state)s.", state=_(state) if state else view.state.value))
         if view.stopped_at is not None:
-            lines.append(f"Stopped {out.time(view.stopped_at)}.")
+            lines.append(_("Stopped %(when)s.", when=out.time(view.stopped_at)))
         if row is not None and row.extensions:
-            lines.append(f"Extended {row.extensions} time(s).")
+            lines.append(_n("Extended %(num)d time.", "Extended %(num)d times.", row.extensions))
         if view.level_reached > 1:
-            lines.append(f"Escalation level reached: {view.level_label or view.level_reached}.")
+            lines.append(
+                _(
+                    "Escalation level reached: %(level)s.",
+                    level=view.level_label or view.level_reached,
+                )
+            )
         out.text(" ".join(lines))
     history = session.scalars(
         select(AuditEntry)
         .where(AuditEntry.case_id == case.id, AuditEntry.action.in_(DEADLINE_ACTIONS))
         .order_by(AuditEntry.id)
     ).all()
-    out.subheading("History of the deadlines")
+    out.subheading(_("History of the deadlines"))
     if not history:
-        out.text("Nothing yet: no warnings, breaches, escalations, extensions or stops.")
+        out.text(_("Nothing yet: no warnings, breaches, escalations, extensions or stops."))
     for entry in history:
-        what = entry.action.replace("_", " ").capitalize()
+        what = _action(entry.action)
+        what = what[:1].upper() + what[1:]
         out.text(f"{out.time(entry.at)} — {what}" + (f": {entry.detail}" if entry.detail else ""))
 
 
 def _decisions(session: Session, access: CaseAccess, out: _Writer) -> None:
-    out.heading("Decisions and events")
-    out.field("Outcome", access.case.outcome or "None recorded")
+    out.heading(_("Decisions and events"))
+    outcome = access.case.outcome
+    out.field(
+        _("Outcome"), str(OUTCOME_LABELS.get(outcome, outcome)) if outcome else _("None recorded")
+    )
     events = session.scalars(
         select(CaseEvent)
         .where(CaseEvent.case_id == access.case.id)
         .order_by(CaseEvent.occurred_at, CaseEvent.id)
     ).all()
     for event in events:
-        out.text(
-            f"{out.time(event.occurred_at)} — {event.kind.value.replace('_', ' ').capitalize()}"
-        )
+        words = EVENT_WORDS.get(event.kind)
+        what = _(words) if words else event.kind.value.replace("_", " ").capitalize()
+        out.text(f"{out.time(event.occurred_at)} — {what}")
 
 
 def _names(session: Session, trail: Sequence[AuditEntry]) -> dict[int, str]:
@@ -272,9 +389,12 @@ def _names(session: Session, trail: Sequence[AuditEntry]) -> dict[int, str]:
     )
 
 
-def _size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
+def _cleaning(status: str) -> str:
+    words = CLEANING_WORDS.get(status)
+    return _(words) if words is not None else status
+
+
+def _action(action: str) -> str:
+    """An audit entry's action in the document's language; the entry stays as stored."""
+    label = audit.ACTION_LABELS.get(action)
+    return _(label) if label is not None else action.replace("_", " ")

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
+from portal.i18n import _, _l
 from portal.models import (
     AuditEntry,
     AuthorKind,
@@ -43,6 +44,14 @@ from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
+# The outcomes as a person reads them; the case stores the English key above.
+OUTCOME_LABELS = {
+    "substantiated": _l("substantiated"),
+    "partly substantiated": _l("partly substantiated"),
+    "not substantiated": _l("not substantiated"),
+    "withdrawn": _l("withdrawn"),
+    "referred": _l("referred"),
+}
 MESSAGE_KINDS = {
     "reply": None,
     "acknowledge": EventKind.ACKNOWLEDGED,
@@ -265,15 +274,17 @@ def send_message(
     moves a new case to "acknowledged". Commits once.
     """
     if kind not in MESSAGE_KINDS:
-        raise InvalidInputError("Unknown kind of message.")
+        raise InvalidInputError(_("Unknown kind of message."))
     if not body.strip():
-        raise InvalidInputError("Write the message to the reporter.")
+        raise InvalidInputError(_("Write the message to the reporter."))
     case = access.case
     event = MESSAGE_KINDS[kind]
     if kind == "acknowledge" and acknowledged(session, case):
         raise InvalidInputError(
-            "Receipt of this report has already been acknowledged, so nothing was sent. "
-            "To write to the reporter, choose “Reply”."
+            _(
+                "Receipt of this report has already been acknowledged, so nothing was sent. "
+                "To write to the reporter, choose “Reply”."
+            )
         )
     if kind == "acknowledge" and any(
         rule.names_investigator
@@ -309,7 +320,10 @@ def _name_investigator(session: Session, case: Case, body: str) -> str:
     investigator = session.get(User, case.assignee_id) if case.assignee_id else None
     if investigator is None:
         raise InvalidInputError(
-            "Assign the case first: under this policy the acknowledgement names who investigates."
+            _(
+                "Assign the case first: under this policy the acknowledgement names who "
+                "investigates."
+            )
         )
     who = f"{investigator.display_name} ({investigator.title})"
     return f"{body.strip()}\n\nYour complaint is investigated by {who}."
@@ -319,7 +333,7 @@ def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) 
     """An internal note, sealed to the case key; the reporter never sees it. Commits once."""
     body = body.strip()
     if not body:
-        raise InvalidInputError("Write the note.")
+        raise InvalidInputError(_("Write the note."))
     messaging.seal_note(session, access.case, access.handler, body, now=now)
     audit.record(session, "note_added", now=now, actor_id=access.handler.id, case_id=access.case.id)
     session.commit()
@@ -386,13 +400,13 @@ def update_case(
     """Set tier, category and status (closing needs an outcome). Each change is audited."""
     case = access.case
     if tier not in (1, 2, 3):
-        raise InvalidInputError("Tier: choose 1, 2 or 3.")
+        raise InvalidInputError(_("Tier: choose 1, 2 or 3."))
     # A case may stay in its retired category, but none moves into one.
     offered = {c.key for c in intake.categories}
     if category not in offered and not (category == case.category and intake.category(category)):
-        raise InvalidInputError("Category: choose one of the list.")
+        raise InvalidInputError(_("Category: choose one of the list."))
     if status is CaseStatus.CLOSED and outcome not in OUTCOMES:
-        raise InvalidInputError("To close the case, choose its outcome.")
+        raise InvalidInputError(_("To close the case, choose its outcome."))
     changes = []
     if case.tier != tier:
         changes.append(f"tier {case.tier} -> {tier}")
@@ -444,7 +458,7 @@ def assign(session: Session, access: CaseAccess, assignee_id: int | None, *, now
         )
         if holds is None:
             raise InvalidInputError(
-                "Only a handler who holds the case can be assigned; grant access first."
+                _("Only a handler who holds the case can be assigned; grant access first.")
             )
     case.assignee_id = assignee_id
     audit.record(
@@ -468,7 +482,7 @@ def recuse(session: Session, access: CaseAccess, *, now: datetime) -> None:
     )
     if others is None:
         raise InvalidInputError(
-            "You are the only one who holds this case: grant it to a colleague first."
+            _("You are the only one who holds this case: grant it to a colleague first.")
         )
     session.execute(
         delete(CaseKeyGrant).where(
@@ -497,7 +511,7 @@ def grant(session: Session, access: CaseAccess, user_id: int, *, now: datetime) 
     case = access.case
     target = next((u for u in grantable(session, case) if u.id == user_id), None)
     if target is None or target.public_key is None:
-        raise InvalidInputError("That handler cannot be given this case.")
+        raise InvalidInputError(_("That handler cannot be given this case."))
     _seal_grant(session, case, access.case_private_key, target, now)
     audit.record(
         session,
@@ -519,7 +533,7 @@ def bulk_grant(
     """
     target = session.get(User, target_id)
     if target is None or not target.is_handler or not target.active or target.public_key is None:
-        raise InvalidInputError("That handler cannot be given cases.")
+        raise InvalidInputError(_("That handler cannot be given cases."))
     excluded = select(CaseExclusion.case_id).where(CaseExclusion.user_id == target.id)
     recused = select(CaseRecusal.case_id).where(CaseRecusal.user_id == target.id)
     holding = select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == target.id)
@@ -558,7 +572,7 @@ def bulk_grant(
 
 def _seal_grant(session: Session, case: Case, case_key: bytes, target: User, now: datetime) -> None:
     if target.public_key is None:
-        raise NotFoundError("That handler has not activated their account.")
+        raise NotFoundError(_("That handler has not activated their account."))
     # A key a database writer swapped in is refused here: the server never seals to it.
     blob, tag = integrity.seal_item(
         session,

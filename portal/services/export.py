@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
+from portal.i18n import _
 from portal.models import AuditEntry
 from portal.services import audit, integrity, messaging
 from portal.services.attachments import AttachmentStore
@@ -102,7 +103,10 @@ def export_zip(
         MIN_PASSPHRASE_LENGTH <= len(passphrase) <= MAX_PASSPHRASE_LENGTH
     ):
         raise InvalidInputError(
-            f"The passphrase must be at least {MIN_PASSPHRASE_LENGTH} characters long."
+            _(
+                "The passphrase must be at least %(length)s characters long.",
+                length=MIN_PASSPHRASE_LENGTH,
+            )
         )
     contents = _read(session, access)
     ref = reference(access.case)

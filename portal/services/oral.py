@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 import crypto
 from portal.argon2_gate import UNGATED, Argon2Gate
 from portal.config import IntakeConfig
+from portal.i18n import N_, _, in_language
 from portal.models import (
     AuthorKind,
     Case,
@@ -38,20 +39,23 @@ from portal.services.errors import InvalidInputError
 
 # Stored in the clear in ``cases.channel`` (the statistics count reports by channel).
 CHANNELS = {
-    "telephone": "Telephone",
-    "voice_message": "Voice message",
-    "post": "Post",
-    "email": "E-mail",
-    "meeting": "Meeting in person",
+    "telephone": N_("Telephone"),
+    "voice_message": N_("Voice message"),
+    "post": N_("Post"),
+    "email": N_("E-mail"),
+    "meeting": N_("Meeting in person"),
 }
 AWAITING, CORRECTED, APPROVED = "awaiting", "corrected", "approved"
 
-UNKNOWN_CHANNEL = "Choose how the report was received."
-NO_TIME = "Give the date and time the report was received."
-FUTURE_TIME = "The time the report was received cannot be in the future."
-APPROVED_TEXT = "The reporter approved the minutes of the report."
-CORRECTED_TEXT = "The reporter corrected the minutes of the report. The handlers see both versions."
-REVISED_TEXT = (
+# Marked here, translated where they are used (the thread's lines in the case's language).
+UNKNOWN_CHANNEL = N_("Choose how the report was received.")
+NO_TIME = N_("Give the date and time the report was received.")
+FUTURE_TIME = N_("The time the report was received cannot be in the future.")
+APPROVED_TEXT = N_("The reporter approved the minutes of the report.")
+CORRECTED_TEXT = N_(
+    "The reporter corrected the minutes of the report. The handlers see both versions."
+)
+REVISED_TEXT = N_(
     "The handler revised the minutes of the report. Please read them again, and approve or "
     "correct them."
 )
@@ -102,7 +106,7 @@ def record_oral_report(
     if problems:
         for upload in report.uploads:
             store.discard(upload.uid)
-        raise InvalidInputError(" ".join(problems))
+        raise InvalidInputError(" ".join(_(problem) for problem in problems))
     submission = intake.Submission(
         form_token=report.form_token,
         category=report.category,
@@ -182,7 +186,7 @@ def minutes_of(
     corrections = [v for v in versions if v.author_kind is AuthorKind.REPORTER]
     return MinutesView(
         state=case.minutes_state,
-        channel=CHANNELS.get(case.channel or "", case.channel or ""),
+        channel=_(CHANNELS[case.channel]) if case.channel in CHANNELS else case.channel or "",
         current=current,
         versions=tuple(versions),
         correction=corrections[-1].text if corrections else None,
@@ -212,7 +216,7 @@ def revise_minutes(session: Session, access: CaseAccess, text: str, *, now: date
     Audited. Commits once."""
     case = access.case
     if case.minutes_state not in (AWAITING, CORRECTED):
-        raise InvalidInputError("Only minutes that are not yet approved can be revised.")
+        raise InvalidInputError(_("Only minutes that are not yet approved can be revised."))
     _add_version(session, case, text, AuthorKind.HANDLER, access.handler.id, now)
     case.minutes_state = AWAITING
     _minutes_event(session, case, EventKind.MINUTES_REVISED, REVISED_TEXT, now)
@@ -222,7 +226,7 @@ def revise_minutes(session: Session, access: CaseAccess, text: str, *, now: date
 
 def _require_state(case: Case, state: str) -> None:
     if case.minutes_state != state:
-        raise InvalidInputError("These minutes are not waiting for your approval.")
+        raise InvalidInputError(_("These minutes are not waiting for your approval."))
 
 
 def _add_version(
@@ -235,10 +239,13 @@ def _add_version(
 ) -> None:
     text = text.strip()
     if not text:
-        raise InvalidInputError("Write the corrected minutes.")
+        raise InvalidInputError(_("Write the corrected minutes."))
     if len(text) > intake.MAX_ANSWER_LENGTH:
         raise InvalidInputError(
-            f"The minutes are longer than {intake.MAX_ANSWER_LENGTH} characters."
+            _(
+                "The minutes are longer than %(length)s characters.",
+                length=intake.MAX_ANSWER_LENGTH,
+            )
         )
     uid = secrets.token_hex(16)
     sealed, tag = integrity.seal_item(
@@ -265,11 +272,14 @@ def _minutes_event(
     session: Session, case: Case, kind: EventKind, words: str, now: datetime
 ) -> None:
     session.add(CaseEvent(case_id=case.id, kind=kind, occurred_at=now))
-    # The same words in the thread, so both sides read what happened when.
+    # The same words in the thread, so both sides read what happened when; written in the
+    # reporter's language, as they are stored so.
+    with in_language(case.language):
+        text = _(words)
     messaging.add_message(
         session,
         case,
-        words,
+        text,
         author_kind=AuthorKind.SYSTEM,
         store=None,
         now=now,
@@ -322,7 +332,7 @@ def _held(session: Session, handler: User, reference: str) -> Case:
             .limit(1)
         )
     if case is None:
-        raise InvalidInputError("No case that you hold has that reference.")
+        raise InvalidInputError(_("No case that you hold has that reference."))
     return case
 
 
@@ -335,10 +345,10 @@ def link_cases(session: Session, access: CaseAccess, reference: str, *, now: dat
     the other's reference (the trails are read by handlers who may hold only one). Commits."""
     other = _held(session, access.handler, reference)
     if other.id == access.case.id:
-        raise InvalidInputError("A case cannot be linked to itself.")
+        raise InvalidInputError(_("A case cannot be linked to itself."))
     low, high = _pair(access.case, other)
     if session.get(CaseLink, (low, high)) is not None:
-        raise InvalidInputError("These cases are already linked.")
+        raise InvalidInputError(_("These cases are already linked."))
     session.add(CaseLink(case_id=low, other_id=high, created_at=now))
     for case_id in (low, high):
         audit.record(
@@ -360,7 +370,7 @@ def unlink_cases(session: Session, access: CaseAccess, reference: str, *, now: d
         delete(CaseLink).where(CaseLink.case_id == low, CaseLink.other_id == high)
     )
     if not removed.rowcount:  # type: ignore[attr-defined]  # a CursorResult for a DELETE
-        raise InvalidInputError("These cases are not linked.")
+        raise InvalidInputError(_("These cases are not linked."))
     for case_id in (low, high):
         audit.record(
             session,
