@@ -45,6 +45,16 @@ CHANNELS = {
     "email": N_("E-mail"),
     "meeting": N_("Meeting in person"),
 }
+# How a report came in, as the end of "You made your report ..." and "Received ... and recorded
+# by a handler.": each language words the whole phrase (German "telefonisch", not "by Telefon").
+CHANNEL_HOW = {
+    # NOTE: ends "You made your report %(how)s." and "Received %(how)s and recorded by a handler."
+    "telephone": N_("by telephone"),
+    "voice_message": N_("by voice message"),
+    "post": N_("by post"),
+    "email": N_("by e-mail"),
+    "meeting": N_("in a meeting in person"),
+}
 AWAITING, CORRECTED, APPROVED = "awaiting", "corrected", "approved"
 
 # Marked here, translated where they are used (the thread's lines in the case's language).
@@ -147,6 +157,8 @@ class MinutesEntry:
 class MinutesView:
     state: str
     channel: str
+    # How the report came in, worded to end a sentence ("by telephone").
+    how: str
     # The minutes the reporter is asked to approve: the handler's latest version.
     current: str
     # Every version, oldest first: the handler's first minutes, then corrections and revisions.
@@ -187,6 +199,7 @@ def minutes_of(
     return MinutesView(
         state=case.minutes_state,
         channel=_(CHANNELS[case.channel]) if case.channel in CHANNELS else case.channel or "",
+        how=_(CHANNEL_HOW[case.channel]) if case.channel in CHANNEL_HOW else case.channel or "",
         current=current,
         versions=tuple(versions),
         correction=corrections[-1].text if corrections else None,
