@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+import wtforms
 from babel import Locale
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -102,7 +103,7 @@ def app(pseudo_dir: Path, config: Config, database: tuple[str, sessionmaker[Sess
 class VisibleText(HTMLParser):
     """The text a person reads on a page: text nodes, the title, read attributes."""
 
-    SKIP: ClassVar[set[str]] = {"script", "style", "template"}
+    SKIP: ClassVar[set[str]] = {"script", "style", "template", "code"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -110,6 +111,9 @@ class VisibleText(HTMLParser):
         self.attributes: list[str] = []
         self.title: list[str] = []
         self.open: list[str] = []
+        # Open elements that say their text is not for translation: a quote in another language
+        # (lang="en" on a quoted source), or translate="no" (stored audit details).
+        self.not_translated: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -120,14 +124,18 @@ class VisibleText(HTMLParser):
             self.attributes.append(str(values["value"]))
         if tag not in {"br", "hr", "img", "input", "link", "meta", "wbr", "source", "col"}:
             self.open.append(tag)
+            if tag != "html" and (values.get("lang") or values.get("translate") == "no"):
+                self.not_translated.append(tag)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self.open:
             while self.open and self.open.pop() != tag:
                 pass
+            if tag in self.not_translated:
+                self.not_translated.remove(tag)
 
     def handle_data(self, data: str) -> None:
-        if any(tag in self.SKIP for tag in self.open):
+        if self.not_translated or any(tag in self.SKIP for tag in self.open):
             return
         (self.title if "title" in self.open else self.body).append(data)
 
@@ -153,6 +161,15 @@ def without_data(text: str, known: list[str]) -> str:
     for value in known:
         text = text.replace(value, " ")
     return DATES.sub(" ", text)
+
+
+WTFORMS_MESSAGES = [
+    message.id
+    for message in read_po(
+        io.BytesIO((Path(wtforms.__file__).parent / "locale" / "wtforms.pot").read_bytes())
+    )
+    if message.id and isinstance(message.id, str)
+]
 
 
 def _alternatives(words: list[str]) -> str:
@@ -243,6 +260,10 @@ def site(app: Flask, db: Session) -> Iterator[Site]:
         *[language.name for language in i18n.LANGUAGES],
         *INVITED,
         config.site.timezone,
+        # Countries as Babel names them (locale data, like dates).
+        *[f"{name} ({code})" for code, name in ENGLISH.territories.items()],
+        # WTForms' own messages, which its own catalogues translate.
+        *WTFORMS_MESSAGES,
         # Policy keys, shown beside a policy's title to tell presets apart.
         *[path.stem for path in POLICY_DIR.glob("*.toml")],
     ]
