@@ -55,6 +55,20 @@ class AlreadyFiledError(ServiceError):
     """This form was filed and its receipt confirmed as saved; it cannot be shown again."""
 
 
+# How a report made to a handler came in (services/oral.py), as the end of "You made your report
+# ..." and "Received ... and recorded by a handler.": each language words the whole phrase
+# (German "telefonisch", not "by Telefon"). Here, with the reporter's words, because the reporter
+# reads it.
+CHANNEL_HOW = {
+    # NOTE: ends "You made your report %(how)s." and "Received %(how)s and recorded by a handler."
+    "telephone": N_("by telephone"),
+    "voice_message": N_("by voice message"),
+    "post": N_("by post"),
+    "email": N_("by e-mail"),
+    "meeting": N_("in a meeting in person"),
+}
+
+
 @dataclass(frozen=True)
 class Recipient:
     """A handler who may receive a report, as the reporter sees them."""

@@ -45,16 +45,6 @@ CHANNELS = {
     "email": N_("E-mail"),
     "meeting": N_("Meeting in person"),
 }
-# How a report came in, as the end of "You made your report ..." and "Received ... and recorded
-# by a handler.": each language words the whole phrase (German "telefonisch", not "by Telefon").
-CHANNEL_HOW = {
-    # NOTE: ends "You made your report %(how)s." and "Received %(how)s and recorded by a handler."
-    "telephone": N_("by telephone"),
-    "voice_message": N_("by voice message"),
-    "post": N_("by post"),
-    "email": N_("by e-mail"),
-    "meeting": N_("in a meeting in person"),
-}
 AWAITING, CORRECTED, APPROVED = "awaiting", "corrected", "approved"
 
 # Marked here, translated where they are used (the thread's lines in the case's language).
@@ -199,7 +189,9 @@ def minutes_of(
     return MinutesView(
         state=case.minutes_state,
         channel=_(CHANNELS[case.channel]) if case.channel in CHANNELS else case.channel or "",
-        how=_(CHANNEL_HOW[case.channel]) if case.channel in CHANNEL_HOW else case.channel or "",
+        how=_(intake.CHANNEL_HOW[case.channel])
+        if case.channel in intake.CHANNEL_HOW
+        else case.channel or "",
         current=current,
         versions=tuple(versions),
         correction=corrections[-1].text if corrections else None,

@@ -57,13 +57,16 @@ INVITED = ("newcomer", "Newcomer")
 POLICY_DIR = Path(i18n.__file__).resolve().parent / "policies"
 
 
-def pseudo_catalogue(pot: Path, locale: str) -> Catalog:
-    """Every msgid of ``pot`` translated as itself between markers (plurals alike)."""
+def pseudo_catalogue(pot: Path, locale: str, parts: set[str] | None = None) -> Catalog:
+    """Every msgid of ``pot`` translated as itself between markers (plurals alike); with
+    ``parts``, only the messages of those parts of the site."""
     with pot.open("rb") as f:
         template = read_po(f)
     catalog = Catalog(locale=locale)
     for message in template:
         if not message.id:
+            continue
+        if parts is not None and not {i18n.part_of(path) for path, _ in message.locations} & parts:
             continue
         if isinstance(message.id, tuple):
             singular, plural = message.id[0], message.id[1]
@@ -76,14 +79,18 @@ def pseudo_catalogue(pot: Path, locale: str) -> Catalog:
 
 
 @pytest.fixture
-def pseudo_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The pseudo catalogue compiled where the app will look for its translations."""
+def pseudo_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Path:
+    """The pseudo catalogue compiled where the app will look for its translations (of the parts
+    the test names with indirect parametrisation, else of all)."""
+    parts = getattr(request, "param", None)
     locale = i18n.BY_CODE[i18n.DEFAULT].babel_locale
     root = tmp_path / "pseudo-translations"
     target = root / locale / "LC_MESSAGES"
     target.mkdir(parents=True)
     with (target / "messages.mo").open("wb") as f:
-        write_mo(f, pseudo_catalogue(i18n.TRANSLATIONS_DIR / "messages.pot", locale))
+        write_mo(f, pseudo_catalogue(i18n.TRANSLATIONS_DIR / "messages.pot", locale, parts))
     # i18n.init_app reads the directory when the app is made.
     monkeypatch.setattr(i18n, "TRANSLATIONS_DIR", root)
     return root
@@ -379,6 +386,36 @@ def test_every_page_shows_only_catalogue_text(app: Flask, site: Site) -> None:
         f"{len(distinct)} distinct texts on {len(findings)} pages are not from the catalogue "
         f"(mark them with _() or {{% trans %}}):\n{report}"
     )
+
+
+@pytest.mark.parametrize("pseudo_dir", [{"reporter", "automatic"}], indirect=True)
+def test_reporter_pages_need_only_the_reporter_and_automatic_parts(app: Flask, site: Site) -> None:
+    """A language that ships only the reporter and automatic parts leaves no English on any
+    page a reporter sees: every string those pages show is filed under those parts."""
+    findings: dict[str, list[str]] = {}
+    rules = sorted(
+        r.rule
+        for r in app.url_map.iter_rules()
+        if "GET" in (r.methods or ()) and r.endpoint.startswith("reporter.")
+    )
+    for who in ("anonymous", "reporter"):
+        for rule in rules:
+            response = site.clients[who].get(fill(rule, site.values))
+            if is_page(response):
+                left = unmarked(response.get_data(as_text=True), site.known)
+                if left:
+                    findings[f"GET {rule} ({who})"] = left
+    for where, response in error_pages(app, site):
+        if "/staff" in where:
+            continue
+        html = response.get_data(as_text=True)
+        known = site.known
+        if "receipt" in where:
+            code, passphrase = receipt_of(html)
+            known = [*known, code, *passphrase.split()]
+        if left := unmarked(html, known):
+            findings[where] = left
+    assert not findings, "\n".join(f"{k} -> {v}" for k, v in findings.items())
 
 
 def test_the_pseudo_locale_reaches_the_pages(app: Flask) -> None:
