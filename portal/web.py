@@ -159,6 +159,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.add_template_filter(local_time, "localtime")
     app.add_template_filter(format_number, "number")
     app.add_template_filter(capfirst, "capfirst")
+    app.add_template_filter(mid_sentence, "mid_sentence")
     app.add_template_filter(_filesize, "filesize")
     app.add_template_filter(_duration, "duration")
 
@@ -226,9 +227,24 @@ def local_time(value: datetime, now: datetime) -> str:
 
 def capfirst(value: object) -> str:
     """The text with its first letter upper-case and the rest as written (Jinja's ``capitalize``
-    lower-cases the rest, which breaks German nouns and names)."""
+    lower-cases the rest, which breaks German nouns and names); Turkish "i" becomes "İ"."""
     text = str(value)
-    return text[:1].upper() + text[1:]
+    first = text[:1]
+    if first == "i" and i18n.current_language().code == "tr":
+        return "İ" + text[1:]
+    return first.upper() + text[1:]
+
+
+def mid_sentence(value: object) -> str:
+    """A label ("Fraud") as it reads inside a sentence: lower-case where the language writes
+    common nouns so ("fraud"); German keeps its capitals, Turkish lower-cases "I" as dotless i."""
+    text = str(value)
+    code = i18n.current_language().code
+    if code == "de":
+        return text
+    if code == "tr":
+        text = text.replace("I", "\u0131").replace("\u0130", "i")
+    return text.lower()
 
 
 def format_number(value: float) -> str:

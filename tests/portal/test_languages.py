@@ -6,11 +6,12 @@ import re
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal import i18n
+from portal import i18n, web
 from portal.config import ConfigError
 from portal.models import Case
 from tests.conftest import make_config
@@ -143,3 +144,16 @@ def test_every_path_belongs_to_one_part() -> None:
     assert i18n.part_of("portal/services/clock/policy_text.py") == "staff"
     assert i18n.part_of("templates/admin/users.html") == "staff"
     assert set(part for _, part in i18n.PART_OF_PATH) <= set(i18n.PARTS)
+
+
+def test_labels_inside_a_sentence_keep_each_language_s_capitals(app: Flask) -> None:
+    cases = {
+        "en": ("Fraud", "fraud", "investigate", "Investigate"),
+        "de": ("Betrug", "Betrug", "prüfen", "Prüfen"),
+        "tr": ("İhlal", "ihlal", "inceleyeceğiz", "İnceleyeceğiz"),
+    }
+    for code, (label, inside, start, capital) in cases.items():
+        with app.test_request_context(f"/?lang={code}"):
+            i18n.remember_choice()
+            assert web.mid_sentence(label) == inside, code
+            assert web.capfirst(start) == capital, code
