@@ -46,7 +46,10 @@ def test_a_case_left_alone_escalates_and_both_sides_see_it(
     case_page = staff.get(f"/staff/cases/{case.uid}").get_data(as_text=True)
     assert "Acknowledge the report" in case_page
     assert "<td>2</td>" in case_page  # the level the acknowledgement clock drove the case to
-    assert "escalated: eu-directive/acknowledge: level 1 -&gt; 2 (deadline passed)" in case_page
+    assert (
+        'escalated: <span dir="auto" translate="no">'
+        "eu-directive/acknowledge: level 1 -&gt; 2 (deadline passed)</span>"
+    ) in case_page
     sign_in_as(staff, db, hanna)
     assert "1 case." in staff.get("/staff/inbox?due_soon=0").get_data(as_text=True)
 
