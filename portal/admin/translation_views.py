@@ -24,6 +24,10 @@ from portal.timeutil import utcnow
 from portal.web import app_config, current_settings, db_session
 
 TEXT_LABELS = {
+    "welcome": _l(
+        "Welcome (start page): shown in place of the built-in introduction; save it empty to "
+        "show the built-in one again"
+    ),
     "other_ways": _l("Other ways to report (start page)"),
     "mediator_notice": _l(
         "Notice of the external mediator (sent to the reporter by the clock): name the mediator "

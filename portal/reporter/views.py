@@ -69,6 +69,7 @@ def landing() -> str:
         "reporter/landing.html",
         promises=clock.site_promises(db_session(), intake_settings()),
         other_ways=sitetext.get_text(db_session(), "other_ways"),
+        welcome=sitetext.get_text(db_session(), "welcome"),
         first_run=not readiness.has_staff(db_session()),
     )
 

@@ -27,6 +27,9 @@ ALLOWED_ATTRIBUTES = {"a": ["href", "title"]}
 ALLOWED_PROTOCOLS = frozenset({"https", "http", "mailto", "tel"})
 
 DEFAULTS = {
+    # The start page's welcome: empty means the built-in introduction (in the catalogue, in every
+    # language); an admin's text, per language, takes its place.
+    "welcome": "",
     # NOTE: HTML shown on the start page; keep the <p> and </p> tags as they are.
     "other_ways": N_(
         "<p>You may also report to a competent external authority, such as the authority for the "
@@ -97,6 +100,8 @@ def get_source(session: Session, key: str, language: str | None = None) -> str:
         row = session.get(SiteText, stored)
         if row is not None:
             return row.html
+    if not DEFAULTS[key]:
+        return ""
     with i18n.in_language(code):
         return _(DEFAULTS[key])
 

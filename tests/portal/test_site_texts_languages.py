@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.i18n import in_language
+from portal.i18n import in_language, remember_choice
 from portal.models import AuditEntry, User
 from portal.services import sitetext
 from tests.factories import make_admin, make_handler, sign_in_as
@@ -51,7 +53,12 @@ def test_a_german_text_shows_in_german_and_the_default_elsewhere(
     assert "Bundesamt für Justiz" in page(app, "/", "de")
     french = page(app, "/", "fr")
     assert "Bundesamt" not in french
-    assert "competent external authority" in french
+    # French has no text of its own: the built-in default, in French from the catalogue.
+    with app.test_request_context("/?lang=fr"):
+        remember_choice()
+        built_in = str(sitetext.get_text(db, "other_ways"))
+    assert "competent external authority" not in built_in
+    assert built_in in french
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "site_text_changed")).one()
     assert (entry.actor_id, entry.detail) == (admin.id, "other_ways:de")
 
@@ -186,3 +193,21 @@ def test_posts_without_a_csrf_token_are_refused(
     assert audit_actions(db) == before
     assert "Bundesamt" in page(app, "/", "de")
     assert "Gefälscht" not in page(app, "/report", "de")
+
+
+def test_a_welcome_text_replaces_the_built_in_introduction_per_language(
+    client: FlaskClient, db: Session
+) -> None:
+    built_in = "Use this channel to tell"
+    assert built_in in client.get("/").get_data(as_text=True)
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    sitetext.set_text(db, "welcome", "<p>Welcome to ACME's channel.</p>", now, language="en")
+    sitetext.set_text(db, "welcome", "<p>Willkommen beim Meldekanal.</p>", now, language="de")
+    english = client.get("/?lang=en").get_data(as_text=True)
+    assert "Welcome to ACME" in english and built_in not in english
+    assert "Willkommen beim Meldekanal." in client.get("/?lang=de").get_data(as_text=True)
+    # A language without its own text gets the default language's.
+    assert "Welcome to ACME" in client.get("/?lang=fr").get_data(as_text=True)
+    # Saved empty, the built-in introduction is back (in the page's language).
+    sitetext.set_text(db, "welcome", "", now, language="en")
+    assert built_in in client.get("/?lang=en").get_data(as_text=True)
