@@ -6,15 +6,32 @@ from __future__ import annotations
 import re
 
 import pytest
+from babel.support import Translations
 from flask.testing import FlaskClient
+from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from portal import i18n
 from portal.models import Case
 from tests.factories import make_handler
 from tests.portal.test_reporter_web import csrf_of, intake_fields, receipt_of, sign_in
 
-PASSPHRASE_NOTE = "Your passphrase is made of English words on purpose"
+PASSPHRASE_NOTE = (
+    "Your passphrase is made of English words on purpose: type them exactly as shown, in any "
+    "language you use the site in."
+)
+WRITTEN_IN = (
+    "The organisation's automatic messages to you are written in %(language)s. To change this, "
+    "choose another language above and sign in again."
+)
+
+
+def words(code: str, msgid: str, **values: str) -> str:
+    """``msgid`` as the shipped catalogue of ``code`` words it, HTML-escaped as pages write it."""
+    translations = Translations.load(str(i18n.TRANSLATIONS_DIR), [code])
+    assert msgid in translations._catalog, f"{code}: {msgid!r} is not translated"
+    return str(escape(translations.gettext(msgid) % values))
 
 
 @pytest.fixture
@@ -29,13 +46,13 @@ def test_the_receipt_names_the_language_of_automatic_messages(
     fields = intake_fields(client)
     html = client.post("/report", data=fields, follow_redirects=True).get_data(as_text=True)
     assert db.scalar(select(Case.language)) == "ar"
-    assert "automatic messages to you are written in العربية" in html
-    assert PASSPHRASE_NOTE in html
+    assert words("ar", WRITTEN_IN, language="العربية") in html
+    assert words("ar", PASSPHRASE_NOTE) in html
     # The words themselves are English, whatever the page's language and direction.
     assert re.search(r'<code lang="en" dir="ltr" translate="no" id="passphrase">', html)
     base = {"csrf_token": csrf_of(html), "form_token": fields["form_token"], "action": "print"}
     printable = client.post("/report/receipt", data=base).get_data(as_text=True)
-    assert PASSPHRASE_NOTE in printable
+    assert words("ar", PASSPHRASE_NOTE) in printable
     assert '<html lang="ar" dir="rtl">' in printable
 
 
@@ -46,12 +63,12 @@ def test_the_case_page_names_the_cases_language_and_marks_the_reporters_words(
         as_text=True
     )
     code, passphrase = receipt_of(html)
-    assert PASSPHRASE_NOTE in client.get("/check").get_data(as_text=True)
+    assert str(escape(PASSPHRASE_NOTE)) in client.get("/check").get_data(as_text=True)
     client.get("/?lang=de")
     assert sign_in(client, code, passphrase).status_code == 302  # type: ignore[attr-defined]
     assert db.scalar(select(Case.language)) == "de"
     page = client.get("/case").get_data(as_text=True)
-    assert "automatic messages to you are written in Deutsch" in page
+    assert words("de", WRITTEN_IN, language="Deutsch") in page
     assert re.search(r'<dd class="pre" dir="auto">The warehouse manager', page)
     assert re.search(r'<textarea[^>]*dir="auto"[^>]*id="body"', page)
 
