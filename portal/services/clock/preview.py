@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from portal.i18n import N_, _, _n
 from portal.models import Case, Deadline, DeadlineState, EventKind
-from portal.services.calendar import BusinessCalendar, Duration, Unit
+from portal.services.calendar import BusinessCalendar, Duration
 from portal.services.clock.meetings import next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
@@ -471,16 +471,7 @@ def in_sentence(label: str) -> str:
 
 def duration_words(duration: Duration) -> str:
     """``duration`` in the page's language: "7 calendar days", "1 working day"."""
-    amount = duration.amount
-    if duration.unit is Unit.MINUTES:
-        return _n("%(num)d minute", "%(num)d minutes", amount)
-    if duration.unit is Unit.HOURS:
-        return _n("%(num)d hour", "%(num)d hours", amount)
-    if duration.unit is Unit.CALENDAR_DAYS:
-        return _n("%(num)d calendar day", "%(num)d calendar days", amount)
-    if duration.unit is Unit.WORKING_DAYS:
-        return _n("%(num)d working day", "%(num)d working days", amount)
-    return _n("%(num)d calendar month", "%(num)d calendar months", amount)
+    return duration.words()
 
 
 def _events(kinds: Iterable[EventKind], words: Mapping[EventKind, str]) -> str:
