@@ -188,3 +188,17 @@ def test_declared_parts_are_translated_in_full(code: str) -> None:
         for part, items in failures.items()
     )
     assert not failures, summary
+
+
+def test_templates_translate_data_with_translated_never_with_underscore() -> None:
+    """Jinja's ``_`` takes its argument as trusted markup and as a format string: on a value that
+    came from data (an admin's policy title) it would show HTML unescaped. Templates call it on
+    literal text only, and use ``translated(value)`` for data."""
+    call = re.compile(r"(?<![\w.])_\(\s*(?![\"'])")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if call.search(line)
+    ]
+    assert not offenders, "\n".join(offenders)
