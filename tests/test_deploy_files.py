@@ -100,3 +100,25 @@ def test_nginx_accepts_the_shipped_configuration(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "test is successful" in result.stderr
+
+
+def planned(target: str) -> str:
+    """What `make TARGET` would run from scratch (-B: as if nothing were built; -n: not run)."""
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is needed to read the Makefile's plan")
+    result = subprocess.run(  # noqa: S603  # the system's make, our own arguments
+        [make, "-n", "-B", "-C", str(ROOT), target], capture_output=True, text=True, check=True
+    )
+    return result.stdout
+
+
+def test_a_server_installs_the_site_alone_and_the_tools_come_with_the_tests() -> None:
+    # `make run` (and `make translations`, which docs/deploy.md uses) install `pip install -e .`
+    # only: the test, lint and benchmark tools are about half of the environment's size.
+    for target in ("run", "translations"):
+        plan = planned(target)
+        assert "pip install --quiet -e .\n" in plan, plan
+        assert ".[dev]" not in plan, plan
+    for target in ("test", "lint", "bench"):
+        assert "pip install --quiet -e '.[dev]'" in planned(target)
