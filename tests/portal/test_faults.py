@@ -347,3 +347,38 @@ def test_a_follow_up_whose_file_the_store_refuses_is_kept_as_a_draft(
     assert FOLLOW_UP in page
     assert count(database[1], Message) == 0
     assert stored_files(app) == []
+
+
+def test_a_follow_up_when_the_database_fails_comes_back_as_a_draft(
+    app: Flask, database: tuple[str, sessionmaker[Session]], handlers: list[int]
+) -> None:
+    if not database[0].startswith("sqlite"):
+        pytest.skip("SQLite's query_only makes the request's own connection refuse writes")
+    from tests.portal.test_nothing_lost import FOLLOW_UP, sign_in_reporter
+    from tests.portal.test_reporter_web import csrf_of, file_report
+
+    factory = database[1]
+    client = app.test_client()
+    code, passphrase = file_report(client)
+    page = sign_in_reporter(client, code, passphrase)
+    done: list[bool] = []
+
+    # Before the message is written: the flush that would write it fails.
+    def before_flush(session: Session, _context: object, _instances: object) -> None:
+        if not done and any(isinstance(item, Message) for item in session.new):
+            done.append(True)
+            session.connection().exec_driver_sql("PRAGMA query_only=1")
+
+    event.listen(factory, "before_flush", before_flush)
+    data = {"csrf_token": csrf_of(page), "body": FOLLOW_UP}
+    response = client.post("/case/messages", data=data)
+    page = response.get_data(as_text=True)
+    assert done and response.status_code == 503
+    assert TRY_AGAIN in page
+    assert f">{html.escape(FOLLOW_UP, quote=False)}</textarea>" in page
+    assert count(factory, Message) == 0
+
+    # Back: the page's own button sends it, once.
+    response = client.post("/case/messages", data=data)
+    assert response.status_code == 302 and "#thread" in response.headers["Location"]
+    assert count(factory, Message) == 1
