@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# Two stamps: the site alone (`make run`: what a server needs, about a tenth of the size) and
+# the site with its test, lint and benchmark tools (`make test`, `make lint`, `make bench`).
+SITE_STAMP := $(VENV)/.installed-site
 STAMP := $(VENV)/.installed-dev
 CONFIG ?= instance/candor.toml
 HOST ?= 127.0.0.1
@@ -18,13 +21,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+$(SITE_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $(SITE_STAMP)
+
+# The tools come on top of the site; the site's stamp is touched too, so that `make run` after
+# `make test` installs nothing again.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(SITE_STAMP) $(STAMP)
 
 install: $(STAMP)
 
-$(CONFIG): | $(STAMP)
+$(CONFIG): | $(SITE_STAMP)
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 
 # The catalogues: `make translations` compiles each .po into the .mo the site reads (build
@@ -33,7 +42,7 @@ $(CONFIG): | $(STAMP)
 CATALOGUES := $(wildcard portal/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 
-%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(STAMP)
+%/LC_MESSAGES/messages.mo: %/LC_MESSAGES/messages.po | $(SITE_STAMP)
 	$(BIN)/pybabel -q compile --statistics -i $< -o $@
 
 translations: $(COMPILED)
@@ -49,7 +58,7 @@ messages: $(STAMP)
 # setup_config adds any secret a newer version needs (e.g. security.integrity_key) to an older
 # config. The clock worker runs beside the web server and stops with it. gunicorn.conf.py keeps no
 # access log and removes addresses from the error log: the site records no IP address.
-run: $(STAMP) $(CONFIG) translations
+run: $(SITE_STAMP) $(CONFIG) translations
 	$(BIN)/python -m portal.setup_config $(CONFIG)
 	CANDOR_CONFIG=$(CONFIG) CANDOR_SERVE_URL=http://$(HOST):$(PORT) $(BIN)/flask --app wsgi candor init
 	CANDOR_CONFIG=$(CONFIG) $(BIN)/flask --app wsgi candor clock run & \

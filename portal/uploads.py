@@ -233,18 +233,25 @@ class EncryptingRequest(Request):
             return discard  # type: ignore[return-value]  # write-only file object by design
         config = app_config_of_request()
         keep = any(name == KEEP_FIELD and value for name, value in self._fields_seen)
-        sink = EncryptingSink(
-            attachment_store(),
-            filename or "",
-            content_type or "",
-            limit=_remaining_budget(),
-            policy=CleaningPolicy(
-                clean=not keep,
-                memory_limit=config.storage.clean_in_memory_mb * MIB,
-                # An Office file is rewritten entry by entry; this bounds a zip bomb's work.
-                max_unpacked=8 * config.storage.clean_in_memory_mb * MIB,
-            ),
-        )
+        try:
+            sink = EncryptingSink(
+                attachment_store(),
+                filename or "",
+                content_type or "",
+                limit=_remaining_budget(),
+                policy=CleaningPolicy(
+                    clean=not keep,
+                    memory_limit=config.storage.clean_in_memory_mb * MIB,
+                    # An Office file is rewritten entry by entry; this bounds a zip bomb's work.
+                    max_unpacked=8 * config.storage.clean_in_memory_mb * MIB,
+                ),
+            )
+        except OSError:
+            # The store cannot take a file (full, read-only, not a folder): the rest of the form
+            # is still read, so that the page that says so gives back what the sender typed.
+            failed = DiscardingSink("store_failed")
+            sinks.append(failed)
+            return failed  # type: ignore[return-value]  # write-only file object by design
         sinks.append(sink)
         return sink  # type: ignore[return-value]  # write-only file object by design
 
@@ -313,6 +320,8 @@ def collect_uploads(files: list[FileStorage]) -> list[EncryptedUpload]:
         if not isinstance(sink, EncryptingSink):
             continue
         upload = sink.finish()
+        if sink.store_failed:
+            continue  # nothing of it was kept; upload_problem() tells the sender
         if not storage.filename and upload.size == 0:
             sink.store.discard(sink.uid)
             continue
@@ -332,9 +341,26 @@ def total_budget_exceeded() -> bool:
     return any(isinstance(s, EncryptingSink) and s.too_large for s in g.get("upload_sinks", []))
 
 
+STORE_FAILED_TEXT = _l(
+    "The files could not be stored just now, so nothing was sent. What you typed is kept below: "
+    "try again in a few minutes, choosing the files again, or send it without them."
+)
+
+
+def store_failed() -> bool:
+    """Whether the attachment store refused a file of this request (a fault of the site's)."""
+    return any(
+        (isinstance(s, DiscardingSink) and s.reason == "store_failed")
+        or (isinstance(s, EncryptingSink) and s.store_failed)
+        for s in g.get("upload_sinks", [])
+    )
+
+
 def upload_problem() -> str | None:
     """What was wrong with this request's files, in words for the sender; None if nothing."""
     sinks = g.get("upload_sinks", [])
+    if store_failed():
+        return str(STORE_FAILED_TEXT)
     if any(isinstance(s, DiscardingSink) and s.reason == "bad_form" and s.size for s in sinks):
         return _("The files could not be accepted with this form; choose them again and send it.")
     if any(isinstance(s, DiscardingSink) and s.reason == "too_many" and s.size for s in sinks):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -14,7 +15,8 @@ import flask_babel
 from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.routing import IntegerConverter, Map
@@ -27,7 +29,7 @@ from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.i18n import _, _l, _n
 from portal.services import clock, site_settings
-from portal.services.attachments import AttachmentStore
+from portal.services.attachments import AttachmentStore, StoreUnavailableError
 from portal.services.lengths import too_long_message
 from portal.services.receipt_delays import DelayPolicy
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
@@ -152,6 +154,9 @@ def init_app(app: Flask, config: Config) -> None:
     app.register_error_handler(HTTPException, http_error_page)
     app.register_error_handler(crypto.DecryptionError, _integrity_error)
     app.register_error_handler(Argon2BusyError, _busy_error)
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
+    app.register_error_handler(StoreUnavailableError, _store_unavailable)
     app.context_processor(_template_globals)
     i18n.init_app(app)
     app.add_template_filter(local_date, "localdate")
@@ -262,6 +267,58 @@ BUSY_TEXT = _l(
 
 def busy_headers(error: Argon2BusyError) -> dict[str, str]:
     return {"Retry-After": str(error.retry_after_seconds)}
+
+
+# The database went away (restarted, failed over, its disk full, a network cut): a page asks
+# to try again in a moment rather than a 500, and the next request finds it again by itself.
+DATABASE_RETRY_SECONDS = 30
+DATABASE_DOWN_TITLE = _l("Not saved yet: try again in a moment")
+DATABASE_DOWN_TEXT = _l(
+    "The site could not reach its database just now, so nothing was saved. Go back and try "
+    "again in a minute."
+)
+
+
+def forget_database_connections() -> None:
+    """Drop this request's session and every pooled connection after the database failed.
+
+    A connection that failed mid-transaction may be dead (PostgreSQL restarted or the backend
+    was terminated) or left in a state no later request should inherit; pre-ping would find a
+    dead one at the next checkout, and disposing of the pool finds every other one now. Nothing
+    the failed transaction wrote was committed: each use case commits once, at its end.
+    """
+    session = g.pop("db_session", None)
+    if session is not None:
+        # The connection may be gone already; closing below releases it either way.
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+        session.close()
+    g.pop("site_settings", None)
+    g.pop("clock_settings", None)
+    factory = current_app.extensions["candor.sessionmaker"]
+    engine = factory.kw.get("bind")
+    if isinstance(engine, Engine):
+        engine.dispose()
+
+
+def database_unavailable(_error: SQLAlchemyError) -> tuple[str, int, dict[str, str]]:
+    # Logged without the statement's parameters (make_engine hides them); the type is enough.
+    logging.getLogger("candor.database").warning(
+        "database unavailable: %s", type(getattr(_error, "orig", _error)).__name__
+    )
+    forget_database_connections()
+    page = render_template(
+        "error.html", error=ErrorTitle(str(DATABASE_DOWN_TITLE)), text=str(DATABASE_DOWN_TEXT)
+    )
+    return page, 503, {"Retry-After": str(DATABASE_RETRY_SECONDS)}
+
+
+def _store_unavailable(_error: StoreUnavailableError) -> tuple[str, int, dict[str, str]]:
+    # Pages with something typed worth keeping catch this themselves and show the form again.
+    page = render_template(
+        "error.html", error=ErrorTitle(_("Not saved")), text=str(uploads.STORE_FAILED_TEXT)
+    )
+    return page, 503, {"Retry-After": str(DATABASE_RETRY_SECONDS)}
 
 
 def _close_session(_exc: BaseException | None) -> None:

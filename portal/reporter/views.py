@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from flask import flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 
 from portal import i18n
 from portal.argon2_gate import Argon2BusyError
@@ -34,18 +35,28 @@ from portal.services import (
     reporter_access,
     sitetext,
 )
+from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.timeutil import utcnow
-from portal.uploads import attachment_store, collect_uploads, upload_problem
+from portal.uploads import (
+    STORE_FAILED_TEXT,
+    attachment_store,
+    collect_uploads,
+    store_failed,
+    upload_problem,
+)
 from portal.web import (
     BUSY_TEXT,
+    DATABASE_RETRY_SECONDS,
     app_config,
     argon2_gate,
     argon2_profile,
     busy_headers,
     clock_settings,
+    database_unavailable,
     db_session,
+    forget_database_connections,
     http_error_page,
     intake_settings,
     local_time,
@@ -97,7 +108,9 @@ def file_report() -> ResponseReturnValue:
     if upload_problem():
         problems.append(upload_problem() or "")
     if problems:
-        return _intake_page(form, problems, uploads_dropped=bool(uploads)), 400
+        # A store that refused the files is the site's fault, not the form's: try again later.
+        status = 503 if store_failed() else 400
+        return _intake_page(form, problems, uploads_dropped=bool(uploads)), status
     submission = intake.Submission(
         form_token=form.form_token.data or "",
         category=form.category.data or "",
@@ -129,6 +142,9 @@ def file_report() -> ResponseReturnValue:
         )
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
+    except StoreUnavailableError:
+        page = _intake_page(form, [str(STORE_FAILED_TEXT)], uploads_dropped=bool(uploads))
+        return page, 503
     except Argon2BusyError as exc:
         busy = _(
             "The site is busy right now, so the report could not be filed yet. Everything you "
@@ -430,6 +446,8 @@ def send_message() -> ResponseReturnValue:
         )
     except InvalidInputError as exc:
         return _case_page(login, draft=body, problem=str(exc))
+    except StoreUnavailableError:
+        return _case_page(login, draft=body, problem=str(STORE_FAILED_TEXT))
     flash(_("Your message has been sent."), "info")
     return redirect(url_for("reporter.case") + "#thread")
 
@@ -472,6 +490,72 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
                 uploads_dropped=bool(request.files),
             ), 400
     return http_error_page(error)
+
+
+DATABASE_DOWN = N_(
+    "The site could not reach its database just now, so nothing was saved. Everything you "
+    "typed is kept below: press the button again in a minute."
+)
+
+
+@bp.errorhandler(OperationalError)
+@bp.errorhandler(InterfaceError)
+def database_went_away(error: SQLAlchemyError) -> ResponseReturnValue:
+    """The database failed in the middle of a post: what the reporter typed comes back to them.
+
+    Nothing of the post was kept: the service commits once, at its end, so a failure before that
+    leaves no half case or half message, and the files written for it are removed at the end of
+    the request (uploads.discard_unclaimed_uploads). Sending the same form again is safe: its
+    form token makes a second post of a report that did get through show the same receipt.
+    """
+    if request.method != "POST" or request.endpoint not in (
+        "reporter.file_report",
+        "reporter.send_message",
+    ):
+        return database_unavailable(error)
+    forget_database_connections()
+    files_dropped = any(f.filename for f in request.files.getlist("attachments"))
+    headers = {"Retry-After": str(DATABASE_RETRY_SECONDS)}
+    if request.endpoint == "reporter.file_report":
+        try:
+            # The database may be back already (a failover, a restarted server): then the
+            # whole form comes back, filled in, under the same form token.
+            recipients = intake.list_recipients(db_session())
+            if recipients:
+                form = intake_form(intake_settings(), recipients)
+                page = _intake_page(form, [_(DATABASE_DOWN)], uploads_dropped=files_dropped)
+                return page, 503, headers
+        except SQLAlchemyError:
+            forget_database_connections()
+    return _try_again_page(files_dropped), 503, headers
+
+
+def _try_again_page(files_dropped: bool) -> str:
+    """Every field of the post, sent again as it was, without asking the database anything."""
+    if request.endpoint == "reporter.file_report":
+        labels = {f"q_{q.key}": _(q.label) for q in app_config().intake.questions}
+        labels |= {"name": _("Your name"), "contact": _("How to contact you")}
+    else:
+        labels = {"body": _("Your message")}
+    # The name and contact only when given: an anonymous reporter is not offered them here.
+    shown = [
+        (name, label, value)
+        for name, label in labels.items()
+        if (value := request.form.get(name, "")) or name not in ("name", "contact")
+    ]
+    hidden = [
+        (name, value)
+        for name, value in request.form.items(multi=True)
+        if name not in labels and name != "attachments"
+    ]
+    return render_template(
+        "reporter/try_again.html",
+        action=request.path,
+        message=_(DATABASE_DOWN),
+        shown=shown,
+        hidden=hidden,
+        files_dropped=files_dropped,
+    )
 
 
 def reporter_action(

@@ -7,11 +7,12 @@ memory up to a limit, cleaned, and only then encrypted; anything else passes thr
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 from base64 import b64decode, b64encode
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,10 @@ class EncryptedUpload:
         )
 
 
+class StoreUnavailableError(OSError):
+    """The attachment store could not take a file (full, read-only, gone): nothing was kept."""
+
+
 class AttachmentStore:
     """A folder of encrypted files named by attachment uid."""
 
@@ -118,9 +123,25 @@ class AttachmentStore:
         """Make a finished upload permanent (an atomic rename)."""
         os.replace(self.pending_path(uid), self.path(uid))
 
+    def commit_all(self, uids: Sequence[str]) -> None:
+        """Make every file of one use case permanent, or none: the service calls this before
+        its one database commit, so that a case never names a file that is not there.
+
+        Raises StoreUnavailableError, having removed every file of ``uids``, if one cannot be.
+        """
+        try:
+            for uid in uids:
+                self.commit(uid)
+        except OSError as exc:
+            for uid in uids:
+                self.discard(uid)
+            raise StoreUnavailableError(exc.errno, "the attachment store refused a file") from exc
+
     def discard(self, uid: str) -> None:
         for path in (self.pending_path(uid), self.path(uid)):
-            path.unlink(missing_ok=True)
+            # A store that cannot be written may not be cleaned either: nothing more to do.
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
 
     def read(self, uid: str, file_key: bytes) -> Iterator[bytes]:
         """Yield the plaintext chunk by chunk, after the whole file has verified.
@@ -185,6 +206,9 @@ class EncryptingSink:
         self._held: bytearray | None = bytearray() if policy is not None else None
         self._deciding = policy is not None
         self._encryptor = crypto.StreamEncryptor(self.file_key, file_context(self.uid))
+        # True once the store refused a write (full, read-only): the rest is counted and
+        # dropped, like a file past the limit, and the sender is told (uploads.upload_problem).
+        self.store_failed = False
         store.root.mkdir(parents=True, exist_ok=True)
         self._handle = self.store.pending_path(self.uid).open("wb")
 
@@ -230,7 +254,24 @@ class EncryptingSink:
 
     def _encrypt(self, data: bytes) -> None:
         self.stored_size += len(data)
-        self._handle.write(self._encryptor.update(data))
+        self._write_out(self._encryptor.update(data))
+
+    def _write_out(self, piece: bytes) -> None:
+        if self.store_failed:
+            return
+        try:
+            self._handle.write(piece)
+        except OSError:
+            self._fail()
+
+    def _fail(self) -> None:
+        """The store refused a write: keep nothing of this file, not even its pending part."""
+        self.store_failed = True
+        self._held = None
+        # The buffered rest could not be flushed either; the file is removed below.
+        with contextlib.suppress(OSError):
+            self._handle.close()
+        self.store.discard(self.uid)
 
     def seek(self, offset: int, whence: int = 0) -> int:
         # The parser rewinds when it has written everything: the file is complete.
@@ -239,8 +280,12 @@ class EncryptingSink:
                 self._complete()
                 # The padding to the size's bucket comes a chunk at a time: constant memory.
                 for piece in self._encryptor.finalize_chunks():
-                    self._handle.write(piece)
-            self._handle.close()
+                    self._write_out(piece)
+            if not self.store_failed:
+                try:
+                    self._handle.close()  # flushes: a full disk may say so only here
+                except OSError:
+                    self._fail()
             if self.too_large:
                 self.store.discard(self.uid)
         return 0

@@ -310,9 +310,7 @@ def send_message(
         session.add(CaseEvent(case_id=case.id, kind=event, occurred_at=now))
         clock.apply_event(session, case, event, now=now, settings=settings)
     audit.record(session, f"message_{kind}", now=now, actor_id=access.handler.id, case_id=case.id)
-    session.commit()
-    for upload in uploads:
-        store.commit(upload.uid)
+    messaging.commit_with_files(session, store, uploads)
 
 
 def _name_investigator(session: Session, case: Case, body: str) -> str:

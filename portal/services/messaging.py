@@ -10,12 +10,18 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from portal.i18n import N_, _, _n
 from portal.models import Attachment, AuthorKind, Case, CaseEvent, EventKind, Message, Note, User
 from portal.services import batch, contexts, integrity
-from portal.services.attachments import AttachmentMeta, AttachmentStore, EncryptedUpload
+from portal.services.attachments import (
+    AttachmentMeta,
+    AttachmentStore,
+    EncryptedUpload,
+    StoreUnavailableError,
+)
 from portal.services.cleaning import CleaningStatus, Kind
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.services.intake import MAX_ANSWER_LENGTH, MAX_FILES, add_attachments
@@ -163,10 +169,31 @@ def add_message(
         case.last_reporter_at = now
     if not commit:
         return
-    session.commit()
-    for upload in uploads:
+    commit_with_files(session, store, uploads)
+
+
+def commit_with_files(
+    session: Session, store: AttachmentStore | None, uploads: Sequence[EncryptedUpload]
+) -> None:
+    """Commit the use case and keep its files: both, or neither.
+
+    The files are made permanent first, then the one commit: a message never names a file that
+    is not there. A store that refuses a file raises StoreUnavailableError with nothing written;
+    a failed commit takes the files away with it.
+    """
+    if store is not None:
+        try:
+            store.commit_all([upload.uid for upload in uploads])
+        except StoreUnavailableError:
+            session.rollback()
+            raise
+    try:
+        session.commit()
+    except SQLAlchemyError:
         if store is not None:
-            store.commit(upload.uid)
+            for upload in uploads:
+                store.discard(upload.uid)
+        raise
 
 
 def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:

@@ -279,7 +279,7 @@ def reporter_writes(
 ) -> None:
     """The reporter's message on their case, and its event on every clock of the case's
     policies that names it (a policy may stop or restart a clock when the reporter writes).
-    Commits once, then keeps the uploads."""
+    Commits once, its uploads with it (messaging.commit_with_files)."""
     messaging.add_message(
         session,
         case,
@@ -292,7 +292,4 @@ def reporter_writes(
     )
     apply_event(session, case, EventKind.REPORTER_MESSAGE, now=now, settings=settings)
     case_news.tell_holders(session, case, DigestKind.MESSAGE, settings, now=now)
-    session.commit()
-    if store is not None:
-        for upload in uploads:
-            store.commit(upload.uid)
+    messaging.commit_with_files(session, store, uploads)
