@@ -325,7 +325,9 @@ class Tally:
     def line(self) -> str:
         order = ["200", "302", "400", "429", "503", "500", "timeout"]
         keys = order + sorted(k for k in self.statuses if k not in order)
-        return ", ".join(f"{k}: {self.statuses[k]}" for k in keys if k in self.statuses or k in order)
+        return ", ".join(
+            f"{k}: {self.statuses[k]}" for k in keys if k in self.statuses or k in order
+        )
 
 
 def outcome_of(call: Any) -> tuple[str, dict[str, str] | None, float]:
@@ -464,7 +466,9 @@ def bench_overload(site: Server, raw: dict[str, Any], seconds: float) -> None:
     )
     print(
         "recovered (sign-in at once, landing < 200 ms) "
-        + (f"{recovered:.1f} s after the flood drained" if recovered is not None else "NOT in 60 s"),
+        + (
+            f"{recovered:.1f} s after the flood drained" if recovered is not None else "NOT in 60 s"
+        ),
         flush=True,
     )
 
@@ -503,9 +507,7 @@ def main() -> None:
         servers.append(site)
         bare = Server("bare page", "_bare_app:app", env, tmp / "bare.log", ROOT / "bench")
         servers.append(bare)
-        print(
-            f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}", flush=True
-        )
+        print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.2f}", flush=True)
         start_rss = site.worker_rss_mib()
         bench_pages(site, bare, durations.wrk_seconds)
         bench_overload(site, raw, durations.flood_seconds)
