@@ -146,7 +146,7 @@ class _ClientGate(Argon2Gate):
         self._connected = connected
 
     def slot(self) -> AbstractContextManager[None]:
-        return self._shared._slot(self._connected)  # noqa: SLF001  # the same class's state
+        return self._shared._slot(self._connected)  # the same class's state
 
     def for_client(self, connected: Callable[[], bool]) -> Argon2Gate:
         return _ClientGate(self._shared, connected)
