@@ -144,9 +144,12 @@ def get_texts(session: Session, *keys: str, language: str | None = None) -> dict
         if key not in DEFAULTS:
             raise KeyError(key)
     wanted = {stored for key in keys for stored in (row_key(key, code), key)}
-    rows = dict(
-        session.execute(select(SiteText.key, SiteText.html).where(SiteText.key.in_(wanted))).all()
-    )
+    rows: dict[str, str] = {
+        stored: source
+        for stored, source in session.execute(
+            select(SiteText.key, SiteText.html).where(SiteText.key.in_(wanted))
+        )
+    }
     texts: dict[str, Markup] = {}
     for key in keys:
         source = rows.get(row_key(key, code), rows.get(key))
