@@ -130,7 +130,7 @@ class Server:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(signal.SIGINT)  # a quick shutdown: nothing to finish
             try:
                 self.process.wait(timeout=15)
             except subprocess.TimeoutExpired:
