@@ -68,7 +68,7 @@ class Durations:
 
 
 FULL = Durations(wrk_seconds=10, flood_seconds=20, soak_seconds=30)
-QUICK = Durations(wrk_seconds=1, flood_seconds=3, soak_seconds=1)
+QUICK = Durations(wrk_seconds=1, flood_seconds=2, soak_seconds=1)
 
 
 # --- servers ------------------------------------------------------------------------------------
