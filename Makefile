@@ -85,7 +85,15 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# bench_load.py drives the site with Debian's wrk.
 bench: $(STAMP)
+	@if command -v wrk >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
+	else \
+		echo "wrk is missing and we are not root: bench_load.py will stop" \
+			"(install it with: sudo apt-get install wrk)"; \
+	fi
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

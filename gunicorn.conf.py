@@ -28,7 +28,18 @@ from gunicorn.glogging import Logger
 bind = [os.environ.get("CANDOR_BIND", "127.0.0.1:8080")]
 # One process: rate-limit counters kept in "memory://" are per process.
 workers = 1
-threads = 8
+# Threads enough that a flood cannot take them all: at most security.argon2_concurrency threads
+# run Argon2id and at most security.argon2_queue_max wait for a slot (one per CPU and 8 by
+# default: 10 on two CPUs); the rest serve pages, which wait on the database or the network far
+# more than on the CPU. Raise it with those two settings. Argon2id releases the GIL.
+threads = 32
+# A request still running after this long (a stuck database, say) is ended and its worker
+# restarted; nothing in the site legitimately takes longer (uploads stream in as they arrive).
+timeout = 60
+graceful_timeout = 30
+# Keep-alive connections are held by the worker without a thread; short, so that idle browsers
+# do not pile up.
+keepalive = 5
 
 accesslog = None
 disable_redirect_access_to_syslog = True

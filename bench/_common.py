@@ -4,6 +4,7 @@ configuration, percentiles and Argon2id timing."""
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 import sys
@@ -69,6 +70,43 @@ def app_config(tmp: Path, database_url: str, *, argon2_profile: str) -> dict[str
     raw["storage"]["attachments_dir"] = str(tmp / "attachments")
     raw["ratelimit"]["storage_url"] = "memory://"
     return raw
+
+
+def toml_text(raw: dict[str, Any]) -> str:
+    """``raw`` (what tomllib reads: tables, arrays of tables, scalars and lists of scalars) as
+    TOML, so that a bench can hand a changed config.example.toml to a server in a subprocess."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(item) for item in v) + "]"
+        return json.dumps(str(v))  # JSON string escapes are valid TOML basic-string escapes
+
+    def is_table_array(v: Any) -> bool:
+        return isinstance(v, list) and bool(v) and all(isinstance(i, dict) for i in v)
+
+    lines: list[str] = []
+
+    def table(path: str, items: dict[str, Any], header: str) -> None:
+        lines.append(header)
+        for k, v in items.items():
+            if not isinstance(v, dict) and not is_table_array(v):
+                lines.append(f"{k} = {value(v)}")
+        lines.append("")
+        for k, v in items.items():
+            name = f"{path}.{k}" if path else k
+            if isinstance(v, dict):
+                table(name, v, f"[{name}]")
+            elif is_table_array(v):
+                for item in v:
+                    table(name, item, f"[[{name}]]")
+
+    for section, content in raw.items():
+        table(section, content, f"[{section}]")
+    return "\n".join(lines)
 
 
 def percentile(values: list[float], fraction: float) -> float:

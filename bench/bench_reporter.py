@@ -8,14 +8,14 @@
    the upload (the target: under 64 MiB).
 
 Prints figures; asserts correctness only (receipt shown, encrypted file of the right size),
-never a speed target. Run: .venv/bin/python bench/bench_reporter.py
+never a speed target. Run: .venv/bin/python bench/bench_reporter.py; ``--quick`` (a few
+submissions and an 8 MiB upload, some seconds) is what tests/bench/test_bench_reporter.py runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import logging
 import os
 import re
@@ -41,6 +41,7 @@ from _common import (  # noqa: E402
     app_config,
     argon2_production_ms,
     percentile,
+    toml_text,
 )
 
 import crypto  # noqa: E402
@@ -90,30 +91,6 @@ def prepare_database(url: str) -> None:
     engine.dispose()
 
 
-def toml_text(raw: dict[str, Any]) -> str:
-    """Just enough TOML for the config: tables of scalars and arrays of tables."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, int):
-            return str(v)
-        return json.dumps(str(v))  # JSON string escapes are valid TOML basic-string escapes
-
-    lines: list[str] = []
-    for section, table in raw.items():
-        arrays = {k: v for k, v in table.items() if isinstance(v, list)}
-        lines.append(f"[{section}]")
-        lines.extend(f"{k} = {value(v)}" for k, v in table.items() if k not in arrays)
-        lines.append("")
-        for name, items in arrays.items():
-            for item in items:
-                lines.append(f"[[{section}.{name}]]")
-                lines.extend(f"{k} = {value(v)}" for k, v in item.items())
-                lines.append("")
-    return "\n".join(lines)
-
-
 def hidden_value(html: str, name: str) -> str:
     tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
     found = re.search(r'value="([^"]*)"', tag.group(0)) if tag else None
@@ -146,7 +123,7 @@ def report_fields(raw: dict[str, Any], csrf: str, form_token: str) -> dict[str, 
 # --- 1. submission latency ----------------------------------------------------------------------
 
 
-def bench_submit() -> None:
+def bench_submit(submissions: int = SUBMISSIONS) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="candor-bench-submit-"))
     try:
         raw = raw_config(tmp)
@@ -166,6 +143,8 @@ def bench_submit() -> None:
                 start = time.perf_counter()
                 response = client.post("/report", data=fields)
                 elapsed = (time.perf_counter() - start) * 1000
+            if response.status_code == 303:  # the receipt is a page of its own (not timed)
+                response = client.get(response.headers["Location"])
             body = response.get_data(as_text=True)
             assert response.status_code == 200 and 'id="receipt-code"' in body, (
                 response.status_code,
@@ -176,10 +155,11 @@ def bench_submit() -> None:
         # One untimed submission first: the first request pays for lazy imports and templates.
         cold_ms, _ = submit()
         times, in_request_argon2, argon2_alone = [], [], []
-        for index in range(SUBMISSIONS):
+        every = max(1, submissions // ARGON2_RUNS)
+        for index in range(submissions):
             # The standalone Argon2id runs are spread over the loop, so that they see the same
             # machine (other work on it) as the submissions they are compared with.
-            if index % (SUBMISSIONS // ARGON2_RUNS) == 0 and len(argon2_alone) < ARGON2_RUNS:
+            if index % every == 0 and len(argon2_alone) < ARGON2_RUNS:
                 argon2_alone.append(argon2_production_ms())
             elapsed, argon_ms = submit()
             times.append(elapsed)
@@ -188,7 +168,7 @@ def bench_submit() -> None:
         argon2 = statistics.median(argon2_alone)
         p95 = percentile(times, 0.95)
         print(
-            f"submit 2 KB report (n={SUBMISSIONS}): p50 {percentile(times, 0.50):.1f} ms, "
+            f"submit 2 KB report (n={submissions}): p50 {percentile(times, 0.50):.1f} ms, "
             f"p95 {p95:.1f} ms, max {max(times):.1f} ms; "
             f"Argon2id production {argon2:.1f} ms (median of {len(argon2_alone)}); "
             f"p95 - Argon2 = {p95 - argon2:.1f} ms (target <= 50 ms)",
@@ -319,10 +299,17 @@ def submit_with_file(client: Client, raw: dict[str, Any], name: str, size: int) 
     status, page = client.get("/report")
     assert status == 200, status
     fields = report_fields(raw, hidden_value(page, "csrf_token"), hidden_value(page, "form_token"))
-    return client.post_multipart("/report", fields, name, size)
+    return receipt_after(client, *client.post_multipart("/report", fields, name, size))
 
 
-def bench_upload() -> None:
+def receipt_after(client: Client, status: int, page: str) -> tuple[int, str]:
+    """The receipt page after a submission: it redirects (303) to a page of its own."""
+    if status == 303:
+        return client.get("/report/receipt")
+    return status, page
+
+
+def bench_upload(upload_mib: int = UPLOAD_MIB) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="candor-bench-upload-"))
     server: subprocess.Popen[str] | None = None
     server_log = None
@@ -361,7 +348,7 @@ def bench_upload() -> None:
             raw, hidden_value(page, "csrf_token"), hidden_value(page, "form_token")
         )
         hwm_before, rss_before = peak_rss_kib(server.pid)
-        size = UPLOAD_MIB * 1024 * 1024
+        size = upload_mib * 1024 * 1024
         # VmHWM already holds the warm-up's Argon2id (64 MiB), which would hide a smaller peak
         # while the body streams in; so also sample VmRSS as each MiB goes out.
         streaming_rss = [rss_before]
@@ -373,6 +360,7 @@ def bench_upload() -> None:
         start = time.perf_counter()
         status, page = client.post_multipart("/report", fields, "evidence.bin", size, sample)
         elapsed = time.perf_counter() - start
+        status, page = receipt_after(client, status, page)
         hwm_after, rss_after = peak_rss_kib(server.pid)
         assert status == 200 and 'id="receipt-code"' in page, (status, page[:2000])
 
@@ -384,7 +372,7 @@ def bench_upload() -> None:
 
         growth = (hwm_after - hwm_before) / 1024
         print(
-            f"upload {UPLOAD_MIB} MiB: {size / 1e6 / elapsed:.1f} MB/s "
+            f"upload {upload_mib} MiB: {size / 1e6 / elapsed:.1f} MB/s "
             f"({elapsed:.2f} s incl. one production Argon2id); "
             f"server peak RSS +{growth:.1f} MiB (target < 64 MiB)",
             flush=True,
@@ -414,9 +402,16 @@ def bench_upload() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", nargs=2, metavar=("CONFIG_PATH", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick", action="store_true", help="a few submissions and an 8 MiB upload (seconds)"
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
+        return
+    if args.quick:
+        bench_submit(submissions=5)
+        bench_upload(upload_mib=8)
         return
     bench_submit()
     bench_upload()

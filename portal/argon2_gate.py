@@ -13,12 +13,14 @@ module knows nothing of Flask, so services may import it.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from portal.services.errors import ServiceError
 
@@ -33,6 +35,14 @@ class Argon2BusyError(ServiceError):
     def __init__(self, retry_after_seconds: int) -> None:
         super().__init__("The site is busy.")
         self.retry_after_seconds = retry_after_seconds
+
+
+class ClientGoneError(Argon2BusyError):
+    """The client closed its connection while its request waited for a slot: the Argon2id work
+    was not started (nobody would read the answer)."""
+
+
+_log = logging.getLogger(__name__)
 
 
 class _Ticket:
@@ -57,22 +67,36 @@ class Argon2Gate:
         self._free = slots
         self._queue: deque[_Ticket] = deque()
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
+    def slot(self) -> AbstractContextManager[None]:
         """Hold one slot for the block; raise ``Argon2BusyError`` if none frees in time."""
-        self._acquire()
+        return self._slot(None)
+
+    def for_client(self, connected: Callable[[], bool]) -> Argon2Gate:
+        """This gate for one request: after waiting for a slot, ``connected()`` is asked whether
+        the client is still there, and if not, ``ClientGoneError`` is raised instead of running
+        Argon2id for nobody."""
+        return _ClientGate(self, connected)
+
+    @contextmanager
+    def _slot(self, connected: Callable[[], bool] | None) -> Iterator[None]:
+        waited = self._acquire()
+        if waited and connected is not None and not connected():
+            self._release()
+            _log.warning("Argon2id not started: the client went away while it waited")
+            raise ClientGoneError(self.retry_after_seconds)
         try:
             yield
         finally:
             self._release()
 
-    def _acquire(self) -> None:
+    def _acquire(self) -> bool:
+        """Take a slot; True if the request had to wait for it."""
         with self._condition:
             # Nobody overtakes a waiting request: a reporter who got into the queue is served
             # in turn, however many new requests a flood keeps sending.
             if self._free > 0 and not self._queue:
                 self._free -= 1
-                return
+                return False
             if len(self._queue) >= self.max_waiting:
                 # Beyond the cap nobody queues: threads never pile up behind the gate.
                 raise Argon2BusyError(self.retry_after_seconds)
@@ -86,6 +110,7 @@ class Argon2Gate:
                     self._queue.remove(ticket)
                     raise Argon2BusyError(self.retry_after_seconds)
                 self._condition.wait(left)
+            return True
 
     def _release(self) -> None:
         with self._condition:
@@ -109,15 +134,42 @@ class Argon2Gate:
             return self._condition.wait_for(lambda: len(self._queue) >= count, timeout)
 
 
+class _ClientGate(Argon2Gate):
+    """A shared gate seen by one request whose client may go away (``Argon2Gate.for_client``)."""
+
+    def __init__(self, shared: Argon2Gate, connected: Callable[[], bool]) -> None:
+        self.slots = shared.slots
+        self.wait_seconds = shared.wait_seconds
+        self.max_waiting = shared.max_waiting
+        self.retry_after_seconds = shared.retry_after_seconds
+        self._shared = shared
+        self._connected = connected
+
+    def slot(self) -> AbstractContextManager[None]:
+        return self._shared._slot(self._connected)  # the same class's state
+
+    def for_client(self, connected: Callable[[], bool]) -> Argon2Gate:
+        return _ClientGate(self._shared, connected)
+
+    @property
+    def waiting(self) -> int:
+        return self._shared.waiting
+
+    def wait_until_waiting(self, count: int, timeout: float) -> bool:
+        return self._shared.wait_until_waiting(count, timeout)
+
+
 class _Ungated(Argon2Gate):
     """No bound: for the command line and for services called outside a request."""
 
     def __init__(self) -> None:
         super().__init__(slots=1, wait_seconds=0, max_waiting=0)
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
-        yield
+    def slot(self) -> AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+    def for_client(self, connected: Callable[[], bool]) -> Argon2Gate:
+        return self
 
 
 UNGATED: Argon2Gate = _Ungated()

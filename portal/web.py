@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -198,8 +199,24 @@ def argon2_profile() -> crypto.Argon2Profile:
 
 
 def argon2_gate() -> Argon2Gate:
+    """The process's Argon2id gate, for this request: under gunicorn, a request that waited for a
+    slot gives up without the work if its client has closed the connection meanwhile."""
     gate: Argon2Gate = current_app.extensions["candor.argon2_gate"]
+    client = request.environ.get("gunicorn.socket")
+    if isinstance(client, socket.socket):
+        return gate.for_client(lambda: client_connected(client))
     return gate
+
+
+def client_connected(client: socket.socket) -> bool:
+    """Whether the peer of ``client`` still has the connection open, without blocking: a peek
+    that reads b"" means it closed (bytes, or nothing to read yet, mean it is there)."""
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except (BlockingIOError, InterruptedError):
+        return True
+    except OSError:
+        return False
 
 
 def receipt_delay_policy() -> DelayPolicy:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask_wtf import FlaskForm
@@ -89,8 +90,20 @@ def late_answer(form: IntakeFormBase) -> bool | None:
     return {"yes": True, "no": False}.get(form.late.data or "")
 
 
-def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:
-    """The intake form for this configuration: its questions, categories and handlers."""
+# Form classes by their questions (key, label, help text, one line or several): built once per
+# version of the intake settings and language, not on every request. Keyed by the questions
+# themselves, so an admin's edit (on any instance) makes a new key and never meets a stale class.
+_form_classes: dict[tuple[tuple[str, str, str, bool], ...], type[IntakeFormBase]] = {}
+_form_classes_lock = threading.Lock()
+_FORM_CLASSES_MAX = 256
+
+
+def _intake_form_class(intake: IntakeConfig) -> type[IntakeFormBase]:
+    key = tuple((q.key, str(q.label), str(q.help), q.multiline) for q in intake.questions)
+    with _form_classes_lock:
+        found = _form_classes.get(key)
+    if found is not None:
+        return found
 
     class IntakeForm(IntakeFormBase):
         pass
@@ -103,7 +116,16 @@ def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any
             f"q_{question.key}",
             kind(question.label, description=question.help, validators=validators),
         )
-    form = IntakeForm(**kwargs)
+    with _form_classes_lock:
+        if len(_form_classes) >= _FORM_CLASSES_MAX:
+            _form_classes.clear()
+        _form_classes[key] = IntakeForm
+    return IntakeForm
+
+
+def intake_form(intake: IntakeConfig, recipients: list[Recipient], **kwargs: Any) -> IntakeFormBase:
+    """The intake form for this configuration: its questions, categories and handlers."""
+    form = _intake_form_class(intake)(**kwargs)
     form.category.choices = [SelectChoice("", _l("Choose one"))] + [
         SelectChoice(c.key, c.label) for c in intake.categories
     ]

@@ -76,11 +76,12 @@ RECEIPT_KEY = "receipt"
 
 @bp.get("/")
 def landing() -> str:
+    texts = sitetext.get_texts(db_session(), "other_ways", "welcome")
     return render_template(
         "reporter/landing.html",
         promises=clock.site_promises(db_session(), intake_settings()),
-        other_ways=sitetext.get_text(db_session(), "other_ways"),
-        welcome=sitetext.get_text(db_session(), "welcome"),
+        other_ways=texts["other_ways"],
+        welcome=texts["welcome"],
         first_run=not readiness.has_staff(db_session()),
     )
 

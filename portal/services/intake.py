@@ -6,7 +6,7 @@ import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -238,9 +238,6 @@ def submit_report(
     sealed to the case public key. Posting the same form again returns the same receipt and opens
     no second case. Commits once.
     """
-    session.execute(
-        delete(PendingReceipt).where(PendingReceipt.created_at < now - PENDING_RECEIPT_LIFETIME)
-    )
     submission_lookup = crypto.lookup_hmac(pepper, f"submission:{submission.form_token}")
     existing = _existing_receipt(session, submission, submission_lookup, now)
     if existing is not None:
@@ -261,8 +258,21 @@ def submit_report(
     keypair = crypto.generate_keypair()
     receipt_code, receipt_lookup = _new_receipt_code(session, pepper)
     passphrase = crypto.generate_passphrase()
+    uid = secrets.token_hex(16)
+    # Argon2id (and any wait for its slot) before the first write: on SQLite a write holds the
+    # database's one write lock until the commit, and a flood must not hold it while it waits.
+    with gate.slot():
+        wrapped_key, _salt = crypto.wrap_with_secret(
+            keypair.private_key,
+            crypto.normalize_passphrase(passphrase),
+            contexts.reporter_key(uid),
+            profile,
+        )
+    session.execute(
+        delete(PendingReceipt).where(PendingReceipt.created_at < now - PENDING_RECEIPT_LIFETIME)
+    )
     case = Case(
-        uid=secrets.token_hex(16),
+        uid=uid,
         receipt_lookup=receipt_lookup,
         submission_lookup=submission_lookup,
         public_key=keypair.public_key,
@@ -285,13 +295,7 @@ def submit_report(
         # Unread for every handler until they open it.
         last_reporter_at=received_at,
     )
-    with gate.slot():
-        case.reporter_wrapped_key, _salt = crypto.wrap_with_secret(
-            keypair.private_key,
-            crypto.normalize_passphrase(passphrase),
-            contexts.reporter_key(case.uid),
-            profile,
-        )
+    case.reporter_wrapped_key = wrapped_key
     integrity.tag_reporter_key(session, case)
     integrity.sign_case_key(session, case)
     report = {
@@ -538,11 +542,17 @@ def show_pending_receipt(session: Session, form_token: str, *, pepper: bytes) ->
     return _unwrap_pending(session, pending, form_token)
 
 
+def _as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def _existing_receipt(
     session: Session, submission: Submission, lookup: bytes, now: datetime
 ) -> Receipt | None:
     pending = session.get(PendingReceipt, lookup)
-    if pending is not None:
+    # An expired one is deleted with the others once the new case is written.
+    if pending is not None and _as_utc(pending.created_at) >= now - PENDING_RECEIPT_LIFETIME:
         return _unwrap_pending(session, pending, submission.form_token)
     if session.scalar(select(Case.id).where(Case.submission_lookup == lookup)) is not None:
         raise AlreadyFiledError(

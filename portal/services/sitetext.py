@@ -9,10 +9,12 @@ text, else the built-in default (``DEFAULTS``) in the reader's language from the
 from __future__ import annotations
 
 import html
+import threading
 from datetime import datetime
 
 import bleach
 from markupsafe import Markup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal import i18n
@@ -109,6 +111,56 @@ def get_source(session: Session, key: str, language: str | None = None) -> str:
 def get_text(session: Session, key: str, language: str | None = None) -> Markup:
     """Sanitised HTML for ``key`` in ``language`` (by default the page's), ready for a template."""
     return sanitized_markup(get_source(session, key, language))
+
+
+# Sanitising is the costly part of showing a text (bleach parses the HTML), and texts change
+# only when an admin edits one; so each process keeps the sanitised result of each source text
+# it has shown, keyed by the source itself. The rows are still read on every page (one query),
+# so an edit made through any instance is shown by every other on its next request, and a
+# cached result can never be stale.
+_cache_lock = threading.Lock()
+_sanitised: dict[str, Markup] = {}
+_CACHE_MAX = 512
+
+
+def _sanitised_cached(source: str) -> Markup:
+    with _cache_lock:
+        found = _sanitised.get(source)
+    if found is not None:
+        return found
+    clean = sanitized_markup(source)
+    with _cache_lock:
+        if len(_sanitised) >= _CACHE_MAX:
+            _sanitised.clear()
+        _sanitised[source] = clean
+    return clean
+
+
+def get_texts(session: Session, *keys: str, language: str | None = None) -> dict[str, Markup]:
+    """``get_text`` for each of ``keys``, reading their rows in one query and sanitising each
+    source text once per process."""
+    code = _language(language)
+    for key in keys:
+        if key not in DEFAULTS:
+            raise KeyError(key)
+    wanted = {stored for key in keys for stored in (row_key(key, code), key)}
+    rows: dict[str, str] = {
+        stored: source
+        for stored, source in session.execute(
+            select(SiteText.key, SiteText.html).where(SiteText.key.in_(wanted))
+        )
+    }
+    texts: dict[str, Markup] = {}
+    for key in keys:
+        source = rows.get(row_key(key, code), rows.get(key))
+        if source is None:
+            if DEFAULTS[key]:
+                with i18n.in_language(code):
+                    source = _(DEFAULTS[key])
+            else:
+                source = ""
+        texts[key] = _sanitised_cached(source)
+    return texts
 
 
 def get_plain_text(

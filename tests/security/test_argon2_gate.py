@@ -12,6 +12,7 @@ These tests hold the gate's slots from the test itself and count Argon2id runs.
 from __future__ import annotations
 
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -23,10 +24,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from portal.argon2_gate import Argon2BusyError, Argon2Gate
+from portal.argon2_gate import Argon2BusyError, Argon2Gate, ClientGoneError
 from portal.models import Case, ReceiptCodeDelay, ReporterSession
 from portal.services import accounts
 from portal.timeutil import utcnow
+from portal.web import client_connected
 from tests.factories import PASSWORD, RECOVERY_KEYS, make_admin, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, file_report, intake_fields
 from tests.security.guessing_support import check_back, count_argon2_runs
@@ -129,6 +131,48 @@ def test_waiters_are_served_in_turn_and_nobody_overtakes_them() -> None:
     for thread in (first, second):
         thread.join(timeout=30)
     assert order == ["A", "B", "newcomer"]
+
+
+def test_a_waiter_whose_client_has_gone_runs_nothing_and_passes_the_slot_on() -> None:
+    gate = Argon2Gate(slots=1, wait_seconds=30, max_waiting=4)
+    order: list[str] = []
+    outcomes: dict[str, str] = {}
+
+    def wait_for_a_slot(name: str, connected: bool) -> None:
+        try:
+            with gate.for_client(lambda: connected).slot():
+                order.append(name)
+            outcomes[name] = "ran"
+        except ClientGoneError:
+            outcomes[name] = "gone"
+
+    gone = threading.Thread(target=wait_for_a_slot, args=("gone", False))
+    there = threading.Thread(target=wait_for_a_slot, args=("there", True))
+    with ExitStack() as stack:
+        take_every_slot(gate, stack)
+        gone.start()
+        assert gate.wait_until_waiting(1, timeout=10)
+        there.start()
+        assert gate.wait_until_waiting(2, timeout=10)
+    for thread in (gone, there):
+        thread.join(timeout=30)
+    assert outcomes == {"gone": "gone", "there": "ran"}
+    assert order == ["there"]
+    # The slot came back: a request that finds it free asks nothing and runs at once.
+    with gate.for_client(lambda: False).slot():
+        order.append("free")
+    assert order == ["there", "free"]
+
+
+def test_a_closed_peer_reads_as_gone_and_an_open_one_as_there() -> None:
+    ours, theirs = socket.socketpair()
+    with ours:
+        assert client_connected(ours)
+        theirs.sendall(b"GET / HTTP/1.1\r\n")  # a pipelined request is still a client
+        assert client_connected(ours)
+        assert ours.recv(100)
+        theirs.close()
+        assert not client_connected(ours)
 
 
 def test_a_wait_that_runs_out_is_refused_and_leaves_the_queue() -> None:
