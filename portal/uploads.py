@@ -325,7 +325,7 @@ def discard_unclaimed_uploads(_exc: BaseException | None = None) -> None:
     for sink in g.pop("upload_sinks", []):
         if isinstance(sink, EncryptingSink):
             sink.close()
-            sink.store.pending_path(sink.uid).unlink(missing_ok=True)
+            sink.store.discard_pending(sink.uid)
 
 
 def total_budget_exceeded() -> bool:
