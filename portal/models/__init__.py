@@ -48,8 +48,8 @@ from portal.models.storage import AttachmentChunk
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
-    "AttachmentChunk",
     "Attachment",
+    "AttachmentChunk",
     "AuditEntry",
     "AuditHead",
     "AuthorKind",

@@ -16,9 +16,9 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 import crypto
 from portal.models import AttachmentChunk
@@ -31,6 +31,17 @@ ROW_SIZE = crypto.CHUNK_SIZE + 16
 
 class AttachmentMissingError(ServiceError):
     """An attachment's row exists but its stored file does not (lost from the folder or table)."""
+
+
+class PendingFile(Protocol):
+    """Where an upload's ciphertext is written while it arrives: a file, or rows."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def write(self, data: bytes, /) -> int: ...
+
+    def close(self) -> None: ...
 
 
 def file_context(attachment_uid: str) -> bytes:
@@ -48,7 +59,7 @@ class AttachmentStore(ABC):
     """Encrypted files named by attachment uid: written pending, then committed or discarded."""
 
     @abstractmethod
-    def open_pending(self, uid: str) -> BinaryIO:
+    def open_pending(self, uid: str) -> PendingFile:
         """A write-only handle for a new upload's ciphertext; closing it ends the file."""
 
     @abstractmethod
@@ -102,7 +113,7 @@ class FolderStore(AttachmentStore):
     def pending_path(self, uid: str) -> Path:
         return self.root / f"{_check_uid(uid)}.part"
 
-    def open_pending(self, uid: str) -> BinaryIO:
+    def open_pending(self, uid: str) -> PendingFile:
         self.root.mkdir(parents=True, exist_ok=True)
         return self.pending_path(uid).open("wb")
 
@@ -142,7 +153,7 @@ class DatabaseStore(AttachmentStore):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def open_pending(self, uid: str) -> BinaryIO:
+    def open_pending(self, uid: str) -> PendingFile:
         return _RowWriter(self.engine, _check_uid(uid))
 
     def commit(self, uid: str) -> None:
@@ -182,21 +193,17 @@ class DatabaseStore(AttachmentStore):
         return io.BufferedReader(_RowReader(self.engine, uid, int(count)), ROW_SIZE)
 
 
-class _RowWriter(io.RawIOBase):
+class _RowWriter:
     """Cuts what it is given into rows of ROW_SIZE bytes, each committed as it fills."""
 
     def __init__(self, engine: Engine, uid: str) -> None:
-        super().__init__()
+        self.closed = False
         self.engine = engine
         self.uid = uid
         self.index = 0
         self.buffer = bytearray()
 
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        # The base class's signature takes any buffer; this one needs only bytes-like input.
+    def write(self, data: bytes, /) -> int:
         self.buffer += data
         while len(self.buffer) >= ROW_SIZE:
             self._flush_row(bytes(self.buffer[:ROW_SIZE]))
@@ -204,16 +211,15 @@ class _RowWriter(io.RawIOBase):
         return len(data)
 
     def close(self) -> None:
-        if not self.closed:
-            if self.buffer or self.index == 0:
-                self._flush_row(bytes(self.buffer))
-                self.buffer = bytearray()
-        super().close()
+        if not self.closed and (self.buffer or self.index == 0):
+            self._flush_row(bytes(self.buffer))
+            self.buffer = bytearray()
+        self.closed = True
 
     def _flush_row(self, data: bytes) -> None:
         with self.engine.begin() as conn:
             conn.execute(
-                AttachmentChunk.__table__.insert(),
+                insert(AttachmentChunk),
                 {"uid": self.uid, "position": self.index, "data": data, "pending": True},
             )
         self.index += 1
