@@ -234,3 +234,32 @@ def test_downloads_and_export_work_and_a_lost_file_is_a_clear_page(
     # The case page itself still opens: only the file is gone.
     assert handler.get(case_url(db)).status_code == 200
     assert reporter.get("/case").status_code == 200
+
+
+def _files_kept(store: AttachmentStore) -> int:
+    if isinstance(store, DatabaseStore):
+        with store.engine.connect() as conn:
+            return int(conn.scalar(select(func.count(func.distinct(AttachmentChunk.uid)))) or 0)
+    assert isinstance(store, FolderStore)
+    return sum(1 for p in store.root.iterdir() if p.is_file()) if store.root.exists() else 0
+
+
+def test_a_refused_form_or_a_too_large_file_leaves_nothing_in_either_store(
+    shared_app: Flask, db: Session, store_backend: str
+) -> None:
+    make_handler(db, "hanna")
+    client = shared_app.test_client()
+    refused = client.post(
+        "/report",
+        data=intake_fields(client, q_what_happened="", attachments=[file_bytes("a.bin", BIG)]),
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 400
+    too_large = client.post(
+        "/report",
+        data=intake_fields(client, attachments=[file_bytes("b.bin", b"x" * (6 << 20))]),
+        content_type="multipart/form-data",
+    )
+    assert too_large.status_code == 400
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
+    assert _files_kept(_store(shared_app)) == 0
