@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 import pytest
 from sqlalchemy import Engine, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from portal import PROJECT_ROOT, migrate
 from portal.db import make_session_factory
@@ -165,7 +165,7 @@ class Site:
     ports: dict[str, int]
     workers: list[subprocess.Popen[bytes]]
     engine: Engine
-    sessions: object
+    sessions: sessionmaker[Session]
     logs: Path
 
 
@@ -312,10 +312,7 @@ http {{
 
 
 def _db(site: Site) -> Session:
-    factory = site.sessions
-    assert callable(factory)
-    session: Session = factory()
-    return session
+    return site.sessions()
 
 
 def _make_the_acknowledgement_overdue(site: Site) -> None:
