@@ -15,7 +15,7 @@ ifneq ($(filter command line environment,$(origin PORT) $(origin HOST)),)
 export CANDOR_BASE_URL ?= http://$(HOST):$(PORT)
 endif
 
-.PHONY: run test lint bench install clean browser translations messages
+.PHONY: run test lint bench install clean browser nginx translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -77,7 +77,19 @@ browser:
 			"(install it with: sudo apt-get install chromium)"; \
 	fi
 
-test: $(STAMP) browser translations
+# The two-instance test (tests/ops) puts Debian's nginx in front of two gunicorn instances.
+NGINX := /usr/sbin/nginx
+
+nginx:
+	@if [ -x $(NGINX) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx; \
+	else \
+		echo "$(NGINX) is missing and we are not root: the two-instance test will skip" \
+			"(install it with: sudo apt-get install nginx)"; \
+	fi
+
+test: $(STAMP) browser nginx translations
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

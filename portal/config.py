@@ -39,6 +39,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CANDOR_SMTP_PASSWORD": "smtp.password",
 }
 ARGON2_PROFILES = ("production", "test")
+STORAGE_BACKENDS = ("folder", "database")
 MIN_SECRET_BYTES = 32
 
 
@@ -88,6 +89,8 @@ class StorageConfig:
     # Optional keys (older configuration files lack them); defaults in config_from_mapping.
     clean_in_memory_mb: int = 32
     case_quota_mb: int = 1024
+    # "folder" (attachments_dir, one machine) or "database" (shared by every instance).
+    backend: str = "folder"
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ def config_from_mapping(
             max_upload_mb=reader.get("storage.max_upload_mb", int, _positive),
             clean_in_memory_mb=reader.optional("storage.clean_in_memory_mb", int, 32, _positive),
             case_quota_mb=reader.optional("storage.case_quota_mb", int, 1024, _positive),
+            backend=reader.optional("storage.backend", str, "folder", _one_of(STORAGE_BACKENDS)),
         ),
         ratelimit=_ratelimit(reader),
         intake=_intake(reader),

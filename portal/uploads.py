@@ -331,10 +331,16 @@ def collect_uploads(files: list[FileStorage]) -> list[EncryptedUpload]:
 
 def discard_unclaimed_uploads(_exc: BaseException | None = None) -> None:
     """Remove any upload of this request that no case took (a refused form, a CSRF failure)."""
-    for sink in g.pop("upload_sinks", []):
+    sinks = g.pop("upload_sinks", [])
+    session = g.get("db_session")
+    if sinks and session is not None:
+        # The request is over and nothing of it is committed now; ending its transaction first
+        # lets the database store delete rows on SQLite, where one writer holds the whole file.
+        session.rollback()
+    for sink in sinks:
         if isinstance(sink, EncryptingSink):
             sink.close()
-            sink.store.pending_path(sink.uid).unlink(missing_ok=True)
+            sink.store.discard_pending(sink.uid)
 
 
 def total_budget_exceeded() -> bool:

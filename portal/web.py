@@ -30,7 +30,13 @@ from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.i18n import _, _l, _n
 from portal.services import clock, site_settings
-from portal.services.attachments import AttachmentStore, StoreUnavailableError
+from portal.services.attachments import (
+    AttachmentMissingError,
+    AttachmentStore,
+    DatabaseStore,
+    FolderStore,
+    StoreUnavailableError,
+)
 from portal.services.lengths import too_long_message
 from portal.services.receipt_delays import DelayPolicy
 from portal.uploads import EncryptingRequest, discard_unclaimed_uploads
@@ -122,6 +128,13 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits=fixed_digits, min=1, max=MAX_ID)
 
 
+def attachment_store_for(config: Config, engine: Engine) -> AttachmentStore:
+    """The configured attachment store: the local folder, or the database all instances share."""
+    if config.storage.backend == "database":
+        return DatabaseStore(engine)
+    return FolderStore(config.storage.attachments_dir)
+
+
 def init_app(app: Flask, config: Config) -> None:
     # Before any blueprint registers a rule, so that every `<int:...>` part is bounded.
     app.url_map.converters["int"] = IdConverter
@@ -130,7 +143,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.extensions["candor.sessionmaker"] = make_session_factory(
         engine, integrity_key=config.security.integrity_key
     )
-    app.extensions["candor.attachments"] = AttachmentStore(config.storage.attachments_dir)
+    app.extensions["candor.attachments"] = attachment_store_for(config, engine)
     app.extensions["candor.clock"] = clock.settings_for(config)
     # One gate per process: a process's threads share its CPUs and memory.
     app.extensions["candor.argon2_gate"] = Argon2Gate(
@@ -154,6 +167,7 @@ def init_app(app: Flask, config: Config) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, http_error_page)
     app.register_error_handler(crypto.DecryptionError, _integrity_error)
+    app.register_error_handler(AttachmentMissingError, _missing_attachment)
     app.register_error_handler(Argon2BusyError, _busy_error)
     app.register_error_handler(OperationalError, database_unavailable)
     app.register_error_handler(InterfaceError, database_unavailable)
@@ -542,6 +556,16 @@ def _integrity_error(_error: crypto.DecryptionError) -> tuple[str, int]:
     return render_template(
         "error.html", error=ErrorTitle(_("Content could not be verified")), text=text
     ), 500
+
+
+def _missing_attachment(_error: AttachmentMissingError) -> tuple[str, int]:
+    # Raised before any byte of a download or an export goes out, so a page can still be shown.
+    current_app.logger.warning("refused a download: an attachment's stored file is missing")
+    text = _(
+        "This file is no longer in the site's storage, so it cannot be downloaded. The rest of "
+        "the case is unaffected. If it persists, tell the organisation through another channel."
+    )
+    return render_template("error.html", error=ErrorTitle(_("File not available")), text=text), 404
 
 
 def _busy_error(error: Argon2BusyError) -> tuple[str, int, dict[str, str]]:

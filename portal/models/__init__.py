@@ -44,10 +44,12 @@ from portal.models.committee import (
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.site import SiteSetting
+from portal.models.storage import AttachmentChunk
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
     "Attachment",
+    "AttachmentChunk",
     "AuditEntry",
     "AuditHead",
     "AuthorKind",

@@ -9,25 +9,40 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import secrets
 from base64 import b64decode, b64encode
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import crypto
+from portal.services.attachment_store import (
+    AttachmentMissingError,
+    AttachmentStore,
+    DatabaseStore,
+    FolderStore,
+    StoreUnavailableError,
+    file_context,
+)
 from portal.services.cleaning import CLEANABLE, HEAD_SIZE, CleaningStatus, Kind, clean, sniff
+
+__all__ = [
+    "AttachmentMeta",
+    "AttachmentMissingError",
+    "AttachmentStore",
+    "CleaningPolicy",
+    "DatabaseStore",
+    "EncryptedUpload",
+    "EncryptingSink",
+    "FolderStore",
+    "StoreUnavailableError",
+    "file_context",
+    "safe_file_name",
+    "write_attachment",
+]
 
 FILE_NAME_MAX = 200
 # What one written piece is encrypted in, when a cleaned file goes to disk.
 WRITE_CHUNK = 64 * 1024
-
-
-def file_context(attachment_uid: str) -> bytes:
-    """Associated data binding an encrypted file to its attachment row."""
-    return f"candor:attachment:{attachment_uid}:file".encode()
 
 
 @dataclass(frozen=True)
@@ -101,73 +116,17 @@ class EncryptedUpload:
         )
 
 
-class StoreUnavailableError(OSError):
-    """The attachment store could not take a file (full, read-only, gone): nothing was kept."""
-
-
-class AttachmentStore:
-    """A folder of encrypted files named by attachment uid."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, uid: str) -> Path:
-        if not uid.isalnum():
-            raise ValueError("attachment uid must be alphanumeric")
-        return self.root / uid
-
-    def pending_path(self, uid: str) -> Path:
-        return self.root / f"{uid}.part"
-
-    def commit(self, uid: str) -> None:
-        """Make a finished upload permanent (an atomic rename)."""
-        os.replace(self.pending_path(uid), self.path(uid))
-
-    def commit_all(self, uids: Sequence[str]) -> None:
-        """Make every file of one use case permanent, or none: the service calls this before
-        its one database commit, so that a case never names a file that is not there.
-
-        Raises StoreUnavailableError, having removed every file of ``uids``, if one cannot be.
-        """
-        try:
-            for uid in uids:
-                self.commit(uid)
-        except OSError as exc:
-            for uid in uids:
-                self.discard(uid)
-            raise StoreUnavailableError(exc.errno, "the attachment store refused a file") from exc
-
-    def discard(self, uid: str) -> None:
-        for path in (self.pending_path(uid), self.path(uid)):
-            # A store that cannot be written may not be cleaned either: nothing more to do.
-            with contextlib.suppress(OSError):
-                path.unlink(missing_ok=True)
-
-    def read(self, uid: str, file_key: bytes) -> Iterator[bytes]:
-        """Yield the plaintext chunk by chunk, after the whole file has verified.
-
-        A first pass authenticates every chunk and the final flag without keeping anything, so
-        a tampered, reordered or cut-off file raises DecryptionError before a single byte goes
-        out: nothing is ever half-delivered. Both passes run in fixed memory.
-        """
-        path = self.path(uid)
-        with path.open("rb") as handle:
-            for _ in crypto.decrypt_chunks(file_key, handle, file_context(uid)):
-                pass
-        return self._stream(path, uid, file_key)
-
-    @staticmethod
-    def _stream(path: Path, uid: str, file_key: bytes) -> Iterator[bytes]:
-        with path.open("rb") as handle:
-            yield from crypto.decrypt_chunks(file_key, handle, file_context(uid))
-
-    def write(
-        self, name: str, content_type: str, data: bytes, policy: CleaningPolicy | None = None
-    ) -> EncryptedUpload:
-        """Encrypt ``data`` into a pending file; the service that records it commits it."""
-        sink = EncryptingSink(self, name, content_type, limit=None, policy=policy)
-        sink.write(data)
-        return sink.finish()
+def write_attachment(
+    store: AttachmentStore,
+    name: str,
+    content_type: str,
+    data: bytes,
+    policy: CleaningPolicy | None = None,
+) -> EncryptedUpload:
+    """Encrypt ``data`` into a pending file; the service that records it commits it."""
+    sink = EncryptingSink(store, name, content_type, limit=None, policy=policy)
+    sink.write(data)
+    return sink.finish()
 
 
 class EncryptingSink:
@@ -209,8 +168,7 @@ class EncryptingSink:
         # True once the store refused a write (full, read-only): the rest is counted and
         # dropped, like a file past the limit, and the sender is told (uploads.upload_problem).
         self.store_failed = False
-        store.root.mkdir(parents=True, exist_ok=True)
-        self._handle = self.store.pending_path(self.uid).open("wb")
+        self._handle = store.open_pending(self.uid)
 
     @property
     def too_large(self) -> bool:

@@ -252,6 +252,12 @@ def submit_report(
     category = intake.category(submission.category)
     if category is None:  # validate() refused an unknown category already
         raise InvalidInputError(_("Choose what the report is about."))
+    # Written only once the report is accepted: until then this transaction only reads, so that
+    # discarding a refused form's files (a write of their own, in the database store) never
+    # waits on it.
+    session.execute(
+        delete(PendingReceipt).where(PendingReceipt.created_at < now - PENDING_RECEIPT_LIFETIME)
+    )
 
     # A report recorded by a handler runs its clocks from when it was received.
     received_at = submission.received_at or now

@@ -32,7 +32,7 @@ def find_reporter_case(
 
 
 def reporter_storage_used(session: Session, case: Case, store: AttachmentStore) -> int:
-    """Bytes the reporter's files take in the attachment folder (encrypted, as stored).
+    """Bytes the reporter's files take in the attachment store (encrypted, as stored).
 
     The plaintext sizes are sealed to the case key, so the server counts what it can see
     anyway: the encrypted files. Handlers' files do not count against the reporter's quota.
@@ -45,8 +45,8 @@ def reporter_storage_used(session: Session, case: Case, store: AttachmentStore) 
     used = 0
     for uid in uids:
         try:
-            used += store.path(uid).stat().st_size
-        except (FileNotFoundError, ValueError):
+            used += store.stored_size(uid) or 0
+        except ValueError:
             continue
     return used
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import AuthorKind, Case, Message
 from portal.services import messaging
+from portal.services.attachments import write_attachment
 from tests.browser.navigators import ReporterNavigator, ThreadEntry, origin
 from tests.factories import make_handler
 
@@ -65,7 +66,7 @@ def test_reporter_files_checks_back_reads_a_reply_and_answers(
     db.expire_all()
     case = db.scalars(select(Case)).one()
     store = app.extensions["candor.attachments"]
-    upload = store.write(REPLY_FILE[0], "text/plain", REPLY_FILE[1])
+    upload = write_attachment(store, REPLY_FILE[0], "text/plain", REPLY_FILE[1])
     messaging.add_message(
         db,
         case,

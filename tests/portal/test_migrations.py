@@ -565,3 +565,24 @@ def test_0024_adds_the_case_language_and_removes_it_on_downgrade(empty_engine: E
     migrate.downgrade(empty_engine, "0023")
     with empty_engine.connect() as conn:
         assert "language" not in {c["name"] for c in inspect(conn).get_columns("cases")}
+
+
+def test_0026_adds_the_attachment_chunks_and_removes_them_on_downgrade(
+    empty_engine: Engine,
+) -> None:
+    migrate.upgrade(empty_engine, "0026")
+    with empty_engine.begin() as conn:
+        columns = {c["name"] for c in inspect(conn).get_columns("attachment_chunks")}
+        assert columns == {"uid", "position", "data", "pending"}
+        row = {"uid": "ab12", "position": 0, "data": b"\x00\xff", "pending": True}
+        conn.execute(
+            text("INSERT INTO attachment_chunks VALUES (:uid, :position, :data, :pending)"), row
+        )
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(
+                text("INSERT INTO attachment_chunks VALUES (:uid, :position, :data, :pending)"),
+                row,
+            )
+    migrate.downgrade(empty_engine, "-1")
+    with empty_engine.connect() as conn:
+        assert "attachment_chunks" not in inspect(conn).get_table_names()

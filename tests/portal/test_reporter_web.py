@@ -20,7 +20,7 @@ from portal.models import (
     Message,
 )
 from portal.services import messaging
-from portal.services.attachments import AttachmentStore
+from portal.services.attachments import FolderStore, write_attachment
 from tests.factories import NOW, file_bytes, make_handler
 
 REPORT_TEXT = "The warehouse manager sells the spare parts privately."
@@ -132,7 +132,7 @@ def test_validation_error_keeps_what_was_typed_and_asks_for_files_again(
     assert "Last week, depot 4" in html
     assert "choose them again" in html
     assert db.scalar(select(func.count()).select_from(Case)) == 0
-    store: AttachmentStore = app.extensions["candor.attachments"]
+    store: FolderStore = app.extensions["candor.attachments"]
     assert list(store.root.iterdir()) == []
 
 
@@ -245,7 +245,7 @@ def test_reporter_reads_a_reply_and_sends_a_follow_up(
     code, passphrase = file_report(client)
     case = db.scalars(select(Case)).one()
     store = app.extensions["candor.attachments"]
-    upload = store.write("instructions.txt", "text/plain", b"Please send the invoices.")
+    upload = write_attachment(store, "instructions.txt", "text/plain", b"Please send the invoices.")
     messaging.add_message(
         db,
         case,

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from portal.models import Attachment, AuthorKind, Case, Message, User
 from portal.services import casework, messaging
+from portal.services.attachments import write_attachment
 from portal.timeutil import utcnow
 from tests.factories import file_bytes, handler_private_key, make_handler, sign_in_as
 from tests.portal.test_reporter_web import REPORT_TEXT, file_report, sign_in
@@ -73,7 +74,7 @@ def file_full_case(app: Flask, db: Session, *, text: str = REPORT_TEXT) -> Filed
         HANDLER_REPLY,
         author_kind=AuthorKind.HANDLER,
         author=hanna,
-        uploads=[store.write("form.txt", "text/plain", HANDLER_FILE)],
+        uploads=[write_attachment(store, "form.txt", "text/plain", HANDLER_FILE)],
         store=store,
         now=utcnow(),
     )

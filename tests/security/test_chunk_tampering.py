@@ -37,7 +37,7 @@ from crypto.stream import (
     VERSION_2,
     StreamEncryptor,
 )
-from portal.services.attachments import AttachmentStore
+from portal.services.attachments import FolderStore, write_attachment
 
 KEY = new_file_key()
 AD = b"candor:attachment:0123abcd:file"
@@ -182,8 +182,8 @@ def test_padding_chunks_of_another_file_refused() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_store_hands_out_nothing_from_a_cut_file(version: int, tmp_path: Path) -> None:
-    store = AttachmentStore(tmp_path)
-    upload = store.write("evidence.bin", "application/octet-stream", PLAINTEXT)
+    store = FolderStore(tmp_path)
+    upload = write_attachment(store, "evidence.bin", "application/octet-stream", PLAINTEXT)
     store.commit(upload.uid)
     path = store.path(upload.uid)
     if version == VERSION_1:

@@ -26,7 +26,7 @@ import crypto.sealing
 import crypto.stream
 import crypto.wrapping
 from crypto import CHUNK_SIZE
-from portal.services.attachments import AttachmentStore
+from portal.services.attachments import FolderStore, write_attachment
 
 
 class Recorder:
@@ -112,8 +112,8 @@ def test_one_key_reused_by_mistake_still_gets_fresh_nonce_prefixes(recorder: Rec
 
 
 def test_every_upload_gets_its_own_file_key(tmp_path: Path, recorder: Recorder) -> None:
-    store = AttachmentStore(tmp_path)
-    uploads = [store.write("same.txt", "text/plain", b"same bytes") for _ in range(100)]
+    store = FolderStore(tmp_path)
+    uploads = [write_attachment(store, "same.txt", "text/plain", b"same bytes") for _ in range(100)]
     assert len({upload.file_key for upload in uploads}) == 100
     assert len({upload.uid for upload in uploads}) == 100
     recorder.assert_no_pair_repeats(at_least=100)

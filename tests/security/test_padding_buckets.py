@@ -22,7 +22,7 @@ import crypto
 from portal.config import Config
 from portal.models import Attachment, AuthorKind, Case, Message, Note
 from portal.services import contexts, messaging
-from portal.services.attachments import AttachmentStore
+from portal.services.attachments import FolderStore
 from tests.factories import NOW, make_handler
 
 KEYS = crypto.generate_keypair()
@@ -135,7 +135,7 @@ def test_reports_and_files_through_the_portal(
     client: FlaskClient, db: Session, config: Config
 ) -> None:
     make_handler(db, "hanna")
-    store = AttachmentStore(config.storage.attachments_dir)
+    store = FolderStore(config.storage.attachments_dir)
 
     first_text = "Spare parts are sold privately." * 3
     first = file_report(client, first_text, [("a.txt", b"x" * 10)])

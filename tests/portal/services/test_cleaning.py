@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from portal.services import cleaning, office
-from portal.services.attachments import AttachmentMeta, AttachmentStore, CleaningPolicy
+from portal.services.attachments import AttachmentMeta, CleaningPolicy, FolderStore
 from portal.services.cleaning import CleaningStatus, Kind
 from tests import sample_files as samples
 
@@ -145,8 +145,8 @@ def test_office_part_with_a_dtd_is_refused_not_expanded() -> None:
 
 def _sink_round_trip(
     tmp_path: Path, data: bytes, policy: CleaningPolicy | None, piece: int = 1000
-) -> tuple[AttachmentMeta, bytes, AttachmentStore]:
-    store = AttachmentStore(tmp_path)
+) -> tuple[AttachmentMeta, bytes, FolderStore]:
+    store = FolderStore(tmp_path)
     from portal.services.attachments import EncryptingSink
 
     sink = EncryptingSink(store, "f", "", limit=None, policy=policy)
