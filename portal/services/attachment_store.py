@@ -72,9 +72,15 @@ class AttachmentStore(ABC):
     def commit(self, uid: str) -> None:
         """Make a finished upload permanent (called once its case row is committed)."""
 
+    # When a use case's files become permanent: a folder, before the one database commit (a
+    # rename that cannot wait on the database), so a case never names a file that is not there;
+    # rows in the database itself, after it (a second writer would wait on the request's own
+    # transaction, and a pending row reads like a committed one, so nothing is lost between).
+    commits_before_case = True
+
     def commit_all(self, uids: Sequence[str]) -> None:
         """Make every file of one use case permanent, or none: the service calls this before
-        its one database commit, so that a case never names a file that is not there.
+        its one database commit (``commits_before_case``), else after it.
 
         Raises StoreUnavailableError, having removed every file of ``uids``, if one cannot be.
         """
@@ -87,6 +93,14 @@ class AttachmentStore(ABC):
                     self.discard(uid)
             errno = exc.errno if isinstance(exc, OSError) else None
             raise StoreUnavailableError(errno, "the attachment store refused a file") from exc
+
+    def keep_after_commit(self, uids: Sequence[str]) -> None:
+        """In a store that commits after the case (``commits_before_case`` false), mark the
+        committed use case's files permanent. A failure here loses nothing: a pending file
+        reads like a committed one."""
+        if not self.commits_before_case:
+            with contextlib.suppress(StoreUnavailableError):
+                self.commit_all(uids)
 
     @abstractmethod
     def discard(self, uid: str) -> None:
@@ -173,6 +187,8 @@ class DatabaseStore(AttachmentStore):
     back). Rows stay pending until the case that names them is committed; a pending file is
     read like any other, so a crash between the two commits loses nothing.
     """
+
+    commits_before_case = False
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine

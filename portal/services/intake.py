@@ -408,11 +408,12 @@ def submit_report(
     # The files first, then the one commit: a case never names a file that is not there. If
     # the store refuses, nothing is written; if the database fails at the commit, the files go.
     uids = [upload.uid for upload in submission.uploads]
-    try:
-        store.commit_all(uids)
-    except StoreUnavailableError:
-        session.rollback()
-        raise
+    if store.commits_before_case:
+        try:
+            store.commit_all(uids)
+        except StoreUnavailableError:
+            session.rollback()
+            raise
     try:
         session.commit()
     except IntegrityError:
@@ -420,6 +421,7 @@ def submit_report(
     except SQLAlchemyError:
         _discard(store, submission.uploads)
         raise
+    store.keep_after_commit(uids)
     return receipt
 
 

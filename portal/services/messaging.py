@@ -181,9 +181,10 @@ def commit_with_files(
     is not there. A store that refuses a file raises StoreUnavailableError with nothing written;
     a failed commit takes the files away with it.
     """
-    if store is not None:
+    uids = [upload.uid for upload in uploads]
+    if store is not None and store.commits_before_case:
         try:
-            store.commit_all([upload.uid for upload in uploads])
+            store.commit_all(uids)
         except StoreUnavailableError:
             session.rollback()
             raise
@@ -194,6 +195,8 @@ def commit_with_files(
             for upload in uploads:
                 store.discard(upload.uid)
         raise
+    if store is not None:
+        store.keep_after_commit(uids)
 
 
 def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal import create_app, migrate
 from portal.models import Attachment, Case, Message
-from portal.services import attachments
+from portal.services import attachment_store, attachments
 from tests.conftest import (
     drop_postgres_schema,
     make_config,
@@ -307,7 +307,7 @@ def test_a_store_refusing_the_commit_leaves_no_case_and_no_file(
     def read_only(_source: object, _target: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(attachments.os, "replace", read_only)
+    monkeypatch.setattr(attachment_store.os, "replace", read_only)
     status, page = post_report(client, fields)
     assert status == 503
     assert STORE_REFUSED in page
@@ -332,7 +332,7 @@ def test_a_follow_up_whose_file_the_store_refuses_is_kept_as_a_draft(
     def read_only(_source: object, _target: object) -> None:
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(attachments.os, "replace", read_only)
+    monkeypatch.setattr(attachment_store.os, "replace", read_only)
     response = client.post(
         "/case/messages",
         data={
