@@ -12,7 +12,16 @@ from portal.handler import bp
 from portal.handler.forms import ConfirmForm, PlainForm
 from portal.i18n import BY_CODE, _, _l, _n, site_default
 from portal.models import CaseStatus, User
-from portal.services import audit, casework, drafts, follow_ups, messaging, oral, tokens
+from portal.services import (
+    audit,
+    casework,
+    drafts,
+    follow_ups,
+    messaging,
+    oral,
+    retention,
+    tokens,
+)
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
@@ -238,6 +247,15 @@ def _render_case(
         oral=oral.oral_view(db_session(), access, detail.report),
         secretary_answers=appeals.SECRETARY_ANSWERS,
         votes=committee.VOTES,
+        deletion_at=retention.deletion_due(
+            access.case,
+            retention.days_for(
+                access.case.category,
+                retention.category_days(db_session()),
+                app_config().retention,
+            ),
+        ),
+        may_hold=access.handler.level >= retention.HOLD_LEVEL,
     ), status
 
 

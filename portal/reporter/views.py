@@ -32,6 +32,7 @@ from portal.services import (
     quota,
     readiness,
     reporter_access,
+    retention,
     sitetext,
 )
 from portal.services.clock import appeals
@@ -71,6 +72,14 @@ def landing() -> str:
         other_ways=sitetext.get_text(db_session(), "other_ways"),
         welcome=sitetext.get_text(db_session(), "welcome"),
         first_run=not readiness.has_staff(db_session()),
+        kept_for=[
+            (kept.label, retention.duration_words(kept.days))
+            for kept in retention.kept_for(
+                retention.category_days(db_session()),
+                app_config().retention,
+                intake_settings().categories,
+            )
+        ],
     )
 
 
