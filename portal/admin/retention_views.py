@@ -37,7 +37,7 @@ def _page(entries: Mapping[str, str], problem: str = "") -> str:
 @admin_required
 def retention_settings() -> ResponseReturnValue:
     if request.method == "GET":
-        saved = retention.category_days(db_session())
+        saved = current_settings().retention_days
         return _page({key: str(days) for key, days in saved.items()})
     if not PlainForm().validate():
         abort(400)

@@ -39,6 +39,7 @@ from portal.uploads import attachment_store, collect_uploads, upload_problem
 from portal.web import (
     app_config,
     clock_settings,
+    current_settings,
     db_session,
     http_error_page,
     intake_settings,
@@ -251,7 +252,7 @@ def _render_case(
             access.case,
             retention.days_for(
                 access.case.category,
-                retention.category_days(db_session()),
+                current_settings().retention_days,
                 app_config().retention,
             ),
         ),

@@ -46,6 +46,7 @@ from portal.web import (
     argon2_profile,
     busy_headers,
     clock_settings,
+    current_settings,
     db_session,
     http_error_page,
     intake_settings,
@@ -75,7 +76,7 @@ def landing() -> str:
         kept_for=[
             (kept.label, retention.duration_words(kept.days))
             for kept in retention.kept_for(
-                retention.category_days(db_session()),
+                current_settings().retention_days,
                 app_config().retention,
                 intake_settings().categories,
             )

@@ -38,13 +38,13 @@ from portal.models import (
     StaffDraft,
     User,
 )
-from portal.services import audit, case_news, notifications
+from portal.services import audit, case_news, notifications, site_settings
 from portal.services.errors import InvalidInputError, ServiceError
 
 if TYPE_CHECKING:
     from portal.services.clock import ClockSettings
 
-SECTION = "retention"
+SECTION = site_settings.RETENTION
 # A hundred years: more is a typing mistake, not a policy.
 MAX_DAYS = 36500
 MAX_REASON = 200
@@ -146,15 +146,7 @@ def save_category_days(
         days = parse_days(value)
         if days is not None:
             chosen[key] = days
-    row = session.get(SiteSetting, SECTION)
-    text = json.dumps(chosen, sort_keys=True)
-    if row is None:
-        session.add(SiteSetting(section=SECTION, value=text, updated_at=now))
-    else:
-        row.value, row.updated_at = text, now
-    detail = ", ".join(f"{key} {days}" for key, days in sorted(chosen.items())) or "defaults"
-    audit.record(session, "retention_changed", now=now, actor_id=actor_id, detail=detail)
-    session.commit()
+    site_settings.save_retention_days(session, chosen, actor_id=actor_id, now=now)
 
 
 def place_hold(session: Session, case: Case, handler: User, reason: str, *, now: datetime) -> None:

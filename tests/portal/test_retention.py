@@ -53,7 +53,9 @@ def the_case(db: Session) -> Case:
     return db.scalars(select(Case)).one()
 
 
-def closed_case(client: FlaskClient, app: Flask, db: Session, hanna: FlaskClient) -> tuple[str, str]:
+def closed_case(
+    client: FlaskClient, app: Flask, db: Session, hanna: FlaskClient
+) -> tuple[str, str]:
     """A report with a file, a reply, a note and a reporter session, then closed by a handler."""
     response = client.post(
         "/report",
