@@ -230,9 +230,15 @@ def _clock_pass() -> str:
         )
     with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
+    # Said only when something happened, so that a quiet pass stays IDLE_REPORT.
+    retained = (
+        f"cases deleted after their retention: {kept.deleted}, reminded: {kept.reminded}; "
+        if kept.deleted or kept.reminded
+        else ""
+    )
     return (
         f"deadlines acted on: {result.acted} of {result.claimed} due; "
-        f"cases deleted after their retention: {kept.deleted}, reminded: {kept.reminded}; "
+        f"{retained}"
         f"notifications sent: {sent.sent}, to retry: {sent.retried}, failed: {sent.failed}"
     )
 

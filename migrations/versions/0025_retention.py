@@ -23,7 +23,14 @@ down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-COLUMNS = ("closed_at", "held_at", "hold_reason", "retention_reminded_at", "deleted_at")
+COLUMNS = (
+    "closed_at",
+    "held_at",
+    "hold_reason",
+    "retention_reminded_at",
+    "deleted_at",
+    "shredding_at",
+)
 
 
 def upgrade() -> None:
@@ -35,10 +42,17 @@ def upgrade() -> None:
         "cases", sa.Column("retention_reminded_at", sa.DateTime(timezone=True), nullable=True)
     )
     op.add_column("cases", sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("shredding_at", sa.DateTime(timezone=True), nullable=True))
+    # Each worker pass reads the closed cases whose time has come, and the deletions whose
+    # files are still being discarded: both from an index, not a scan of every case.
+    op.create_index("ix_cases_closed_at", "cases", ["closed_at"])
+    op.create_index("ix_cases_shredding_at", "cases", ["shredding_at"])
 
 
 def downgrade() -> None:
     # Plain DROP COLUMNs (SQLite 3.35 and later), never a batch copy of the table, which would
     # lose the expression indexes on SQLite.
+    op.drop_index("ix_cases_shredding_at", table_name="cases")
+    op.drop_index("ix_cases_closed_at", table_name="cases")
     for column in reversed(COLUMNS):
         op.drop_column("cases", column)

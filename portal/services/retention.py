@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy.orm import Session, defer
 
 from portal.config import Category, IntakeConfig, RetentionConfig
 from portal.i18n import _, _n, in_language
@@ -50,6 +50,14 @@ MAX_DAYS = 36500
 MAX_REASON = 200
 # The level from which a handler may put a case on hold (a supervisor).
 HOLD_LEVEL = 2
+
+
+SEALED_COLUMNS = (
+    Case.sealed_report,
+    Case.sealed_identity,
+    Case.sealed_preview,
+    Case.reporter_wrapped_key,
+)
 
 
 class HoldNotAllowedError(ServiceError):
@@ -200,7 +208,8 @@ def apply_retention(
     """One pass: finish interrupted deletions, remind, then delete what has run out.
 
     Each case is its own transaction, so a worker killed midway leaves every case either whole
-    or deleted; a deletion whose files were not all discarded is finished on the next pass.
+    or deleted; a deletion whose files were not all discarded is finished on the next pass. A
+    pass reads, from indexes, only the cases with something to do.
     """
     # Closed before retention was kept: the time runs from now, never from a guess.
     session.execute(
@@ -210,36 +219,38 @@ def apply_retention(
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    unfinished = session.scalars(
-        select(Case.id).where(
-            Case.deleted_at.is_not(None),
-            select(Attachment.id).where(Attachment.case_id == Case.id).exists(),
-        )
-    ).all()
-    for case_id in unfinished:
+    for case_id in session.scalars(select(Case.id).where(Case.shredding_at.is_not(None))).all():
         _discard_files(session, case_id, store)
     saved = category_days(session)
     reminded = deleted = 0
-    for case in _closed_cases(session):
+    for case in _cases_due(session, now, saved, config):
         due = deletion_due(case, days_for(case.category, saved, config))
         if due is None:
             continue
         if due <= now:
             delete_case(session, case, store, now=now)
             deleted += 1
-        elif (
-            config.remind_days
-            and case.retention_reminded_at is None
-            and due - timedelta(days=config.remind_days) <= now
-        ):
+        elif config.remind_days and case.retention_reminded_at is None:
             _remind(session, case, due, settings, now=now)
             reminded += 1
     return RetentionResult(deleted=deleted, reminded=reminded)
 
 
-def _closed_cases(session: Session) -> list[Case]:
-    # Closed, not held, not deleted: a small set beside the open cases, read without the sealed
-    # columns (which are never opened here).
+def _cases_due(
+    session: Session, now: datetime, saved: Mapping[str, int], config: RetentionConfig
+) -> list[Case]:
+    """Closed, not held, not deleted, and due to be deleted or (not yet told) reminded."""
+
+    def due(days: int) -> ColumnElement[bool]:
+        deleted_from = now - timedelta(days=days)
+        reminded_from = deleted_from + timedelta(days=config.remind_days)
+        return and_(
+            Case.closed_at <= reminded_from,
+            or_(Case.retention_reminded_at.is_(None), Case.closed_at <= deleted_from),
+        )
+
+    by_category = [and_(Case.category == key, due(days)) for key, days in saved.items()]
+    default = and_(Case.category.not_in(list(saved)), due(config.default_days))
     return list(
         session.scalars(
             select(Case)
@@ -247,8 +258,11 @@ def _closed_cases(session: Session) -> list[Case]:
                 Case.status == CaseStatus.CLOSED,
                 Case.held_at.is_(None),
                 Case.deleted_at.is_(None),
+                or_(default, *by_category),
             )
-            .order_by(Case.id)
+            .order_by(Case.closed_at, Case.id)
+            # The sealed columns are never opened here, only emptied.
+            .options(*(defer(column, raiseload=True) for column in SEALED_COLUMNS))
             # Read afresh: a hold placed or lifted since the session last read the case counts.
             .execution_options(populate_existing=True)
         )
@@ -304,6 +318,7 @@ def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime
     )
     case.hold_reason = None
     case.deleted_at = now
+    case.shredding_at = now
     audit.record(session, "case_deleted", now=now, actor_kind="system", case_id=case_id)
     session.commit()
     _discard_files(session, case_id, store)
@@ -315,4 +330,5 @@ def _discard_files(session: Session, case_id: int, store: FileStore) -> None:
         store.discard(uid)
     session.execute(delete(Attachment).where(Attachment.case_id == case_id))
     session.execute(delete(Message).where(Message.case_id == case_id))
+    session.execute(update(Case).where(Case.id == case_id).values(shredding_at=None))
     session.commit()

@@ -571,10 +571,13 @@ def test_0025_adds_retention_and_hold_and_keeps_the_inbox_index_on_downgrade(
     empty_engine: Engine,
 ) -> None:
     added = {"closed_at", "held_at", "hold_reason", "retention_reminded_at", "deleted_at"}
+    added |= {"shredding_at"}
     migrate.upgrade(empty_engine, "0025")
     with empty_engine.connect() as conn:
         assert added <= {c["name"] for c in inspect(conn).get_columns("cases")}
     indexes = _index_names(empty_engine)
+    new_indexes = {"ix_cases_closed_at", "ix_cases_shredding_at"}
+    assert new_indexes <= indexes
     migrate.downgrade(empty_engine, "0024")
     with empty_engine.connect() as conn:
         assert not added & {c["name"] for c in inspect(conn).get_columns("cases")}
@@ -582,4 +585,4 @@ def test_0025_adds_retention_and_hold_and_keeps_the_inbox_index_on_downgrade(
             # Plain column changes, never a table copy: the expression index is still there.
             query = "SELECT name FROM sqlite_master WHERE type = 'index'"
             assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
-    assert _index_names(empty_engine) == indexes
+    assert _index_names(empty_engine) == indexes - new_indexes

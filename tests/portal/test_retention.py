@@ -182,9 +182,11 @@ def test_a_deletion_cut_short_is_finished_on_the_next_pass(
     db.rollback()
     # The keys and ciphertexts went in their own transaction; the file (unreadable) is left.
     assert the_case(db).deleted_at is not None and any(store.root.iterdir())
+    assert the_case(db).shredding_at is not None
     run(app, db, when)
     assert list(store.root.iterdir()) == []
     assert db.scalar(select(func.count()).select_from(Attachment)) == 0
+    assert the_case(db).shredding_at is None
     assert audit.verify(db).ok
 
 
