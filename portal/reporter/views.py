@@ -13,7 +13,7 @@ from flask_wtf.csrf import CSRFError
 from portal import i18n
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
-from portal.i18n import N_, _
+from portal.i18n import N_, _, _n
 from portal.reporter import bp
 from portal.reporter.forms import (
     CheckForm,
@@ -65,6 +65,16 @@ SESSION_KEY = "reporter"
 RECEIPT_KEY = "receipt"
 
 
+def kept_words(days: int) -> str:
+    """How long a case is kept, in the page's language: in years or months where it comes out
+    even ("5 years"), else in days."""
+    if days % 365 == 0:
+        return _n("%(num)d year", "%(num)d years", days // 365)
+    if days % 30 == 0:
+        return _n("%(num)d month", "%(num)d months", days // 30)
+    return _n("%(num)d day", "%(num)d days", days)
+
+
 @bp.get("/")
 def landing() -> str:
     return render_template(
@@ -74,7 +84,7 @@ def landing() -> str:
         welcome=sitetext.get_text(db_session(), "welcome"),
         first_run=not readiness.has_staff(db_session()),
         kept_for=[
-            (kept.label, retention.duration_words(kept.days))
+            (kept.label, kept_words(kept.days))
             for kept in retention.kept_for(
                 current_settings().retention_days,
                 app_config().retention,

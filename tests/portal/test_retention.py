@@ -23,6 +23,7 @@ from portal.models import (
     ReporterSession,
     User,
 )
+from portal.reporter.views import kept_words
 from portal.services import audit, retention
 from portal.services.retention import RetentionResult
 from tests.factories import file_bytes, make_admin, make_handler, sign_in_as
@@ -283,6 +284,15 @@ def test_an_admin_sets_the_time_per_category_and_reporters_are_told(
     closed_at = the_case(db).closed_at
     assert closed_at is not None
     assert run(app, db, closed_at + timedelta(days=30)).deleted == 1
+
+
+@pytest.mark.parametrize(
+    ("days", "words"),
+    [(1825, "5 years"), (365, "1 year"), (30, "1 month"), (90, "3 months"), (45, "45 days")],
+)
+def test_the_landing_page_words_durations(app: Flask, days: int, words: str) -> None:
+    with app.test_request_context("/"):
+        assert kept_words(days) == words
 
 
 def _events(db: Session, case_id: int) -> list[tuple[str, datetime]]:

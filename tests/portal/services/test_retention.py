@@ -1,5 +1,4 @@
-"""The pieces of retention that need no site: the admin's entry, durations in words, and what
-the landing page says."""
+"""The pieces of retention that need no site: the admin's entry and what the landing page says."""
 
 from __future__ import annotations
 
@@ -22,14 +21,6 @@ def test_days_out_of_range_or_not_whole_are_refused(text: str) -> None:
 def test_days_empty_means_the_default() -> None:
     assert retention.parse_days("  ") is None
     assert retention.parse_days(" 90 ") == 90
-
-
-@pytest.mark.parametrize(
-    ("days", "words"),
-    [(1825, "5 years"), (365, "1 year"), (30, "1 month"), (90, "3 months"), (45, "45 days")],
-)
-def test_durations_in_words(days: int, words: str) -> None:
-    assert retention.duration_words(days) == words
 
 
 def test_the_landing_page_names_one_time_unless_categories_differ() -> None:
