@@ -219,8 +219,7 @@ def apply_retention(
         if due is None:
             continue
         if due <= now:
-            delete_case(session, case, store, now=now)
-            deleted += 1
+            deleted += delete_case(session, case, store, now=now)
         elif config.remind_days and case.retention_reminded_at is None:
             _remind(session, case, due, settings, now=now)
             reminded += 1
@@ -276,15 +275,32 @@ def _remind(
     session.commit()
 
 
-def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime) -> None:
+def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime) -> bool:
     """Crypto-shred the case: keys first, then every ciphertext, then the attachment files.
 
     The keys and ciphertexts go in one transaction; the files, which live outside the database,
     after it commits (their keys went with it, so a file left by a crash is unreadable, and the
     next pass discards it). The receipt code's lookup is replaced by random bytes, so the code
-    gets the same answer as one never issued.
+    gets the same answer as one never issued. Returns False, changing nothing, if the case was
+    held, opened again or deleted by another worker since it was read.
     """
     case_id = case.id
+    # The claim: a conditional UPDATE takes the row's lock and is re-checked against a hold or
+    # a reopening committed meanwhile (PostgreSQL re-reads the row; SQLite has one writer).
+    claimed = session.execute(
+        update(Case)
+        .where(
+            Case.id == case_id,
+            Case.status == CaseStatus.CLOSED,
+            Case.held_at.is_(None),
+            Case.deleted_at.is_(None),
+        )
+        .values(deleted_at=now, shredding_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        session.rollback()
+        return False
     for model in (CaseKeyGrant, ReporterSession, PendingReceipt, StaffDraft):
         session.execute(delete(model).where(model.case_id == case_id))
     case.reporter_wrapped_key = b""
@@ -313,6 +329,7 @@ def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime
     audit.record(session, "case_deleted", now=now, actor_kind="system", case_id=case_id)
     session.commit()
     _discard_files(session, case_id, store)
+    return True
 
 
 def _discard_files(session: Session, case_id: int, store: FileStore) -> None:

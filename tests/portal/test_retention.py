@@ -26,7 +26,7 @@ from portal.models import (
 from portal.reporter.views import kept_words
 from portal.services import audit, retention
 from portal.services.retention import RetentionResult
-from tests.factories import file_bytes, make_admin, make_handler, sign_in_as
+from tests.factories import NOW, file_bytes, make_admin, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, intake_fields, receipt_of
 from tests.security.guessing_support import alert, check_back, made_up_code
 
@@ -229,6 +229,23 @@ def test_a_held_case_is_kept_until_the_hold_is_lifted(
     actions = db.scalars(select(AuditEntry.action)).all()
     assert "hold_placed" in actions and "hold_lifted" in actions
     assert audit.verify(db).ok
+
+
+def test_a_hold_placed_after_the_worker_read_the_case_still_wins(
+    client: FlaskClient, app: Flask, db: Session, team: dict[str, User]
+) -> None:
+    closed_case(client, app, db, staff_client(app, db, team["hanna"]))
+    stale = the_case(db)
+    assert stale.closed_at is not None
+    with app.extensions["candor.sessionmaker"]() as other:
+        case = other.get(Case, stale.id)
+        assert case is not None
+        retention.place_hold(other, case, other.get(User, team["sven"].id), "Inquiry", now=NOW)
+    store = app.extensions["candor.attachments"]
+    assert not retention.delete_case(db, stale, store, now=stale.closed_at + timedelta(days=9999))
+    case = the_case(db)
+    assert case.deleted_at is None and case.sealed_report != b"" and any(store.root.iterdir())
+    assert db.scalar(select(func.count()).select_from(CaseKeyGrant)) > 0
 
 
 def test_the_holders_are_reminded_once_before_deletion(
