@@ -20,7 +20,15 @@ import crypto
 from portal import i18n, migrate
 from portal.config import Config
 from portal.models import Role
-from portal.services import accounts, audit, clock, integrity_scan, notifications, site_settings
+from portal.services import (
+    accounts,
+    audit,
+    clock,
+    integrity_scan,
+    notifications,
+    retention,
+    site_settings,
+)
 from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import ServiceError
 from portal.services.policies import PRESETS, PolicyError
@@ -212,9 +220,25 @@ def _clock_pass() -> str:
             session, settings, now=utcnow(), counts=config.smtp.daily_digest
         )
     with factory() as session:
+        # Before delivery, so that a reminder written in this pass goes out in it.
+        kept = retention.apply_retention(
+            session,
+            now=utcnow(),
+            config=config.retention,
+            store=current_app.extensions["candor.attachments"],
+            settings=settings,
+        )
+    with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
+    # Said only when something happened, so that a quiet pass stays IDLE_REPORT.
+    retained = (
+        f"cases deleted after their retention: {kept.deleted}, reminded: {kept.reminded}; "
+        if kept.deleted or kept.reminded
+        else ""
+    )
     return (
         f"deadlines acted on: {result.acted} of {result.claimed} due; "
+        f"{retained}"
         f"notifications sent: {sent.sent}, to retry: {sent.retried}, failed: {sent.failed}"
     )
 

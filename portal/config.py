@@ -118,6 +118,15 @@ class ClockConfig:
 
 
 @dataclass(frozen=True)
+class RetentionConfig:
+    """How long a closed case is kept before it is deleted (an admin may set it per category),
+    and how many days before the deletion the handlers holding the case are reminded."""
+
+    default_days: int = 1825
+    remind_days: int = 30
+
+
+@dataclass(frozen=True)
 class SmtpConfig:
     host: str
     port: int
@@ -190,6 +199,7 @@ class Config:
     intake: IntakeConfig
     clock: ClockConfig
     smtp: SmtpConfig
+    retention: RetentionConfig = RetentionConfig()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -251,6 +261,10 @@ def config_from_mapping(
         ratelimit=_ratelimit(reader),
         intake=_intake(reader),
         clock=_clock(reader),
+        retention=RetentionConfig(
+            default_days=reader.optional("retention.default_days", int, 1825, _positive),
+            remind_days=reader.optional("retention.remind_days", int, 30, _not_negative),
+        ),
         smtp=SmtpConfig(
             host=reader.get("smtp.host", str),
             port=reader.get("smtp.port", int, _positive),

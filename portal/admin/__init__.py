@@ -8,6 +8,7 @@ from portal.admin import (  # noqa: E402, F401  (routes register on import)
     committee_views,
     policy_edit_views,
     policy_views,
+    retention_views,
     site_views,
     views,
 )

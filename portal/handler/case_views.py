@@ -12,7 +12,16 @@ from portal.handler import bp
 from portal.handler.forms import ConfirmForm, PlainForm
 from portal.i18n import BY_CODE, _, _l, _n, site_default
 from portal.models import CaseStatus, User
-from portal.services import audit, casework, drafts, follow_ups, messaging, oral, tokens
+from portal.services import (
+    audit,
+    casework,
+    drafts,
+    follow_ups,
+    messaging,
+    oral,
+    retention,
+    tokens,
+)
 from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
@@ -30,6 +39,7 @@ from portal.uploads import attachment_store, collect_uploads, upload_problem
 from portal.web import (
     app_config,
     clock_settings,
+    current_settings,
     db_session,
     http_error_page,
     intake_settings,
@@ -238,6 +248,15 @@ def _render_case(
         oral=oral.oral_view(db_session(), access, detail.report),
         secretary_answers=appeals.SECRETARY_ANSWERS,
         votes=committee.VOTES,
+        deletion_at=retention.deletion_due(
+            access.case,
+            retention.days_for(
+                access.case.category,
+                current_settings().retention_days,
+                app_config().retention,
+            ),
+        ),
+        may_hold=access.handler.level >= retention.HOLD_LEVEL,
     ), status
 
 

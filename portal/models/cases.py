@@ -177,6 +177,19 @@ class Case(Base):
     # When the reporter last wrote (the report itself, then each message): the inbox marks a
     # case unread for a handler whose last opening of it is older. A time, never content.
     last_reporter_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Retention (services/retention.py): the case is deleted a category's number of days after
+    # it was closed, unless a handler at level 2 or above holds it (a legal hold, with a short
+    # reason in the clear: staff are told not to put case content in it).
+    closed_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    held_at: Mapped[datetime | None] = mapped_column(default=None)
+    hold_reason: Mapped[str | None] = mapped_column(String(200), default=None)
+    retention_reminded_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set when the case was crypto-shredded: keys and ciphertexts are gone; the row keeps that a
+    # report existed, its dates, category, channel and outcome.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Set while a deletion's attachment files are being discarded (after the keys and
+    # ciphertexts went); a worker killed meanwhile finishes it on its next pass.
+    shredding_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class CaseKeyGrant(Base):

@@ -424,6 +424,9 @@ def update_case(
         if status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
             session.add(CaseEvent(case_id=case.id, kind=EventKind.RESOLVED, occurred_at=now))
             clock.apply_event(session, case, EventKind.RESOLVED, now=now, settings=settings)
+        # Retention runs from the closing; a case opened again starts afresh when next closed.
+        case.closed_at = now if status is CaseStatus.CLOSED else None
+        case.retention_reminded_at = None
     new_outcome = outcome if status is CaseStatus.CLOSED else None
     if case.outcome != new_outcome:
         changes.append(f"outcome {new_outcome or 'none'}")

@@ -123,7 +123,13 @@ def _batches(session: Session) -> Iterator[list[_Tagged]]:
     last = 0
     while True:
         cases = list(
-            session.scalars(select(Case).where(Case.id > last).order_by(Case.id).limit(BATCH))
+            session.scalars(
+                select(Case)
+                # A deleted case has no keys nor ciphertexts left to check.
+                .where(Case.id > last, Case.deleted_at.is_(None))
+                .order_by(Case.id)
+                .limit(BATCH)
+            )
         )
         if not cases:
             break

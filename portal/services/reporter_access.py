@@ -24,7 +24,11 @@ from portal.services.lengths import (
 from portal.services.receipt_delays import DelayPolicy
 
 COOKIE_KEY_SIZE = 32
-NO_MATCH = N_("That receipt code and passphrase do not match a report.")
+# Also what a deleted case's code gets: whether a case ever existed is not told.
+NO_MATCH = N_(
+    "That receipt code and passphrase do not match a report. A case may also have been deleted "
+    "once the time it is kept after closing had run out."
+)
 
 
 class AccessDeniedError(ServiceError):

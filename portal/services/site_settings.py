@@ -46,6 +46,8 @@ from portal.services import audit
 from portal.services.errors import InvalidInputError
 
 SECTIONS = ("categories", "questions", "groups", "look", "logo")
+# Days to keep closed cases per category; edited on its own page, not restored with the rest.
+RETENTION = "retention"
 # Admins' translations of the labels: {language: {kind: {key: text}}}, kinds as in KINDS.
 TRANSLATIONS = "translations"
 KINDS = ("categories", "questions", "help", "groups")
@@ -97,6 +99,8 @@ class SiteSettings:
     look: SiteLook
     # {language: {kind: {key: text}}}: the admins' translations of the labels (see KINDS).
     translations: Translations = field(default_factory=dict)
+    # Days a closed case of each category is kept, where an admin set them (services/retention).
+    retention_days: dict[str, int] = field(default_factory=dict)
 
 
 _lock = threading.Lock()
@@ -216,6 +220,7 @@ def _build(session: Session, config: Config, stamp: datetime | None) -> SiteSett
     look = saved.get("look", {})
     return SiteSettings(
         translations=saved.get(TRANSLATIONS, {}),
+        retention_days={str(k): int(v) for k, v in saved.get(RETENTION, {}).items()},
         intake=intake,
         look=SiteLook(
             name=look.get("name", config.site.name),
@@ -261,6 +266,22 @@ def _write(
         row.value, row.updated_at = text, when
     audit.record(session, action, now=now, actor_id=actor_id, detail=detail)
     session.commit()
+
+
+def save_retention_days(
+    session: Session, days: dict[str, int], *, actor_id: int, now: datetime
+) -> None:
+    """Save the days per category (already validated by services/retention). Audited; commits."""
+    detail = ", ".join(f"{key} {n}" for key, n in sorted(days.items())) or "defaults"
+    _write(
+        session,
+        RETENTION,
+        days,
+        actor_id=actor_id,
+        action="retention_changed",
+        detail=detail,
+        now=now,
+    )
 
 
 def _validate(intake: IntakeConfig) -> None:

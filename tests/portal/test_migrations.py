@@ -586,3 +586,24 @@ def test_0026_adds_the_attachment_chunks_and_removes_them_on_downgrade(
     migrate.downgrade(empty_engine, "-1")
     with empty_engine.connect() as conn:
         assert "attachment_chunks" not in inspect(conn).get_table_names()
+
+
+def test_0025_adds_retention_and_hold_and_keeps_the_inbox_index_on_downgrade(
+    empty_engine: Engine,
+) -> None:
+    added = {"closed_at", "held_at", "hold_reason", "retention_reminded_at", "deleted_at"}
+    added |= {"shredding_at"}
+    migrate.upgrade(empty_engine, "0025")
+    with empty_engine.connect() as conn:
+        assert added <= {c["name"] for c in inspect(conn).get_columns("cases")}
+    indexes = _index_names(empty_engine)
+    new_indexes = {"ix_cases_closed_at", "ix_cases_shredding_at"}
+    assert new_indexes <= indexes
+    migrate.downgrade(empty_engine, "0024")
+    with empty_engine.connect() as conn:
+        assert not added & {c["name"] for c in inspect(conn).get_columns("cases")}
+        if conn.dialect.name == "sqlite":
+            # Plain column changes, never a table copy: the expression index is still there.
+            query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+            assert "ix_cases_inbox" in set(conn.exec_driver_sql(query).scalars())
+    assert _index_names(empty_engine) == indexes - new_indexes

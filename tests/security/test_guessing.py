@@ -40,6 +40,11 @@ from tests.security.guessing_support import (
 
 # NOW is 09:00 UTC, 10:00 in Berlin (the test site's time zone).
 
+_NO_MATCH = (
+    "That receipt code and passphrase do not match a report. A case may also have been deleted "
+    "once the time it is kept after closing had run out."
+)
+
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
@@ -66,7 +71,7 @@ def test_wrong_guesses_meet_a_growing_delay_stated_on_the_page(
     for i in range(5):
         response = check_back(client, code, f"wrong guess {i}")
         assert response.status_code == 400
-        assert alert(response) == "That receipt code and passphrase do not match a report."
+        assert alert(response) == _NO_MATCH
     # The sixth failure starts the delay and says so at once.
     sixth = check_back(client, code, "wrong guess 5")
     assert sixth.status_code == 400
@@ -93,7 +98,7 @@ def test_wrong_guesses_meet_a_growing_delay_stated_on_the_page(
     clock.advance(minutes=4)
     assert check_back(client, code, passphrase).status_code == 302
     after = check_back(client.application.test_client(), code, "one more slip")
-    assert alert(after) == "That receipt code and passphrase do not match a report."
+    assert alert(after) == _NO_MATCH
 
 
 def test_the_delay_doubles_up_to_an_hour_and_is_forgotten_after_a_quiet_day(
