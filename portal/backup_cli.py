@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import Engine
 
 from portal import migrate
@@ -21,7 +22,7 @@ from portal.config import Config
 from portal.timeutil import utcnow
 
 
-class _BackupGroup(click.Group):
+class _BackupGroup(AppGroup):
     """`candor backup PATH` writes a backup; `candor backup keygen FILE` makes a key pair."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
@@ -77,6 +78,7 @@ def backup_keygen_command(private_key_file: Path) -> None:
 
 
 @click.command("restore")
+@with_appcontext
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
     "--private-key",
