@@ -130,7 +130,9 @@ def write_backup(
             {"format": FORMAT, "database": dialect, "written": now.isoformat()}
         ).encode()
         try:
-            with partial.open("xb") as out:
+            # Owner-only, like the database it carries.
+            descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
                 encryptor = crypto.BackupEncryptor(public_key, out)
                 with tarfile.open(fileobj=encryptor, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]  # a write-only file is all stream mode needs
                     _add_bytes(tar, MANIFEST, manifest, now)
