@@ -13,7 +13,8 @@ MARGIN_MM = 18
 
 def new_document(title: str) -> fpdf.FPDF:
     """An empty A4 document with DejaVu Sans (regular and bold), which prints any Unicode text
-    the site holds (accented Latin, Greek, Cyrillic; right-to-left scripts print unshaped).
+    the site holds (accented Latin, Greek, Cyrillic, Arabic). Text is shaped (HarfBuzz): Arabic
+    letters join and right-to-left lines run right to left, as a reporter wrote them.
 
     The metadata names Candor and nothing else of the server: the creation date is in UTC, so
     it does not tell the server's time zone.
@@ -32,6 +33,7 @@ def new_document(title: str) -> fpdf.FPDF:
     # fpdf2 dates the document in UTC (the library reads the clock, not this service); a
     # test checks that the date carries no other zone.
     pdf.set_font(FONT, size=10)
+    pdf.set_text_shaping(True)
     return pdf
 
 

@@ -46,3 +46,15 @@ def test_a_document_prints_any_script_and_says_nothing_of_the_server() -> None:
     assert created.endswith(("Z", "+00'00'", "Z00'00'")), created
     assert document.l_margin == document.r_margin == document.t_margin == pdf.MARGIN_MM
     assert document.auto_page_break
+
+
+def test_arabic_is_shaped_and_reads_in_its_own_order() -> None:
+    # Unshaped, the letters stand alone and the line comes out reversed (its text extracts
+    # backwards); shaped, it reads as the reporter wrote it.
+    arabic = "تم تقديم بلاغ عن الاحتيال في المستودع"
+    document = pdf.new_document("Case C-TEST")
+    document.add_page()
+    document.multi_cell(0, 5, arabic, new_x="LMARGIN", new_y="NEXT")
+    document.multi_cell(0, 5, "Deutsch: Größe", new_x="LMARGIN", new_y="NEXT")
+    text = PdfReader(io.BytesIO(pdf.to_bytes(document))).pages[0].extract_text()
+    assert text.splitlines()[:2] == [arabic, "Deutsch: Größe"]
