@@ -9,6 +9,8 @@ import re
 import secrets
 import shutil
 import stat
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +25,7 @@ import crypto
 from portal import create_app, migrate
 from portal.config import BackupConfig, Config
 from portal.db import make_engine
-from portal.models import Case, Message
+from portal.models import Attachment, Case, Message
 from tests.conftest import make_config, require_postgres
 from tests.factories import file_bytes, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, intake_fields, receipt_of
@@ -285,3 +287,44 @@ def test_keygen_writes_a_private_file_and_backup_needs_the_key(site: Site, tmp_p
     assert result.exit_code != 0 and "[backup] public_key" in result.output
     assert not (tmp_path / "b").exists()
     bare.extensions["candor.engine"].dispose()
+
+
+def test_a_backup_taken_while_reports_arrive_is_consistent(site: Site) -> None:
+    handler = open_a_case(site)[2]
+    stop = threading.Event()
+    filed: list[int] = []
+
+    def keep_filing() -> None:
+        client = site.app.test_client()
+        while not stop.is_set():
+            response = client.post(
+                "/report",
+                data=intake_fields(client, attachments=[file_bytes("more.pdf", PROOF)]),
+                content_type="multipart/form-data",
+            )
+            filed.append(response.status_code)
+
+    writer = threading.Thread(target=keep_filing)
+    writer.start()
+    try:
+        while not filed:
+            time.sleep(0.01)
+        backup = site.tmp / "busy.backup"
+        status, output = site.cli("backup", str(backup))
+    finally:
+        stop.set()
+        writer.join()
+    assert status == 0, output
+    assert filed and set(filed) == {303}
+    destroy(site)
+    key = str(site.private_key_file)
+    assert site.cli("restore", str(backup), "--private-key", key)[0] == 0
+    # Every attachment the restored database names is in the restored folder, and opens.
+    folder = site.config.storage.attachments_dir
+    with site.app.extensions["candor.sessionmaker"]() as session:
+        uids = list(session.scalars(select(Attachment.uid)))
+    assert uids and all((folder / uid).is_file() for uid in uids)
+    with site.app.extensions["candor.sessionmaker"]() as session:
+        first = session.scalars(select(Case.uid).order_by(Case.id)).first()
+    page = handler.get(f"/staff/cases/{first}").get_data(as_text=True)
+    assert handler.get(attachment_link(page)).data == PROOF
