@@ -132,13 +132,24 @@ def write_backup(
         try:
             # Owner-only, like the database it carries.
             descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            raise BackupError(
+                f"{partial} exists: another backup is running, or one was interrupted "
+                "(then remove it)"
+            ) from None
+        try:
             with os.fdopen(descriptor, "wb") as out:
                 encryptor = crypto.BackupEncryptor(public_key, out)
                 with tarfile.open(fileobj=encryptor, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]  # a write-only file is all stream mode needs
                     _add_bytes(tar, MANIFEST, manifest, now)
                     tar.add(dump, arcname=member, recursive=False, filter=_plain)
                     for file in _attachment_files(attachments_dir):
-                        tar.add(file, arcname=ATTACHMENTS + file.name, filter=_plain)
+                        try:
+                            tar.add(file, arcname=ATTACHMENTS + file.name, filter=_plain)
+                        except FileNotFoundError:
+                            # Deleted since the listing (a discarded upload, or retention, whose
+                            # deletion a restore applies again): nothing of it was written.
+                            continue
                         count += 1
                 encryptor.close()
                 out.flush()
