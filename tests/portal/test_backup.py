@@ -11,6 +11,7 @@ import shutil
 import stat
 import threading
 import time
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,8 @@ from sqlalchemy.engine import make_url
 
 import crypto
 from portal import create_app, migrate
-from portal.config import BackupConfig, Config
+from portal.backup import BackupError, _pg_dump
+from portal.config import BackupConfig, Config, ConfigError, config_from_mapping
 from portal.db import make_engine
 from portal.models import Attachment, Case, Message
 from tests.conftest import make_config, require_postgres
@@ -328,3 +330,24 @@ def test_a_backup_taken_while_reports_arrive_is_consistent(site: Site) -> None:
         first = session.scalars(select(Case.uid).order_by(Case.id)).first()
     page = handler.get(f"/staff/cases/{first}").get_data(as_text=True)
     assert handler.get(attachment_link(page)).data == PROOF
+
+
+def test_without_the_postgresql_client_tools_the_message_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(BackupError, match=r"pg_dump is missing: .*postgresql-client"):
+        _pg_dump(make_url("postgresql+psycopg://candor@127.0.0.1/candor"), tmp_path / "dump")
+
+
+@pytest.mark.parametrize("value", ["abc", "00" * 31, "zz" * 32])
+def test_a_malformed_backup_key_stops_start_up(value: str, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"backup\.public_key"):
+        config_from_mapping({**_raw_config(tmp_path), "backup": {"public_key": value}})
+
+
+def _raw_config(tmp_path: Path) -> dict[str, object]:
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    raw = tomllib.loads(example.read_text())
+    raw["storage"]["attachments_dir"] = str(tmp_path)
+    return raw
