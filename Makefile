@@ -15,7 +15,7 @@ ifneq ($(filter command line environment,$(origin PORT) $(origin HOST)),)
 export CANDOR_BASE_URL ?= http://$(HOST):$(PORT)
 endif
 
-.PHONY: run test lint bench install clean browser nginx translations messages
+.PHONY: run test lint bench install clean browser nginx pgclient translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -89,7 +89,19 @@ nginx:
 			"(install it with: sudo apt-get install nginx)"; \
 	fi
 
-test: $(STAMP) browser nginx translations
+
+# The backup tests on PostgreSQL drive Debian's pg_dump and pg_restore (package postgresql-client).
+pgclient:
+	@if command -v pg_dump >/dev/null && command -v pg_restore >/dev/null; then :; \
+	elif [ -z "$$CANDOR_TEST_DATABASE_URL" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client; \
+	else \
+		echo "pg_dump is missing and we are not root: PostgreSQL backup tests will skip" \
+			"(install it with: sudo apt-get install postgresql-client)"; \
+	fi
+
+test: $(STAMP) browser nginx pgclient translations
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

@@ -3,6 +3,7 @@
 Bytes in, bytes out. It never imports the web application or the database layer and never logs.
 """
 
+from crypto.backup import BackupEncryptor, backup_key_id, decrypt_backup_chunks
 from crypto.codes import (
     PASSPHRASE_WORDS,
     format_receipt_code,
@@ -15,6 +16,7 @@ from crypto.codes import (
     receipt_delay_key,
 )
 from crypto.errors import (
+    BackupKeyMismatchError,
     CryptoError,
     DecryptionError,
     IntegrityCheckError,
@@ -70,6 +72,8 @@ __all__ = [
     "PROFILES",
     "TEST",
     "Argon2Profile",
+    "BackupEncryptor",
+    "BackupKeyMismatchError",
     "CryptoError",
     "DecryptionError",
     "DerivedKeys",
@@ -79,8 +83,10 @@ __all__ = [
     "KeyPair",
     "StreamEncryptor",
     "UnsupportedFormatError",
+    "backup_key_id",
     "blob_profile",
     "bucket",
+    "decrypt_backup_chunks",
     "decrypt_chunks",
     "decrypt_stream",
     "derive_for_blob",

@@ -7,6 +7,7 @@ length), so an error shown to or logged for an attacker tells them nothing they 
 from __future__ import annotations
 
 __all__ = [
+    "BackupKeyMismatchError",
     "CryptoError",
     "DecryptionError",
     "IntegrityCheckError",
@@ -46,3 +47,11 @@ class InvalidReceiptCodeError(CryptoError):
 
 class InvalidRecoveryKeyError(CryptoError):
     """A recovery key has the wrong length, characters or checksum."""
+
+
+class BackupKeyMismatchError(DecryptionError):
+    """A backup names another backup key than the one given to open it.
+
+    The identifier is public (a hash of the public key), so saying so reveals nothing; a
+    subclass of ``DecryptionError`` so that every caller refusing what does not open refuses it.
+    """

@@ -359,3 +359,15 @@ def clock_run_command(passes: int) -> None:
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
+
+
+def _add_backup_commands() -> None:
+    # Imported here: portal.backup_cli stands apart so that this module stays one screenful of
+    # commands per subject.
+    from portal.backup_cli import backup_group, restore_command
+
+    candor.add_command(backup_group)
+    candor.add_command(restore_command)
+
+
+_add_backup_commands()

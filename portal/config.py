@@ -190,6 +190,12 @@ class IntakeConfig:
 
 
 @dataclass(frozen=True)
+class BackupConfig:
+    # The offline backup key's public half (raw X25519); None: `candor backup` refuses to run.
+    public_key: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig
     security: SecurityConfig
@@ -200,6 +206,7 @@ class Config:
     clock: ClockConfig
     smtp: SmtpConfig
     retention: RetentionConfig = RetentionConfig()
+    backup: BackupConfig = BackupConfig()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -274,6 +281,9 @@ def config_from_mapping(
             from_address=reader.get("smtp.from_address", str, _header_safe),
             max_attempts=reader.get("smtp.max_attempts", int, _positive),
             daily_digest=reader.get("smtp.daily_digest", bool),
+        ),
+        backup=BackupConfig(
+            public_key=reader.optional("backup.public_key", str, "", _backup_key) or None
         ),
     )
 
@@ -588,6 +598,20 @@ def _hex_key(key: str, value: str) -> bytes:
     if len(secret) != MIN_SECRET_BYTES:
         raise ConfigError(f"{key}: must be exactly {MIN_SECRET_BYTES} bytes (64 hex digits)")
     return secret
+
+
+def _backup_key(key: str, value: str) -> bytes:
+    if not value:
+        return b""
+    try:
+        public = bytes.fromhex(value)
+    except ValueError:
+        public = b""
+    if len(public) != MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{key}: must be the 64 hex digits that `candor backup keygen` prints, or empty"
+        )
+    return public
 
 
 def _hex_secret_bytes(key: str, value: str) -> bytes:

@@ -14,7 +14,14 @@ from typing import Any
 
 import pytest
 
-from crypto import decrypt_chunks, encrypted_size, open_sealed, public_key_from_private
+from crypto import (
+    decrypt_backup_chunks,
+    decrypt_chunks,
+    encrypted_size,
+    open_sealed,
+    public_key_from_private,
+)
+from crypto.backup import BackupEncryptor
 from crypto.sealing import _seal_with
 from crypto.stream import StreamEncryptor
 
@@ -74,3 +81,22 @@ def test_stream_vector(version: int, vector: dict[str, Any]) -> None:
     if version == 2:
         assert len(expected) == encrypted_size(len(plaintext))
     assert b"".join(decrypt_chunks(key, io.BytesIO(expected), ad)) == plaintext
+
+
+@pytest.mark.parametrize("vector", load("backup_v1.json"), ids=lambda v: v["name"])
+def test_backup_vector(vector: dict[str, Any]) -> None:
+    def h(field: str) -> bytes:
+        return bytes.fromhex(vector[field])
+
+    plaintext = pattern(vector["plaintext_size"])
+    assert hashlib.sha256(plaintext).hexdigest() == vector["plaintext_sha256"]
+    out = io.BytesIO()
+    encryptor = BackupEncryptor._deterministic(
+        h("ephemeral_private"), h("nonce_prefix"), h("recipient_public"), out
+    )
+    encryptor.write(plaintext)
+    encryptor.close()
+    assert out.getvalue() == h("backup")
+    assert h("backup")[:9] == b"CNDRBKUP\x01"
+    opened = decrypt_backup_chunks(h("recipient_private"), io.BytesIO(h("backup")))
+    assert b"".join(opened) == plaintext

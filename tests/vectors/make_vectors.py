@@ -1,4 +1,4 @@
-"""Generate the known-answer vectors seal_v1.json, stream_v1.json, seal_v2.json, stream_v2.json.
+"""Generate the known-answer vectors seal_v1/v2.json, stream_v1/v2.json and backup_v1.json.
 
 Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
 
@@ -12,6 +12,7 @@ vectors stay to prove that such blobs still open.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import struct
 from pathlib import Path
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from crypto.backup import BackupEncryptor
 from crypto.sealing import _seal_with
 from crypto.stream import CHUNK_SIZE, StreamEncryptor
 
@@ -205,6 +207,65 @@ def stream_vectors(version: int = 1) -> list[dict[str, Any]]:
     return vectors
 
 
+BACKUP_CASES = [
+    ("an empty backup", 0),
+    ("a short backup", 1000),
+    ("a backup of two chunks", 70000),
+]
+
+
+def reference_backup(
+    recipient_public: bytes, ephemeral_private: bytes, prefix: bytes, plaintext: bytes
+) -> tuple[bytes, bytes]:
+    """The backup format built from the primitives: header, then stream v2 under the HKDF key."""
+    ephemeral = X25519PrivateKey.from_private_bytes(ephemeral_private)
+    ephemeral_public = _raw_public(ephemeral)
+    shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient_public))
+    key = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"candor-backup-v1" + ephemeral_public + recipient_public,
+    ).derive(shared)
+    key_id = hashlib.sha256(recipient_public).digest()[:8]
+    header = b"CNDRBKUP" + b"\x01" + key_id + ephemeral_public
+    body = reference_stream(key, prefix, plaintext, header + recipient_public, version=2)
+    return header + body, key
+
+
+def backup_vectors() -> list[dict[str, Any]]:
+    recipient_public = bytes.fromhex(RECIPIENT_PUBLIC)
+    ephemeral_private = bytes.fromhex(EPHEMERAL_PRIVATE)
+    vectors = []
+    for name, size in BACKUP_CASES:
+        plaintext = pattern(size)
+        expected, key = reference_backup(
+            recipient_public, ephemeral_private, NONCE_PREFIX, plaintext
+        )
+        out = io.BytesIO()
+        encryptor = BackupEncryptor._deterministic(
+            ephemeral_private, NONCE_PREFIX, recipient_public, out
+        )
+        encryptor.write(plaintext)
+        encryptor.close()
+        assert out.getvalue() == expected, name
+        vectors.append(
+            {
+                "name": name,
+                "recipient_private": RECIPIENT_PRIVATE,
+                "recipient_public": RECIPIENT_PUBLIC,
+                "ephemeral_private": EPHEMERAL_PRIVATE,
+                "ephemeral_public": EPHEMERAL_PUBLIC,
+                "nonce_prefix": NONCE_PREFIX.hex(),
+                "stream_key": key.hex(),
+                "plaintext_size": size,
+                "plaintext_sha256": hashlib.sha256(plaintext).hexdigest(),
+                "backup": expected.hex(),
+            }
+        )
+    return vectors
+
+
 def write(name: str, description: str, vectors: list[dict[str, Any]]) -> None:
     document = {"description": description, "vectors": vectors}
     (HERE / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -240,6 +301,14 @@ def main() -> None:
         "nonce_prefix || u64be(i), padded_i, header || AD || u64be(i) || final). Chunks of 65536 "
         "bytes of padded; the final chunk is shorter (possibly empty).",
         stream_vectors(2),
+    )
+    write(
+        "backup_v1.json",
+        "Candor backup v1: header = 'CNDRBKUP' || 0x01 || SHA-256(recipient_pub)[:8] || "
+        "ephemeral_pub; key = HKDF-SHA256(X25519(ephemeral, recipient_pub), info="
+        "'candor-backup-v1' || ephemeral_pub || recipient_pub); then the attachment stream v2 "
+        "under key with AD = header || recipient_pub. Keys from RFC 7748 section 6.1.",
+        backup_vectors(),
     )
 
 
