@@ -22,7 +22,7 @@ def shipped() -> list[Path]:
 
 
 def test_the_guide_names_every_shipped_file_and_the_readme_links_it() -> None:
-    assert len(shipped()) == 5
+    assert len(shipped()) == 6
     for path in shipped():
         assert f"`{path.relative_to(ROOT)}`" in GUIDE, path
     assert "`gunicorn.conf.py`" in GUIDE and (ROOT / "gunicorn.conf.py").is_file()
