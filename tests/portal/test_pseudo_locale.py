@@ -39,7 +39,7 @@ from portal.services import accounts, inbox
 from portal.timeutil import utcnow
 from tests.factories import file_bytes, make_admin, make_handler
 from tests.portal.test_reporter_web import REPORT_TEXT, csrf_of, intake_fields, receipt_of
-from tests.security.conftest import FiledCase, file_case, reporter_client, staff_client
+from tests.security.conftest import URL_VALUES, FiledCase, file_case, reporter_client, staff_client
 from tests.security.test_csrf import fill
 
 OPEN, CLOSE = "⟦", "⟧"
@@ -235,17 +235,11 @@ def site(app: Flask, db: Session) -> Iterator[Site]:
     )
     attachment = db.scalars(select(Attachment.uid)).one()
     values = {
+        **URL_VALUES,
         "uid": case.uid,
         "attachment_uid": attachment,
         "user_id": str(hanna.id),
         "token": token,
-        "policy": "eu-directive",
-        "clock": "acknowledge",
-        "act": "extend",
-        "change_id": "1",
-        "decision": "approve",
-        "section": "categories",
-        "key": "fraud",
     }
     config: Config = app.extensions["candor.config"]
     users = list(db.scalars(select(User)))

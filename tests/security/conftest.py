@@ -21,6 +21,18 @@ from portal.models import Base, Case, User
 from tests.factories import NOW, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, file_report
 
+# The URL placeholders whose value is the same on every test site (a preset policy and its first
+# clock, a category of the test configuration); each test adds its own case, file, user, token.
+URL_VALUES = {
+    "policy": "eu-directive",
+    "clock": "acknowledge",
+    "act": "extend",
+    "change_id": "1",
+    "decision": "approve",
+    "section": "categories",
+    "key": "fraud",
+}
+
 
 @dataclass(frozen=True)
 class FiledCase:

@@ -25,6 +25,7 @@ from portal.timeutil import utcnow
 from tests.factories import file_bytes, handler_private_key, make_admin, make_handler
 from tests.portal.test_reporter_web import csrf_of
 from tests.security.conftest import (
+    URL_VALUES,
     FiledCase,
     file_case,
     reporter_client,
@@ -78,15 +79,9 @@ def test_staff_without_a_grant_get_404_everywhere_on_the_case(
 ) -> None:
     case, clients = outsiders
     values = {
+        **URL_VALUES,
         "uid": case.uid,
         "attachment_uid": attachment_of(db, case),
-        "policy": "eu-directive",
-        "clock": "acknowledge",
-        "act": "extend",
-        "change_id": "1",
-        "decision": "approve",
-        "section": "categories",
-        "key": "fraud",
     }
     # A control: the handler who holds the case gets every page.
     hanna = staff_client(app, db, team["hanna"])
@@ -218,17 +213,11 @@ def test_staff_pages_signed_out_lead_to_the_sign_in_page(
     app: Flask, db: Session, filed: FiledCase, team: dict[str, User]
 ) -> None:
     values = {
+        **URL_VALUES,
         "uid": filed.uid,
         "attachment_uid": "0" * 32,
         "user_id": str(team["hanna"].id),
         "token": "x" * 43,
-        "policy": "eu-directive",
-        "clock": "acknowledge",
-        "act": "extend",
-        "change_id": "1",
-        "decision": "approve",
-        "section": "categories",
-        "key": "fraud",
     }
     client = app.test_client()
     token = csrf_of(client.get("/staff/sign-in").get_data(as_text=True))

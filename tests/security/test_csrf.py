@@ -22,7 +22,7 @@ from portal.services import accounts, staff_auth
 from portal.timeutil import utcnow
 from tests.factories import file_bytes, handler_private_key, make_admin, make_handler
 from tests.portal.test_reporter_web import csrf_of
-from tests.security.conftest import FiledCase, file_case, reporter_client, row_counts
+from tests.security.conftest import URL_VALUES, FiledCase, file_case, reporter_client, row_counts
 
 
 def post_routes(app: Flask) -> list[str]:
@@ -94,17 +94,11 @@ def everything(app: Flask, db: Session) -> tuple[FlaskClient, dict[str, str]]:
     )
     attachment = db.scalars(select(Attachment.uid)).one()
     values = {
+        **URL_VALUES,
         "uid": case.uid,
         "attachment_uid": attachment,
         "user_id": str(hanna.id),
         "token": token,
-        "policy": "eu-directive",
-        "clock": "acknowledge",
-        "act": "extend",
-        "change_id": "1",
-        "decision": "approve",
-        "section": "categories",
-        "key": "fraud",
     }
     # The setup is real: this browser does reach the staff and reporter pages.
     assert client.get(f"/staff/cases/{case.uid}").status_code == 200

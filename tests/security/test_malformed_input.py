@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from portal.models import Base, Case, User
 from tests.factories import make_admin
 from tests.portal.test_reporter_web import csrf_of, intake_fields
-from tests.security.conftest import FiledCase, reporter_client, row_counts, staff_client
+from tests.security.conftest import URL_VALUES, FiledCase, reporter_client, row_counts, staff_client
 from tests.security.test_csrf import FIELDS, fill, post_routes
 
 NUL_TEXT = "a NUL character, which no keyboard types"
@@ -40,17 +40,11 @@ def browser(
     with client.session_transaction() as ours:
         ours["staff"] = staff_session["staff"]
     values = {
+        **URL_VALUES,
         "uid": filed.uid,
         "attachment_uid": "0" * 32,
         "user_id": str(team["hanna"].id),
         "token": "x" * 43,
-        "policy": "eu-directive",
-        "clock": "acknowledge",
-        "act": "extend",
-        "change_id": "1",
-        "decision": "approve",
-        "section": "categories",
-        "key": "fraud",
     }
     return client, values
 
