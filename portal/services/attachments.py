@@ -11,8 +11,12 @@ import contextlib
 import json
 import secrets
 from base64 import b64decode, b64encode
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 import crypto
 from portal.services.attachment_store import (
@@ -35,6 +39,7 @@ __all__ = [
     "EncryptingSink",
     "FolderStore",
     "StoreUnavailableError",
+    "commit_with_files",
     "file_context",
     "safe_file_name",
     "write_attachment",
@@ -127,6 +132,34 @@ def write_attachment(
     sink = EncryptingSink(store, name, content_type, limit=None, policy=policy)
     sink.write(data)
     return sink.finish()
+
+
+def commit_with_files(
+    session: Session, store: AttachmentStore | None, uploads: Sequence[EncryptedUpload]
+) -> None:
+    """Commit the use case and keep its files: both, or neither.
+
+    The files are made permanent first, then the one commit: a case or message never names a
+    file that is not there (a store that commits after the case marks them just after it). A
+    store that refuses a file raises StoreUnavailableError with nothing written; a failed commit
+    takes the files away with it.
+    """
+    uids = [upload.uid for upload in uploads]
+    if store is not None and store.commits_before_case:
+        try:
+            store.commit_all(uids)
+        except StoreUnavailableError:
+            session.rollback()
+            raise
+    try:
+        session.commit()
+    except SQLAlchemyError:
+        if store is not None:
+            for upload in uploads:
+                store.discard(upload.uid)
+        raise
+    if store is not None:
+        store.keep_after_commit(uids)
 
 
 class EncryptingSink:

@@ -39,7 +39,7 @@ from portal.services import (
     integrity,
     messaging,
 )
-from portal.services.attachments import AttachmentStore, EncryptedUpload
+from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
 
@@ -310,7 +310,7 @@ def send_message(
         session.add(CaseEvent(case_id=case.id, kind=event, occurred_at=now))
         clock.apply_event(session, case, event, now=now, settings=settings)
     audit.record(session, f"message_{kind}", now=now, actor_id=access.handler.id, case_id=case.id)
-    messaging.commit_with_files(session, store, uploads)
+    commit_with_files(session, store, uploads)
 
 
 def _name_investigator(session: Session, case: Case, body: str) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, or_, select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import crypto
@@ -31,7 +31,7 @@ from portal.models import (
     UserCategory,
 )
 from portal.services import audit, case_news, clock, contexts, integrity, notifications
-from portal.services.attachments import AttachmentStore, EncryptedUpload, StoreUnavailableError
+from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
 
@@ -407,21 +407,10 @@ def submit_report(
         )
     # The files first, then the one commit: a case never names a file that is not there. If
     # the store refuses, nothing is written; if the database fails at the commit, the files go.
-    uids = [upload.uid for upload in submission.uploads]
-    if store.commits_before_case:
-        try:
-            store.commit_all(uids)
-        except StoreUnavailableError:
-            session.rollback()
-            raise
     try:
-        session.commit()
+        commit_with_files(session, store, submission.uploads)
     except IntegrityError:
         return _lost_race(session, store, submission, submission_lookup, now)
-    except SQLAlchemyError:
-        _discard(store, submission.uploads)
-        raise
-    store.keep_after_commit(uids)
     return receipt
 
 

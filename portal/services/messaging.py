@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from portal.i18n import N_, _, _n
@@ -20,7 +19,7 @@ from portal.services.attachments import (
     AttachmentMeta,
     AttachmentStore,
     EncryptedUpload,
-    StoreUnavailableError,
+    commit_with_files,
 )
 from portal.services.cleaning import CleaningStatus, Kind
 from portal.services.errors import InvalidInputError, NotFoundError
@@ -170,33 +169,6 @@ def add_message(
     if not commit:
         return
     commit_with_files(session, store, uploads)
-
-
-def commit_with_files(
-    session: Session, store: AttachmentStore | None, uploads: Sequence[EncryptedUpload]
-) -> None:
-    """Commit the use case and keep its files: both, or neither.
-
-    The files are made permanent first, then the one commit: a message never names a file that
-    is not there. A store that refuses a file raises StoreUnavailableError with nothing written;
-    a failed commit takes the files away with it.
-    """
-    uids = [upload.uid for upload in uploads]
-    if store is not None and store.commits_before_case:
-        try:
-            store.commit_all(uids)
-        except StoreUnavailableError:
-            session.rollback()
-            raise
-    try:
-        session.commit()
-    except SQLAlchemyError:
-        if store is not None:
-            for upload in uploads:
-                store.discard(upload.uid)
-        raise
-    if store is not None:
-        store.keep_after_commit(uids)
 
 
 def seal_note(session: Session, case: Case, author: User, body: str, *, now: datetime) -> Note:

@@ -20,7 +20,7 @@ from portal.models import (
     EventKind,
     User,
 )
-from portal.services import audit, case_news, messaging, notifications
+from portal.services import attachments, audit, case_news, messaging, notifications
 from portal.services.attachments import AttachmentStore, EncryptedUpload
 from portal.services.calendar import Duration
 from portal.services.clock.chunk import responsible
@@ -279,7 +279,7 @@ def reporter_writes(
 ) -> None:
     """The reporter's message on their case, and its event on every clock of the case's
     policies that names it (a policy may stop or restart a clock when the reporter writes).
-    Commits once, its uploads with it (messaging.commit_with_files)."""
+    Commits once, its uploads with it (attachments.commit_with_files)."""
     messaging.add_message(
         session,
         case,
@@ -292,4 +292,4 @@ def reporter_writes(
     )
     apply_event(session, case, EventKind.REPORTER_MESSAGE, now=now, settings=settings)
     case_news.tell_holders(session, case, DigestKind.MESSAGE, settings, now=now)
-    messaging.commit_with_files(session, store, uploads)
+    attachments.commit_with_files(session, store, uploads)
