@@ -15,7 +15,7 @@ from portal import i18n
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
 from portal.i18n import N_, _, _n
-from portal.reporter import bp
+from portal.reporter import blank_pages, bp
 from portal.reporter.forms import (
     CheckForm,
     MessageForm,
@@ -112,10 +112,9 @@ def file_report() -> ResponseReturnValue:
     recipients = intake.list_recipients(db_session())
     if not recipients:
         return render_template("reporter/not_ready.html"), 503
-    form = intake_form(intake_settings(), recipients)
     if request.method == "GET":
-        form.form_token.data = intake.new_form_token()
-        return _intake_page(form)
+        return _blank_intake_page(recipients)
+    form = intake_form(intake_settings(), recipients)
     uploads = collect_uploads(request.files.getlist("attachments"))
     problems = []
     if form.website.data:
@@ -228,17 +227,58 @@ def writes_in(code: str | None) -> i18n.Language:
 def _intake_page(
     form: object, problems: list[str] | None = None, uploads_dropped: bool = False
 ) -> str:
-    config = app_config()
     return render_template(
         "reporter/file_report.html",
         form=form,
-        questions=intake_settings().questions,
         problems=problems or [],
         uploads_dropped=uploads_dropped,
-        max_upload_mb=config.storage.max_upload_mb,
-        promises=clock.site_promises(db_session(), intake_settings()),
-        late_windows=clock.late_windows(db_session(), intake_settings()),
+        **_intake_page_facts(),
     )
+
+
+def _intake_page_facts() -> dict[str, object]:
+    """What the intake page shows besides the form: the same for every visitor."""
+    settings = intake_settings()
+    return {
+        "questions": settings.questions,
+        "max_upload_mb": app_config().storage.max_upload_mb,
+        "promises": clock.site_promises(db_session(), settings),
+        "late_windows": clock.late_windows(db_session(), settings),
+    }
+
+
+def _blank_intake_page(recipients: list[intake.Recipient]) -> str:
+    """The empty intake form with fresh tokens, from a page rendered once for everyone who
+    sees the same site (see portal/reporter/blank_pages.py)."""
+    token = intake.new_form_token()
+    if not blank_pages.servable():
+        form = intake_form(intake_settings(), recipients)
+        form.form_token.data = token
+        return _intake_page(form)
+    facts = _intake_page_facts()
+    # Everything the page is drawn from, besides the tokens: the page's language, the site's
+    # settings (names, look, intake questions and their translations), the handlers offered for
+    # exclusion, and the promises and limits above.
+    key = repr(
+        (
+            i18n.current_language().code,
+            sorted(request.args.items()),
+            current_settings(),
+            intake_settings(),
+            recipients,
+            facts,
+        )
+    )
+
+    def render() -> str:
+        form = intake_form(intake_settings(), recipients)
+        form.csrf_token.current_token = blank_pages.CSRF_MARK
+        form.form_token.data = blank_pages.FORM_TOKEN_MARK
+        return render_template(
+            "reporter/file_report.html", form=form, problems=[], uploads_dropped=False, **facts
+        )
+
+    return blank_pages.blank_form_page(key, render, token)
 
 
 @bp.post("/report/receipt")
