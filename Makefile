@@ -15,7 +15,7 @@ ifneq ($(filter command line environment,$(origin PORT) $(origin HOST)),)
 export CANDOR_BASE_URL ?= http://$(HOST):$(PORT)
 endif
 
-.PHONY: run test lint bench install clean browser nginx pgclient translations messages
+.PHONY: run test lint bench install clean browser nginx pgclient wrk translations messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -101,7 +101,7 @@ pgclient:
 			"(install it with: sudo apt-get install postgresql-client)"; \
 	fi
 
-test: $(STAMP) browser nginx pgclient translations
+test: $(STAMP) browser nginx pgclient wrk translations
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -109,15 +109,17 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# bench_load.py drives the site with Debian's wrk.
-bench: $(STAMP)
+# bench_load.py drives the site with Debian's wrk; its quick mode runs in the test suite.
+wrk:
 	@if command -v wrk >/dev/null; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; \
 	else \
-		echo "wrk is missing and we are not root: bench_load.py will stop" \
+		echo "wrk is missing and we are not root: the load bench and its test will skip" \
 			"(install it with: sudo apt-get install wrk)"; \
 	fi
+
+bench: $(STAMP) wrk
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
