@@ -122,6 +122,15 @@ class Argon2Gate:
             self._condition.notify_all()
 
     @property
+    def saturated(self) -> bool:
+        """Whether a request asking now would be refused at once: every slot is taken and the
+        queue is full. A view may then refuse before doing any other work for the request (a
+        flood's refusals must cost next to nothing); by the time it would have asked, a slot may
+        have freed, so this only ever refuses what the gate would very likely have refused."""
+        with self._condition:
+            return self._free == 0 and len(self._queue) >= self.max_waiting
+
+    @property
     def waiting(self) -> int:
         """How many requests wait for a slot now."""
         with self._condition:
@@ -147,6 +156,10 @@ class _ClientGate(Argon2Gate):
 
     def slot(self) -> AbstractContextManager[None]:
         return self._shared._slot(self._connected)  # the same class's state
+
+    @property
+    def saturated(self) -> bool:
+        return self._shared.saturated
 
     def for_client(self, connected: Callable[[], bool]) -> Argon2Gate:
         return _ClientGate(self._shared, connected)

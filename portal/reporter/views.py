@@ -106,6 +106,12 @@ def landing() -> str:
     )
 
 
+BUSY_REPORT_TEXT = N_(
+    "The site is busy right now, so the report could not be filed yet. Everything you "
+    "typed is kept below; press the button again in a few seconds."
+)
+
+
 @bp.route("/report", methods=["GET", "POST"])
 def file_report() -> ResponseReturnValue:
     config = app_config()
@@ -114,6 +120,13 @@ def file_report() -> ResponseReturnValue:
         return render_template("reporter/not_ready.html"), 503
     if request.method == "GET":
         return _blank_intake_page(recipients)
+    gate = argon2_gate()
+    if gate.saturated:
+        # Refused before the form is even read: a flood of posts must not cost a full page each.
+        # What was typed comes back on a small page that sends it again as it was.
+        files_dropped = any(f.filename for f in request.files.getlist("attachments"))
+        page = _try_again_page(files_dropped, _(BUSY_REPORT_TEXT))
+        return page, 503, {"Retry-After": str(gate.retry_after_seconds)}
     form = intake_form(intake_settings(), recipients)
     uploads = collect_uploads(request.files.getlist("attachments"))
     problems = []
@@ -158,7 +171,7 @@ def file_report() -> ResponseReturnValue:
             store=attachment_store(),
             clock_settings=clock_settings(),
             now=utcnow(),
-            gate=argon2_gate(),
+            gate=gate,
         )
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
@@ -166,11 +179,7 @@ def file_report() -> ResponseReturnValue:
         page = _intake_page(form, [str(STORE_FAILED_TEXT)], uploads_dropped=bool(uploads))
         return page, 503
     except Argon2BusyError as exc:
-        busy = _(
-            "The site is busy right now, so the report could not be filed yet. Everything you "
-            "typed is kept below; press the button again in a few seconds."
-        )
-        page = _intake_page(form, [busy], uploads_dropped=bool(uploads))
+        page = _intake_page(form, [_(BUSY_REPORT_TEXT)], uploads_dropped=bool(uploads))
         return page, 503, busy_headers(exc)
     except intake.AlreadyFiledError as exc:
         return render_template("reporter/already_filed.html", message=str(exc)), 409
@@ -351,6 +360,11 @@ def check() -> ResponseReturnValue:
             ),
             400,
         )
+    gate = argon2_gate()
+    busy = f"{BUSY_TEXT} {_('Your receipt code is kept below.')}"
+    if gate.saturated:
+        # Refused before the case is even looked up: a flood's refusals cost next to nothing.
+        return page(busy, 503, {"Retry-After": str(gate.retry_after_seconds)})
     now = utcnow()
     try:
         login = reporter_access.sign_in(
@@ -362,7 +376,7 @@ def check() -> ResponseReturnValue:
             now=now,
             idle=timedelta(minutes=config.security.session_idle_minutes),
             delays=receipt_delay_policy(),
-            gate=argon2_gate(),
+            gate=gate,
             language=i18n.current_language().code,
         )
     except reporter_access.TooManyAttemptsError as exc:
@@ -376,8 +390,7 @@ def check() -> ResponseReturnValue:
     except InvalidInputError as exc:
         return page(str(exc), 400)
     except Argon2BusyError as exc:
-        kept = _("Your receipt code is kept below.")
-        return page(f"{BUSY_TEXT} {kept}", 503, busy_headers(exc))
+        return page(busy, 503, busy_headers(exc))
     # A fresh cookie at sign-in, CSRF token included: Flask-WTF caches it on g for this request,
     # and the page shown with a draft would otherwise carry a token planted before sign-in.
     i18n.clear_session()
@@ -588,10 +601,10 @@ def database_went_away(error: SQLAlchemyError) -> ResponseReturnValue:
                 return page, 503, headers
         except SQLAlchemyError:
             forget_database_connections()
-    return _try_again_page(files_dropped), 503, headers
+    return _try_again_page(files_dropped, _(DATABASE_DOWN)), 503, headers
 
 
-def _try_again_page(files_dropped: bool) -> str:
+def _try_again_page(files_dropped: bool, message: str) -> str:
     """Every field of the post, sent again as it was, without asking the database anything."""
     if request.endpoint == "reporter.file_report":
         labels = {f"q_{q.key}": _(q.label) for q in app_config().intake.questions}
@@ -612,7 +625,7 @@ def _try_again_page(files_dropped: bool) -> str:
     return render_template(
         "reporter/try_again.html",
         action=request.path,
-        message=_(DATABASE_DOWN),
+        message=message,
         shown=shown,
         hidden=hidden,
         files_dropped=files_dropped,

@@ -323,3 +323,53 @@ def test_every_staff_argon2_route_answers_503_when_busy(
         text = re.sub(r"\s+", " ", response.get_data(as_text=True))
         assert "nothing was lost" in text, name
     assert len(argon2_runs) == runs
+
+
+def test_the_gate_says_when_it_would_refuse_at_once() -> None:
+    gate = Argon2Gate(slots=1, wait_seconds=30, max_waiting=1)
+    assert not gate.saturated
+    with ExitStack() as stack:
+        take_every_slot(gate, stack)
+        assert not gate.saturated  # one request may still wait
+        results: list[str] = []
+
+        def wait() -> None:
+            with gate.slot():
+                results.append("ran")
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        assert gate.wait_until_waiting(1, timeout=10)
+        assert gate.saturated
+        assert gate.for_client(lambda: True).saturated
+    waiter.join(timeout=10)
+    assert results == ["ran"] and not gate.saturated
+
+
+def test_a_report_refused_before_it_is_read_comes_back_whole_and_sends_again(
+    app: Flask, client: FlaskClient, db: Session, hold: ExitStack, argon2_runs: list[int]
+) -> None:
+    make_handler(db, "hanna")
+    gate = install(app, slots=1, wait_seconds=0, max_waiting=0)
+    take_every_slot(gate, hold)
+    assert gate.saturated
+    fields = intake_fields(client, q_when_where="Depot 4, on Tuesday", name="", contact="")
+    runs = len(argon2_runs)
+    response = client.post("/report", data=fields)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(gate.retry_after_seconds)
+    assert "The site is busy right now, so the report could not be filed yet" in html
+    assert len(argon2_runs) == runs
+    assert db.scalar(select(func.count()).select_from(Case)) == 0
+    # Every field comes back, the tokens included, on a small page that sends it all again.
+    again = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    again |= dict(
+        re.findall(r'<textarea id="again-\d+" name="([^"]+)"[^>]*>([^<]*)</textarea>', html)
+    )
+    for name in ("csrf_token", "form_token", "category", "tier", "q_what_happened", "q_when_where"):
+        assert again[name] == str(fields[name]), name
+    hold.close()
+    sent = client.post("/report", data=again)
+    assert sent.status_code == 303, sent.get_data(as_text=True)[:2000]
+    assert db.scalar(select(func.count()).select_from(Case)) == 1
