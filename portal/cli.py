@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import click
@@ -28,6 +29,7 @@ from portal.services import (
     notifications,
     retention,
     site_settings,
+    stray_uploads,
 )
 from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import ServiceError
@@ -201,6 +203,11 @@ def clock_group() -> None:
     """The escalation clock worker."""
 
 
+# When this worker first saw each pending upload (see portal/services/stray_uploads.py): a
+# long-running worker (`clock run`) sweeps; one-off ticks from cron keep no memory and do not.
+_PENDING_FIRST_SEEN: dict[str, datetime] = {}
+
+
 def _clock_pass() -> str:
     config = _config()
     factory = current_app.extensions["candor.sessionmaker"]
@@ -229,6 +236,13 @@ def _clock_pass() -> str:
             settings=settings,
         )
     with factory() as session:
+        swept = stray_uploads.sweep_stray_uploads(
+            session,
+            current_app.extensions["candor.attachments"],
+            now=utcnow(),
+            first_seen=_PENDING_FIRST_SEEN,
+        )
+    with factory() as session:
         sent = notifications.deliver_due(session, config.smtp, now=utcnow())
     # Said only when something happened, so that a quiet pass stays IDLE_REPORT.
     retained = (
@@ -236,9 +250,14 @@ def _clock_pass() -> str:
         if kept.deleted or kept.reminded
         else ""
     )
+    stray = (
+        f"unfinished uploads made permanent: {swept.kept}, removed: {swept.removed}; "
+        if swept.kept or swept.removed
+        else ""
+    )
     return (
         f"deadlines acted on: {result.acted} of {result.claimed} due; "
-        f"{retained}"
+        f"{retained}{stray}"
         f"notifications sent: {sent.sent}, to retry: {sent.retried}, failed: {sent.failed}"
     )
 

@@ -115,6 +115,11 @@ class AttachmentStore(ABC):
         """Bytes the encrypted file takes; None when it is missing."""
 
     @abstractmethod
+    def pending_uids(self) -> set[str]:
+        """The uids of every file still pending: uploads in progress, and uploads that a request
+        which died (a killed worker, a lost database) left behind."""
+
+    @abstractmethod
     def _open(self, uid: str) -> BinaryIO:
         """A read handle on the committed ciphertext; AttachmentMissingError when gone."""
 
@@ -166,6 +171,12 @@ class FolderStore(AttachmentStore):
     def discard_pending(self, uid: str) -> None:
         self.pending_path(uid).unlink(missing_ok=True)
 
+    def pending_uids(self) -> set[str]:
+        try:
+            return {path.name.removesuffix(".part") for path in self.root.glob("*.part")}
+        except FileNotFoundError:
+            return set()
+
     def stored_size(self, uid: str) -> int | None:
         try:
             return self.path(uid).stat().st_size
@@ -213,6 +224,13 @@ class DatabaseStore(AttachmentStore):
                     AttachmentChunk.uid == uid, AttachmentChunk.pending.is_(True)
                 )
             )
+
+    def pending_uids(self) -> set[str]:
+        with self.engine.connect() as conn:
+            found = conn.scalars(
+                select(AttachmentChunk.uid).where(AttachmentChunk.pending.is_(True)).distinct()
+            )
+            return set(found)
 
     def stored_size(self, uid: str) -> int | None:
         with self.engine.connect() as conn:
