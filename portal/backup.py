@@ -8,14 +8,18 @@ so nothing is held in memory but a chunk) of::
     database.sqlite3       SQLite's online backup of the live file, or
     database.pgdump        pg_dump's custom format (needs the PostgreSQL client tools)
     attachments/<uid>      each stored attachment, as stored (already encrypted per file)
+    candor.toml            the site's configuration file, secrets included, when it has one
 
 The database is snapshotted first, then the folder is read: files are written before the rows
 that name them are committed, so every attachment the snapshot names is in the folder by then (a
 file that arrives later is carried along unnamed, and harmless). A restore first decrypts the
 whole backup into a staging folder beside the attachment folder; only when the last chunk has
 verified does it touch the database and then the folder, so a tampered or cut backup changes
-nothing. The site's secrets (secret key, receipt pepper, integrity key) are in its configuration
-file, not in the backup: they are backed up with the private key (README, "Backup and restore").
+nothing. The site's secrets (secret key, receipt pepper, integrity key) live in its configuration
+file; the backup carries a copy, as safe as the rest under the offline key, so that a machine lost
+with its configuration can be rebuilt from the backup and the private key alone
+(``python -m portal.backup_config``). Secrets given in the environment instead (CANDOR_*) are not
+in the file, so not in the backup.
 """
 
 from __future__ import annotations
@@ -46,6 +50,9 @@ from portal.services.clock import ClockSettings
 
 FORMAT = 1
 MANIFEST = "candor-backup.json"
+CONFIG_MEMBER = "candor.toml"
+# A configuration file is a few kilobytes; anything far larger is not one.
+MAX_CONFIG_SIZE = 1 << 20
 SQLITE_MEMBER = "database.sqlite3"
 PGDUMP_MEMBER = "database.pgdump"
 ATTACHMENTS = "attachments/"
@@ -110,7 +117,12 @@ def read_private_key(private_key_file: Path) -> bytes:
 
 
 def write_backup(
-    engine: Engine, attachments_dir: Path, public_key: bytes, path: Path, now: datetime
+    engine: Engine,
+    attachments_dir: Path,
+    public_key: bytes,
+    path: Path,
+    now: datetime,
+    configuration: bytes | None = None,
 ) -> BackupSummary:
     """Write an encrypted snapshot of the site to ``path`` (refusing to overwrite a file).
 
@@ -132,7 +144,12 @@ def write_backup(
         else:
             raise BackupError(f"cannot back up a {dialect} database")
         manifest = json.dumps(
-            {"format": FORMAT, "database": dialect, "written": now.isoformat()}
+            {
+                "format": FORMAT,
+                "database": dialect,
+                "written": now.isoformat(),
+                "configuration": configuration is not None,
+            }
         ).encode()
         try:
             # Owner-only, like the database it carries.
@@ -148,6 +165,8 @@ def write_backup(
                 with tarfile.open(fileobj=encryptor, mode="w|", format=tarfile.PAX_FORMAT) as tar:  # type: ignore[call-overload]  # a write-only file is all stream mode needs
                     _add_bytes(tar, MANIFEST, manifest, now)
                     tar.add(dump, arcname=member, recursive=False, filter=_plain)
+                    if configuration is not None:
+                        _add_bytes(tar, CONFIG_MEMBER, configuration, now)
                     for file in _attachment_files(attachments_dir):
                         try:
                             tar.add(file, arcname=ATTACHMENTS + file.name, filter=_plain)
@@ -299,6 +318,9 @@ def _stage(backup: Path, private_key: bytes, staging: Path) -> _Staged:
                     if name == MANIFEST:
                         manifest = _manifest(tar, member)
                         continue
+                    if name == CONFIG_MEMBER and member.size <= MAX_CONFIG_SIZE:
+                        _extract(tar, member, staging / name)
+                        continue
                     if name in (SQLITE_MEMBER, PGDUMP_MEMBER) and dump is None:
                         target = staging / name
                     elif name.startswith(ATTACHMENTS) and _ATTACHMENT_NAME.fullmatch(
@@ -411,6 +433,33 @@ def restore_backup(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return RestoreSummary(staged.database, staged.count, staged.written)
+
+
+def extract_configuration(backup: Path, private_key: bytes, out: Path) -> None:
+    """Write the configuration file the backup carries to ``out`` (owner-only; never over an
+    existing file), for a machine that lost its own: then ``candor restore`` as usual.
+
+    Security property: written only once the whole backup has verified under ``private_key``.
+    """
+    if not backup.is_file():
+        raise BackupError(f"{backup} is not a file")
+    if out.exists():
+        raise BackupError(f"{out} exists; choose another file name")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".candor-config-", dir=out.parent))
+    try:
+        _stage(backup, private_key, staging)
+        carried = staging / CONFIG_MEMBER
+        if not carried.is_file():
+            raise BackupError(
+                "this backup carries no configuration file (it was written by an older version, "
+                "or by a site configured from the environment alone)"
+            )
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(carried.read_bytes())
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _sqlite_restore(dump: Path, url: URL) -> None:

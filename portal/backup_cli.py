@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -51,9 +52,19 @@ def backup_create_command(path: Path) -> None:
             "no backup key: set [backup] public_key in the configuration (make a key pair with "
             "`flask --app wsgi candor backup keygen PRIVATE_KEY_FILE`)"
         )
+    # The configuration file the site was started with travels too: without its secrets
+    # nothing restored can be opened.
+    named = os.environ.get("CANDOR_CONFIG", "")
+    config_file = Path(named) if named else None
+    configuration = config_file.read_bytes() if config_file and config_file.is_file() else None
     try:
         summary = write_backup(
-            engine, config.storage.attachments_dir, config.backup.public_key, path, utcnow()
+            engine,
+            config.storage.attachments_dir,
+            config.backup.public_key,
+            path,
+            utcnow(),
+            configuration=configuration,
         )
     except BackupError as exc:
         raise click.ClickException(str(exc)) from None
@@ -62,6 +73,13 @@ def backup_create_command(path: Path) -> None:
         f"{summary.attachments} attachment files, {summary.size} bytes, encrypted to the "
         "backup key."
     )
+    if configuration is not None:
+        click.echo(f"The configuration file {config_file} is in the backup too.")
+    else:
+        click.echo(
+            "No configuration file is in the backup (CANDOR_CONFIG names none): keep the "
+            "site's secrets with the backup's private key."
+        )
 
 
 @backup_group.command("keygen")

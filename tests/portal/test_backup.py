@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.engine import make_url
 
 import crypto
-from portal import create_app, migrate
+from portal import backup_config, create_app, migrate
 from portal.backup import BackupError, _pg_dump
 from portal.config import BackupConfig, Config, ConfigError, config_from_mapping
 from portal.db import make_engine
@@ -351,3 +351,51 @@ def _raw_config(tmp_path: Path) -> dict[str, object]:
     raw = tomllib.loads(example.read_text())
     raw["storage"]["attachments_dir"] = str(tmp_path)
     return raw
+
+
+def test_the_configuration_travels_in_the_backup_and_comes_out_with_the_key_alone(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_file = site.tmp / "candor.toml"
+    secret = f'receipt_pepper = "{secrets.token_hex(32)}"'
+    config_file.write_text(f"[security]\n{secret}\n")
+    monkeypatch.setenv("CANDOR_CONFIG", str(config_file))
+    open_a_case(site)
+    backup = site.tmp / "candor.backup"
+    status, output = site.cli("backup", str(backup))
+    assert status == 0, output
+    assert f"The configuration file {config_file} is in the backup too." in output
+    assert secret.encode() not in backup.read_bytes()
+
+    # The machine is gone with its configuration: the backup and the private key bring it back.
+    out = site.tmp / "rebuilt" / "candor.toml"
+    key = str(site.private_key_file)
+    assert backup_config.main([str(backup), "--private-key", key, "--out", str(out)]) == 0
+    assert out.read_text() == config_file.read_text()
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    # Never over an existing file; never from a backup that does not verify.
+    assert backup_config.main([str(backup), "--private-key", key, "--out", str(out)]) == 1
+    tampered = site.tmp / "tampered.backup"
+    data = bytearray(backup.read_bytes())
+    data[-100] ^= 0x01
+    tampered.write_bytes(bytes(data))
+    elsewhere = site.tmp / "elsewhere.toml"
+    assert backup_config.main([str(tampered), "--private-key", key, "--out", str(elsewhere)]) == 1
+    assert not elsewhere.exists()
+    assert [p for p in elsewhere.parent.iterdir() if p.name.startswith(".candor-config")] == []
+    # The restore itself is unchanged by the extra member.
+    status, output = site.cli("restore", str(backup), "--private-key", key, "--replace")
+    assert status == 0, output
+
+
+def test_a_backup_without_a_configuration_file_says_so(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CANDOR_CONFIG", raising=False)
+    backup = site.tmp / "candor.backup"
+    status, output = site.cli("backup", str(backup))
+    assert status == 0 and "No configuration file is in the backup" in output
+    out = site.tmp / "candor.toml"
+    key = str(site.private_key_file)
+    assert backup_config.main([str(backup), "--private-key", key, "--out", str(out)]) == 1
+    assert not out.exists()
