@@ -43,9 +43,7 @@ class IdentityRequest(Base):
     )
     requested_at: Mapped[datetime]
     custodian_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
-    custodian_reason: Mapped[str | None] = mapped_column(
-        String(MAX_REASON_LENGTH), default=None
-    )
+    custodian_reason: Mapped[str | None] = mapped_column(String(MAX_REASON_LENGTH), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     # Who took an approval back (a custodian; nobody when the case was closed), why and when.
     ended_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)

@@ -337,18 +337,21 @@ def _views(session: Session, rows: Sequence[IdentityRequest]) -> list[RequestVie
     ids = {r.handler_id for r in rows} | {
         i for r in rows for i in (r.custodian_id, r.ended_by_id) if i is not None
     }
-    names = dict(
-        session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).tuples()
-    )
-    uids = dict(
-        session.execute(
-            select(Case.id, Case).where(Case.id.in_({r.case_id for r in rows}))
-        ).tuples()
-    )
+    # Result objects have keys(), so dict() would read them as mappings: build the dicts here.
+    names = {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(ids))
+        )
+    }
+    cases = {
+        case.id: case
+        for case in session.scalars(select(Case).where(Case.id.in_({r.case_id for r in rows})))
+    }
     return [
         RequestView(
             request=r,
-            reference=reference(uids[r.case_id]),
+            reference=reference(cases[r.case_id]),
             handler_name=names.get(r.handler_id, ""),
             custodian_name=names.get(r.custodian_id) if r.custodian_id else None,
             ended_by_name=names.get(r.ended_by_id) if r.ended_by_id else None,
