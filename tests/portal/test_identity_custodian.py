@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -13,7 +11,6 @@ from sqlalchemy.orm import Session
 from portal.models import (
     AuditEntry,
     Case,
-    CaseStatus,
     IdentityRequest,
     IdentityRequestState,
     OutboxMessage,
