@@ -244,6 +244,7 @@ def decide(
     )
     case = session.get_one(Case, row.case_id)
     handler = session.get_one(User, row.handler_id)
+    case_link = f"{notice.base_url}/staff/cases/{case.uid}"
     with in_language(None):
         _tell(
             session,
@@ -257,7 +258,7 @@ def decide(
                 "A custodian decided your request to see the reporter's identity on case "
                 "%(ref)s. See the case page (you will be asked to sign in):\n%(url)s\n",
                 ref=reference(case),
-                url=f"{notice.base_url}/staff/cases/{case.uid}",
+                url=case_link,
             ),
             now,
         )
