@@ -154,5 +154,12 @@ def admin_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, Respon
     return _gate(view, lambda c: c.user.is_admin)
 
 
+def custodian_required(
+    view: Callable[P, ResponseReturnValue],
+) -> Callable[P, ResponseReturnValue]:
+    """Signed in, second factor done, and a custodian: the identity requests' pages."""
+    return _gate(view, lambda c: c.user.is_custodian)
+
+
 def staff_required(view: Callable[P, ResponseReturnValue]) -> Callable[P, ResponseReturnValue]:
     return _gate(view, lambda c: True)

@@ -57,6 +57,10 @@ class AccountFormBase(FlaskForm):
     )
     is_handler = BooleanField(_l("Handler: receives and works on cases"), default=True)
     is_admin = BooleanField(_l("Admin: manages accounts and site texts"))
+    is_custodian = BooleanField(
+        _l("Custodian: decides requests to see a confidential reporter's identity; reads no case")
+    )
+    is_analyst = BooleanField(_l("Analyst: sees the statistics; reads no case"))
     categories = MultiCheckboxField(_l("Categories received (none ticked: every category)"))
 
 

@@ -389,6 +389,8 @@ class AccountFields(TypedDict):
     level: int
     is_handler: bool
     is_admin: bool
+    is_custodian: bool
+    is_analyst: bool
     categories: list[str]
 
 
@@ -400,6 +402,8 @@ def _account_fields(form: AccountFormBase) -> AccountFields:
         "level": int(form.level.data or 0),
         "is_handler": bool(form.is_handler.data),
         "is_admin": bool(form.is_admin.data),
+        "is_custodian": bool(form.is_custodian.data),
+        "is_analyst": bool(form.is_analyst.data),
         "categories": list(form.categories.data or []),
     }
 

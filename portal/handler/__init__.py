@@ -10,6 +10,7 @@ from portal.handler import (  # noqa: E402, F401
     auth_views,
     case_views,
     export_views,
+    identity_views,
     notify_views,
     oral_views,
     retention_views,

@@ -137,6 +137,10 @@ def home() -> ResponseReturnValue:
         return redirect(url_for("handler.inbox"))
     if staff().user.is_admin:
         return redirect(url_for("admin.users"))
+    if staff().user.is_custodian:
+        return redirect(url_for("handler.identity_requests"))
+    if staff().user.is_analyst:
+        return redirect(url_for("handler.statistics_page"))
     # A new handler whose role a second person has not approved yet: nothing to read so far.
     flash(
         _(

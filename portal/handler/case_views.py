@@ -9,7 +9,7 @@ from flask_wtf.csrf import CSRFError
 
 from portal.downloads import attachment_response
 from portal.handler import bp
-from portal.handler.forms import ConfirmForm, PlainForm
+from portal.handler.forms import ConfirmForm, IdentityRequestForm, PlainForm
 from portal.i18n import BY_CODE, _, _l, _n, site_default
 from portal.models import CaseStatus, User
 from portal.services import (
@@ -17,6 +17,7 @@ from portal.services import (
     casework,
     drafts,
     follow_ups,
+    identity_access,
     messaging,
     oral,
     retention,
@@ -180,6 +181,17 @@ def _access(uid: str) -> casework.CaseAccess:
         abort(404)
 
 
+# For the case's other view modules (the identity request).
+access_or_404 = _access
+
+
+def render_case(
+    access: casework.CaseAccess, *, problem: str, reason: str, status: int
+) -> ResponseReturnValue:
+    """The case page again after a refused identity request, with the typed reason kept."""
+    return _render_case(access, None, problem=problem, status=status, reason=reason)
+
+
 @bp.get("/cases/<uid>")
 @case_handler_required
 def case_page(uid: str) -> ResponseReturnValue:
@@ -209,6 +221,7 @@ def _render_case(
     problem: str = "",
     status: int = 200,
     kept: Sequence[drafts.Draft] = (),
+    reason: str = "",
 ) -> ResponseReturnValue:
     detail = casework.case_detail(
         db_session(),
@@ -223,6 +236,10 @@ def _render_case(
         reference=inbox_service.reference(access.case),
         detail=detail,
         identity=identity,
+        identity_access=identity_access.case_identity_access(
+            db_session(), access.case, access.handler
+        ),
+        identity_form=IdentityRequestForm(formdata=None, reason=reason),
         problem=problem,
         form=PlainForm(),
         statuses=STATUS_LABELS,
@@ -307,7 +324,10 @@ def reveal_identity(uid: str) -> ResponseReturnValue:
     if not form.validate():
         abort(400)
     access = _access(uid)
-    identity = casework.reveal_identity(db_session(), access, now=utcnow())
+    try:
+        identity = casework.reveal_identity(db_session(), access, now=utcnow())
+    except identity_access.IdentityNotApprovedError as exc:
+        return _render_case(access, None, problem=str(exc), status=403)
     return _render_case(access, identity or {})
 
 

@@ -79,5 +79,6 @@ def _page(
         problem=problem,
         has_identity=access.case.sealed_identity is not None,
         identity_included=export_service.has_revealed_identity(session, access),
+        identity_withheld=export_service.identity_withheld(session, access),
         min_length=export_service.MIN_PASSPHRASE_LENGTH,
     ), status

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import AnyOf, EqualTo, InputRequired, Length, Optional
 
 from portal.i18n import _l
+from portal.models.identity import MAX_REASON_LENGTH
 from portal.services.accounts import MIN_PASSWORD_LENGTH
 from portal.services.export import MAX_PASSPHRASE_LENGTH, MIN_PASSPHRASE_LENGTH
 from portal.services.intake import MAX_ANSWER_LENGTH
@@ -180,3 +181,18 @@ class NotifyForm(FlaskForm):
         choices=NOTIFY_CHOICES,
         validators=[InputRequired(_l("Choose how you want to be told."))],
     )
+
+
+class IdentityRequestForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Why you need the reporter's identity"),
+        validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)],
+    )
+
+
+class IdentityDecisionForm(FlaskForm):
+    reason = TextAreaField(
+        _l("Your reason"), validators=[InputRequired(), Length(max=MAX_REASON_LENGTH)]
+    )
+    # Only the decision page sends this field; a bare POST decides nothing.
+    confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])

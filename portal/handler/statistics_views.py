@@ -1,7 +1,7 @@
 """The statistics page, its CSV downloads and the annual report for the board.
 
-Handlers and admins see it; every figure is an aggregate of metadata (``services.statistics``),
-so nothing is opened and no staff key is needed.
+Handlers, admins and analysts see it; every figure is an aggregate of metadata
+(``services.statistics``), so nothing is opened and no staff key is needed.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def _zone() -> ZoneInfo:
 
 def _may_see() -> None:
     user = staff().user
-    if not (user.is_handler or user.is_admin):
+    # An analyst sees the organisation's figures, never a case; a custodian not even those.
+    if not (user.is_handler or user.is_admin or user.is_analyst):
         abort(403)
 
 

@@ -42,6 +42,7 @@ from portal.models.committee import (
     CompanySecretary,
 )
 from portal.models.follow_ups import CaseFollowUp
+from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
@@ -75,6 +76,8 @@ __all__ = [
     "DigestKind",
     "EventKind",
     "HolidaySettings",
+    "IdentityRequest",
+    "IdentityRequestState",
     "Message",
     "MinutesVersion",
     "Note",

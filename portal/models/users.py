@@ -10,14 +10,20 @@ from portal.models.base import Base
 
 
 class Role(enum.Enum):
-    """What an account is created as; an admin may also be made a handler."""
+    """What an account is created as; an admin may also be made a handler.
+
+    A custodian (who approves handlers' requests to see a confidential reporter's identity) and
+    an analyst (who sees the statistics) are neither handler nor admin, and never hold a case key.
+    """
 
     HANDLER = "handler"
     ADMIN = "admin"
+    CUSTODIAN = "custodian"
+    ANALYST = "analyst"
 
 
 class User(Base):
-    """A staff account: a handler, an admin, or both.
+    """A staff account: a handler, an admin, or both; or a custodian, or an analyst.
 
     The private key is stored only wrapped: once under the password (Argon2id), once under the
     recovery key. The TOTP secret is wrapped under the password-derived key too, so a copy of the
@@ -36,6 +42,12 @@ class User(Base):
     is_handler: Mapped[bool] = mapped_column(default=False)
     # An admin who is not also a handler reads no case.
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # Custodian of reporters' identities: decides handlers' requests to see one; reads no case.
+    # A flag beside is_handler and is_admin (not a role column), so that every query that picks
+    # recipients by is_handler leaves custodians and analysts out with no change.
+    is_custodian: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Sees the statistics (figures of the whole organisation) and nothing of any case.
+    is_analyst: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Escalation level: 1 handler, 2 supervisor, 3 executive or committee.
     level: Mapped[int] = mapped_column(default=1)
     public_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
@@ -66,6 +78,10 @@ class User(Base):
 
     @property
     def role(self) -> Role:
+        if self.is_custodian:
+            return Role.CUSTODIAN
+        if self.is_analyst:
+            return Role.ANALYST
         return Role.ADMIN if self.is_admin else Role.HANDLER
 
     @property

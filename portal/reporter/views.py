@@ -27,6 +27,7 @@ from portal.reporter.forms import (
 )
 from portal.services import (
     clock,
+    identity_access,
     intake,
     messaging,
     oral,
@@ -484,6 +485,7 @@ def _case_page(
         max_upload_mb=app_config().storage.max_upload_mb,
         storage_used=quota.reporter_storage_used(db, case, attachment_store()),
         storage_quota=app_config().storage.case_quota_mb * 1024 * 1024,
+        identity_disclosures=identity_access.disclosure_times(db, case),
     ), (400 if problem else 200)
 
 

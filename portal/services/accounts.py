@@ -208,6 +208,26 @@ def _clean_title(title: str) -> str:
     return title
 
 
+# Translated where it is shown, with _().
+ONE_KIND_ALONE = N_(
+    "A custodian or an analyst is neither handler nor admin: choose one of them alone."
+)
+
+
+def _check_kinds(is_handler: bool, is_admin: bool, is_custodian: bool, is_analyst: bool) -> None:
+    """At least one kind; a custodian or an analyst is that alone.
+
+    A custodian who also handled cases would approve their own look at an identity, and an
+    analyst who handled cases would see content; neither may ever hold a case key.
+    """
+    if not (is_handler or is_admin or is_custodian or is_analyst):
+        raise InvalidInputError(
+            _("Choose at least one of handler and admin, or custodian, or analyst.")
+        )
+    if (is_custodian or is_analyst) and (is_handler or is_admin or (is_custodian and is_analyst)):
+        raise InvalidInputError(_(ONE_KIND_ALONE))
+
+
 def _ensure_free(session: Session, username: str) -> None:
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise AlreadyExistsError(_("Username %(name)s is taken.", name=repr(username)))
@@ -234,6 +254,8 @@ def create_user(
         display_name=display_name,
         is_handler=role is Role.HANDLER,
         is_admin=role is Role.ADMIN,
+        is_custodian=role is Role.CUSTODIAN,
+        is_analyst=role is Role.ANALYST,
         level=level,
         created_at=now,
     )
@@ -260,6 +282,8 @@ def invite_user(
     now: datetime,
     email: str = "",
     notice: approvals.Notice | None = None,
+    is_custodian: bool = False,
+    is_analyst: bool = False,
 ) -> tuple[User, str]:
     """Create an account that waits for its holder to follow a one-time activation link.
 
@@ -269,8 +293,7 @@ def invite_user(
     """
     username, display_name = _validate_identity(username, display_name, level)
     title = _clean_title(title)
-    if not (is_handler or is_admin):
-        raise InvalidInputError(_("Choose at least one of handler and admin."))
+    _check_kinds(is_handler, is_admin, is_custodian, is_analyst)
     _ensure_free(session, username)
     token = secrets.token_urlsafe(32)
     user = User(
@@ -281,6 +304,8 @@ def invite_user(
         # Nobody yet: what the account receives is set below, through the approval rule.
         is_handler=False,
         is_admin=is_admin,
+        is_custodian=is_custodian,
+        is_analyst=is_analyst,
         level=1,
         activation_lookup=tokens.token_hash(token),
         activation_expires_at=now + ACTIVATION_LIFETIME,
@@ -397,6 +422,8 @@ def update_user(
     now: datetime,
     email: str = "",
     notice: approvals.Notice | None = None,
+    is_custodian: bool = False,
+    is_analyst: bool = False,
 ) -> None:
     """Change what an admin may change about an account; the username and keys stay.
 
@@ -408,8 +435,15 @@ def update_user(
     """
     display_name = _validate_profile(display_name, level)
     title = _clean_title(title)
-    if not (is_handler or is_admin):
-        raise InvalidInputError(_("Choose at least one of handler and admin."))
+    _check_kinds(is_handler, is_admin, is_custodian, is_analyst)
+    if (is_custodian or is_analyst) and _holds_cases(session, user):
+        raise InvalidInputError(
+            _(
+                "This account holds cases as a handler, and a custodian or an analyst holds "
+                "none. Nothing was saved. Let it hand its cases on first, or invite a new "
+                "account for the new role."
+            )
+        )
     if user.id == admin.id and user.is_admin and not is_admin:
         raise InvalidInputError(_("You cannot remove your own admin rights; ask another admin."))
     new_categories = sorted(set(categories))
@@ -422,6 +456,8 @@ def update_user(
             ("level", user.level, level),
             ("handler", user.is_handler, is_handler),
             ("admin", user.is_admin, is_admin),
+            ("custodian", user.is_custodian, is_custodian),
+            ("analyst", user.is_analyst, is_analyst),
             ("categories", user_categories(session, user.id), new_categories),
         )
         if old != new
@@ -429,6 +465,7 @@ def update_user(
     user.display_name, user.title = display_name, title
     user.email = clean_email(email)
     user.is_admin = is_admin
+    user.is_custodian, user.is_analyst = is_custodian, is_analyst
     approvals.apply_or_hold(
         session,
         admin,
@@ -448,6 +485,24 @@ def update_user(
         detail="changed: " + (", ".join(changed) or "nothing"),
     )
     session.commit()
+
+
+def _holds_cases(session: Session, user: User) -> bool:
+    return (
+        session.scalar(select(CaseKeyGrant.case_id).where(CaseKeyGrant.user_id == user.id).limit(1))
+        is not None
+    )
+
+
+def list_custodians(session: Session) -> list[User]:
+    """Every active custodian, by username: who decides requests to see an identity."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.is_custodian.is_(True), User.active.is_(True))
+            .order_by(User.username)
+        )
+    )
 
 
 def deactivate(session: Session, admin: User, user: User, now: datetime) -> None:

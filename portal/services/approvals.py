@@ -367,6 +367,18 @@ def decide(
     """
     pending = get_pending(session, change_id)
     check_may_decide(person, pending.change)
+    if (
+        approve
+        and pending.after.is_handler
+        and (pending.user.is_custodian or pending.user.is_analyst)
+    ):
+        # A custodian or an analyst never holds a case key; the admin must change the role first.
+        raise InvalidInputError(
+            _(
+                "This account is a custodian or an analyst, so it cannot be made a handler. "
+                "Reject the change."
+            )
+        )
     if approve and not pending.user.active:
         raise InvalidInputError(
             _("This account is deactivated, so the change cannot take effect. Reject it instead.")

@@ -115,6 +115,8 @@ class CaseContents:
     notes: list[NoteView]
     identity: dict[str, str] | None
     files: list[FileEntry]
+    # A custodian is named and the exporting handler holds no standing approval.
+    identity_withheld: bool = False
 
 
 class _Writer:
@@ -235,6 +237,13 @@ def render_case(
     out.heading(_("Reporter's identity"))
     if case.sealed_identity is None:
         out.text(_("The reporter did not give their identity."))
+    elif contents.identity_withheld:
+        out.text(
+            _(
+                "The reporter gave their identity in confidence. It is withheld: on this site a "
+                "custodian must approve your request before you see it."
+            )
+        )
     elif contents.identity is None:
         out.text(
             _(

@@ -36,6 +36,7 @@ from portal.services import (
     clock,
     contexts,
     follow_ups,
+    identity_access,
     integrity,
     messaging,
 )
@@ -340,7 +341,12 @@ def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) 
 def reveal_identity(
     session: Session, access: CaseAccess, *, now: datetime
 ) -> dict[str, str] | None:
-    """The confidential reporter's name and contact; every look is audited. Commits once."""
+    """The confidential reporter's name and contact; every look is audited. Commits once.
+
+    With a custodian named, only under this handler's standing approval for this case
+    (``identity_access.IdentityNotApprovedError`` otherwise, and nothing is opened).
+    """
+    identity_access.check_may_open(session, access.case, access.handler)
     identity = open_identity(session, access)
     if identity is None:
         return None
@@ -435,6 +441,7 @@ def update_case(
         return
     if status is CaseStatus.CLOSED:
         clock.stop_all(session, case, now=now)
+        identity_access.end_approvals(session, case, now=now)
     session.flush()
     clock.refresh_next_due(session, case)
     audit.record(

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from portal.config import IntakeConfig
 from portal.i18n import _
 from portal.models import AuditEntry
-from portal.services import audit, integrity, messaging
+from portal.services import audit, identity_access, integrity, messaging
 from portal.services.attachments import AttachmentStore
 from portal.services.case_document import CaseContents, FileEntry, render_case
 from portal.services.casework import CaseAccess, open_identity, read_notes
@@ -62,6 +62,14 @@ def has_revealed_identity(session: Session, access: CaseAccess) -> bool:
             .limit(1)
         )
         is not None
+    )
+
+
+def identity_withheld(session: Session, access: CaseAccess) -> bool:
+    """Whether a custodian is named and this handler has no standing approval for the identity
+    of this case: the export then says it is withheld, whatever was revealed before."""
+    return access.case.sealed_identity is not None and not identity_access.may_open(
+        session, access.case, access.handler
     )
 
 
@@ -143,7 +151,8 @@ def _read(session: Session, access: CaseAccess) -> CaseContents:
     thread = messaging.read_thread(session, case, key)
     notes = read_notes(session, case, key)
     identity = None
-    if case.sealed_identity is not None and has_revealed_identity(session, access):
+    withheld = identity_withheld(session, access)
+    if not withheld and has_revealed_identity(session, access):
         identity = open_identity(session, access)
     files = [
         FileEntry(a.uid, a.name, a.size, a.cleaning.value.replace("_", " "), None)
@@ -154,7 +163,7 @@ def _read(session: Session, access: CaseAccess) -> CaseContents:
             FileEntry(a.uid, a.name, a.size, a.cleaning.value.replace("_", " "), message.created_at)
             for a in message.attachments
         )
-    return CaseContents(report, thread, notes, identity, files)
+    return CaseContents(report, thread, notes, identity, files, identity_withheld=withheld)
 
 
 def _audit(

@@ -28,6 +28,7 @@ URL_VALUES = {
     "clock": "acknowledge",
     "act": "extend",
     "change_id": "1",
+    "request_id": "1",
     "decision": "approve",
     "section": "categories",
     "key": "fraud",

@@ -83,6 +83,7 @@ def route_values(db: Session) -> dict[str, Any]:
         "clock": "acknowledge",
         "act": "extend",
         "change_id": 1,
+        "request_id": 1,
         "decision": "approve",
         "section": "categories",
         "key": "fraud",
