@@ -17,8 +17,9 @@ from portal.services import (
     casework,
     drafts,
     follow_ups,
-    messaging,
+    masking,
     oral,
+    redaction,
     retention,
     tokens,
 )
@@ -257,6 +258,8 @@ def _render_case(
             ),
         ),
         may_hold=access.handler.level >= retention.HOLD_LEVEL,
+        redactions=redaction.redactions_of(db_session(), access),
+        masks_shown=access.masks.shown,
     ), status
 
 
@@ -398,7 +401,13 @@ def grant(uid: str) -> ResponseReturnValue:
         abort(400)
 
     def action(access: casework.CaseAccess) -> str:
-        casework.grant(db_session(), access, user_id, now=utcnow())
+        casework.grant(
+            db_session(),
+            access,
+            user_id,
+            with_originals=request.form.get("with_originals") == "yes",
+            now=utcnow(),
+        )
         return _("Access granted. They can now open the case.")
 
     return case_action(uid, action)
@@ -564,8 +573,9 @@ def recuse(uid: str) -> ResponseReturnValue:
 def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
     access = _access(uid)
     try:
-        view, chunks = messaging.open_attachment(
-            db_session(), access.case, access.case_private_key, attachment_uid, attachment_store()
+        # The name is masked as the case page shows it to this handler; the file is not.
+        view, chunks = masking.attachment_for(
+            db_session(), access, attachment_uid, attachment_store()
         )
     except NotFoundError:
         abort(404)
@@ -594,6 +604,7 @@ def bulk_grant() -> ResponseReturnValue:
                 context.user,
                 context.private_key,
                 parse_id(value) or 0,
+                with_originals=request.form.get("with_originals") == "yes",
                 now=utcnow(),
             )
         except InvalidInputError as exc:
