@@ -188,7 +188,9 @@ def propose(
                 MAX_REASON_LENGTH,
             )
         )
-    return Proposal(item, tuple(phrases), reason, masking.mask(item.text, phrases))
+    # As later colleagues will read it: with what is redacted already, here or elsewhere.
+    masked = masking.mask(item.text, [*phrases, *access.masks.shown])
+    return Proposal(item, tuple(phrases), reason, masked)
 
 
 def make_redaction(
