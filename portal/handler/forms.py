@@ -180,3 +180,15 @@ class NotifyForm(FlaskForm):
         choices=NOTIFY_CHOICES,
         validators=[InputRequired(_l("Choose how you want to be told."))],
     )
+
+
+class RedactionForm(FlaskForm):
+    # The service checks both fields, so that a refusal keeps what was typed with its reason.
+    phrases = TextAreaField(_l("Words to mask, one phrase per line"))
+    reason = TextAreaField(_l("Why they are redacted"))
+    # "check" shows the confirmation; only the confirmation page sends "save".
+    step = HiddenField(default="check")
+
+
+class RemoveRedactionForm(FlaskForm):
+    reason = TextAreaField(_l("Why the redaction is removed"))

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
-from wtforms import HiddenField, TextAreaField
 
 from portal.handler import bp
 from portal.handler.case_views import _access
-from portal.i18n import _, _l
+from portal.handler.forms import RedactionForm, RemoveRedactionForm
+from portal.i18n import _
 from portal.services import inbox as inbox_service
 from portal.services import masking, redaction
 from portal.services.casework import CaseAccess
@@ -20,18 +19,6 @@ from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import case_handler_required
 from portal.timeutil import utcnow
 from portal.web import db_session
-
-
-class RedactionForm(FlaskForm):
-    # The service checks both fields, so that a refusal keeps what was typed with its reason.
-    phrases = TextAreaField(_l("Words to mask, one phrase per line"))
-    reason = TextAreaField(_l("Why they are redacted"))
-    # "check" shows the confirmation; only the confirmation page sends "save".
-    step = HiddenField(default="check")
-
-
-class RemoveRedactionForm(FlaskForm):
-    reason = TextAreaField(_l("Why the redaction is removed"))
 
 
 @bp.app_template_filter("redaction_marks")
