@@ -18,8 +18,9 @@ from portal.services import (
     drafts,
     follow_ups,
     identity_access,
-    messaging,
+    masking,
     oral,
+    redaction,
     retention,
     tokens,
 )
@@ -274,6 +275,8 @@ def _render_case(
             ),
         ),
         may_hold=access.handler.level >= retention.HOLD_LEVEL,
+        redactions=redaction.redactions_of(db_session(), access),
+        masks_shown=access.masks.shown,
     ), status
 
 
@@ -418,7 +421,13 @@ def grant(uid: str) -> ResponseReturnValue:
         abort(400)
 
     def action(access: casework.CaseAccess) -> str:
-        casework.grant(db_session(), access, user_id, now=utcnow())
+        casework.grant(
+            db_session(),
+            access,
+            user_id,
+            with_originals=request.form.get("with_originals") == "yes",
+            now=utcnow(),
+        )
         return _("Access granted. They can now open the case.")
 
     return case_action(uid, action)
@@ -584,8 +593,9 @@ def recuse(uid: str) -> ResponseReturnValue:
 def download(uid: str, attachment_uid: str) -> ResponseReturnValue:
     access = _access(uid)
     try:
-        view, chunks = messaging.open_attachment(
-            db_session(), access.case, access.case_private_key, attachment_uid, attachment_store()
+        # The name is masked as the case page shows it to this handler; the file is not.
+        view, chunks = masking.attachment_for(
+            db_session(), access, attachment_uid, attachment_store()
         )
     except NotFoundError:
         abort(404)
@@ -614,6 +624,7 @@ def bulk_grant() -> ResponseReturnValue:
                 context.user,
                 context.private_key,
                 parse_id(value) or 0,
+                with_originals=request.form.get("with_originals") == "yes",
                 now=utcnow(),
             )
         except InvalidInputError as exc:

@@ -196,3 +196,15 @@ class IdentityDecisionForm(FlaskForm):
     )
     # Only the decision page sends this field; a bare POST decides nothing.
     confirm = HiddenField(default="yes", validators=[InputRequired(), AnyOf(["yes"])])
+
+
+class RedactionForm(FlaskForm):
+    # The service checks both fields, so that a refusal keeps what was typed with its reason.
+    phrases = TextAreaField(_l("Words to mask, one phrase per line"))
+    reason = TextAreaField(_l("Why they are redacted"))
+    # "check" shows the confirmation; only the confirmation page sends "save".
+    step = HiddenField(default="check")
+
+
+class RemoveRedactionForm(FlaskForm):
+    reason = TextAreaField(_l("Why the redaction is removed"))

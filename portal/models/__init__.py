@@ -44,6 +44,7 @@ from portal.models.committee import (
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
+from portal.models.redactions import Redaction
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
 from portal.models.users import Role, StaffSession, User, UserCategory
@@ -89,6 +90,7 @@ __all__ = [
     "ReceiptCodeDelay",
     "RecipientChange",
     "RecipientChangeState",
+    "Redaction",
     "ReporterSession",
     "Role",
     "SiteSetting",

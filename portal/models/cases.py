@@ -206,6 +206,9 @@ class CaseKeyGrant(Base):
     # Integrity tag of the sealed key (see Case.public_key_tag).
     tag: Mapped[bytes | None] = mapped_column(LargeBinary(32), default=None)
     granted_at: Mapped[datetime]
+    # Whether this handler sees the originals of parts redacted before they were granted the
+    # case (services/redaction.py). Grants from before redactions existed hold the originals.
+    with_originals: Mapped[bool] = mapped_column(default=False, server_default=text("true"))
 
 
 class CaseView(Base):

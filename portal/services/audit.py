@@ -65,6 +65,8 @@ ACTION_LABELS: dict[str, str] = {
     "oral_report_recorded": N_("oral report recorded"),
     "policy_chosen": N_("policy chosen"),
     "recused": N_("recused"),
+    "redaction_made": N_("redaction made"),
+    "redaction_removed": N_("redaction removed"),
     "reporter_satisfied": N_("reporter satisfied"),
     "secretary_answered": N_("secretary answered"),
     "third_party_cleared": N_("third party cleared"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -38,6 +38,7 @@ from portal.services import (
     follow_ups,
     identity_access,
     integrity,
+    masking,
     messaging,
 )
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
@@ -83,6 +84,11 @@ class CaseAccess:
     case: Case
     case_private_key: bytes
     handler: User
+    # What this handler gets masked of the case's redactions (services/masking.py): every
+    # reader of case content for a handler goes through it.
+    masks: masking.Masks
+    # Whether this handler sees the original of every redaction in force.
+    sees_all_originals: bool = True
 
 
 def open_case(session: Session, handler: User, private_key: bytes, case_uid: str) -> CaseAccess:
@@ -106,7 +112,8 @@ def open_case(session: Session, handler: User, private_key: bytes, case_uid: str
         grant.tag,
         *integrity.grant_place(case.uid, grant),
     )
-    return CaseAccess(case, case_key, handler)
+    masks = masking.masks_for_grant(session, case, case_key, grant)
+    return CaseAccess(case, case_key, handler, masks, sees_all_originals=not masks.hidden)
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,7 @@ class NoteView:
     author_name: str
     body: str
     created_at: datetime
+    uid: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,6 +154,7 @@ def read_notes(session: Session, case: Case, case_private_key: bytes) -> list[No
                 *integrity.note_place(case.uid, note),
             ).decode(),
             created_at=note.created_at,
+            uid=note.uid,
         )
         for note, author in session.execute(
             select(Note, User)
@@ -154,6 +163,13 @@ def read_notes(session: Session, case: Case, case_private_key: bytes) -> list[No
             .order_by(Note.created_at, Note.id)
         ).tuples()
     ]
+
+
+def notes_for(session: Session, access: CaseAccess) -> list[NoteView]:
+    """The notes as this handler may read them: redacted words masked."""
+    notes = read_notes(session, access.case, access.case_private_key)
+    masks = access.masks
+    return [replace(n, body=masks.text(n.body)) for n in notes] if masks.hidden else notes
 
 
 def case_detail(
@@ -179,9 +195,9 @@ def case_detail(
             session, case.sealed_identity, case.sealed_identity_tag, contexts.identity(case.uid)
         )
     integrity.check_reporter_key(session, case)
-    report = messaging.read_report(session, case, access.case_private_key)
-    thread = messaging.read_thread(session, case, access.case_private_key)
-    notes = read_notes(session, case, access.case_private_key)
+    report = masking.report_for(session, access)
+    thread = masking.thread_for(session, access)
+    notes = notes_for(session, access)
     keyholders = list(
         session.scalars(
             select(User)
@@ -511,16 +527,29 @@ def recuse(session: Session, access: CaseAccess, *, now: datetime) -> None:
     session.commit()
 
 
-def grant(session: Session, access: CaseAccess, user_id: int, *, now: datetime) -> None:
+def grant(
+    session: Session,
+    access: CaseAccess,
+    user_id: int,
+    *,
+    with_originals: bool = False,
+    now: datetime,
+) -> None:
     """Seal the case key to another handler's public key, from this handler's session.
 
-    Refused for anyone the reporter excluded or who recused. Commits once.
+    Refused for anyone the reporter excluded or who recused. The colleague sees the parts
+    redacted so far masked, unless ``with_originals``, which only a handler who sees every
+    original may give. Commits once.
     """
     case = access.case
     target = next((u for u in grantable(session, case) if u.id == user_id), None)
     if target is None or target.public_key is None:
         raise InvalidInputError(_("That handler cannot be given this case."))
-    _seal_grant(session, case, access.case_private_key, target, now)
+    if with_originals and not access.sees_all_originals:
+        raise InvalidInputError(
+            _("You do not see the originals of the redacted parts, so you cannot pass them on.")
+        )
+    _seal_grant(session, case, access.case_private_key, target, now, with_originals)
     audit.record(
         session,
         "access_granted",
@@ -528,16 +557,24 @@ def grant(session: Session, access: CaseAccess, user_id: int, *, now: datetime) 
         actor_id=access.handler.id,
         case_id=case.id,
         subject_id=target.id,
+        detail="with the originals of redacted parts" if with_originals else "",
     )
     session.commit()
 
 
 def bulk_grant(
-    session: Session, handler: User, private_key: bytes, target_id: int, *, now: datetime
+    session: Session,
+    handler: User,
+    private_key: bytes,
+    target_id: int,
+    *,
+    with_originals: bool = False,
+    now: datetime,
 ) -> int:
     """Give a newly added handler every case this handler holds and the target may have.
 
-    Returns how many cases were granted. Commits once.
+    Redacted parts stay masked for them unless ``with_originals``, given only on the cases
+    where this handler sees every original. Returns how many cases were granted. Commits once.
     """
     target = session.get(User, target_id)
     if target is None or not target.is_handler or not target.active or target.public_key is None:
@@ -564,7 +601,10 @@ def bulk_grant(
             own.tag,
             *integrity.grant_place(case.uid, own),
         )
-        _seal_grant(session, case, case_key, target, now)
+        originals = (
+            with_originals and not masking.masks_for_grant(session, case, case_key, own).hidden
+        )
+        _seal_grant(session, case, case_key, target, now, originals)
         audit.record(
             session,
             "access_granted",
@@ -572,13 +612,21 @@ def bulk_grant(
             actor_id=handler.id,
             case_id=case.id,
             subject_id=target.id,
+            detail="with the originals of redacted parts" if originals else "",
         )
         count += 1
     session.commit()
     return count
 
 
-def _seal_grant(session: Session, case: Case, case_key: bytes, target: User, now: datetime) -> None:
+def _seal_grant(
+    session: Session,
+    case: Case,
+    case_key: bytes,
+    target: User,
+    now: datetime,
+    with_originals: bool,
+) -> None:
     if target.public_key is None:
         raise NotFoundError(_("That handler has not activated their account."))
     # A key a database writer swapped in is refused here: the server never seals to it.
@@ -590,6 +638,11 @@ def _seal_grant(session: Session, case: Case, case_key: bytes, target: User, now
     )
     session.add(
         CaseKeyGrant(
-            case_id=case.id, user_id=target.id, sealed_case_key=blob, tag=tag, granted_at=now
+            case_id=case.id,
+            user_id=target.id,
+            sealed_case_key=blob,
+            tag=tag,
+            granted_at=now,
+            with_originals=with_originals,
         )
     )

@@ -28,6 +28,14 @@ def note(case_uid: str, note_uid: str) -> bytes:
     return f"candor:case:{case_uid}:note:{note_uid}".encode()
 
 
+def redaction(case_uid: str, redaction_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:redaction:{redaction_uid}".encode()
+
+
+def redaction_removal(case_uid: str, redaction_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:redaction:{redaction_uid}:removal".encode()
+
+
 def preview(case_uid: str) -> bytes:
     return f"candor:case:{case_uid}:preview".encode()
 

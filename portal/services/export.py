@@ -13,7 +13,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import IO
 from zoneinfo import ZoneInfo
@@ -25,10 +25,10 @@ from sqlalchemy.orm import Session
 from portal.config import IntakeConfig
 from portal.i18n import _
 from portal.models import AuditEntry
-from portal.services import audit, identity_access, integrity, messaging
+from portal.services import audit, identity_access, integrity, masking, messaging
 from portal.services.attachments import AttachmentStore
 from portal.services.case_document import CaseContents, FileEntry, render_case
-from portal.services.casework import CaseAccess, open_identity, read_notes
+from portal.services.casework import CaseAccess, notes_for, open_identity
 from portal.services.errors import InvalidInputError
 from portal.services.inbox import reference
 
@@ -83,6 +83,7 @@ def export_pdf(
 ) -> ExportedFile:
     """The case as a PDF; audited. Refuses as a whole (DecryptionError) if anything fails its
     integrity check. Commits once."""
+    access = _redacted(session, access)
     contents = _read(session, access)
     data = render_case(session, access, contents, intake, zone, None)
     _audit(session, access, contents, "pdf", now)
@@ -116,6 +117,7 @@ def export_zip(
                 length=MIN_PASSPHRASE_LENGTH,
             )
         )
+    access = _redacted(session, access)
     contents = _read(session, access)
     ref = reference(access.case)
     names = _zip_names(contents.files)
@@ -143,13 +145,22 @@ def export_zip(
     return ExportedFile(f"{ref}.zip", buffer, size)
 
 
+def _redacted(session: Session, access: CaseAccess) -> CaseAccess:
+    """The handler's access with every redaction in force masked: an export leaves the site,
+    so even a handler who sees the originals exports the redacted version."""
+    return replace(
+        access, masks=masking.export_masks(session, access.case, access.case_private_key)
+    )
+
+
 def _read(session: Session, access: CaseAccess) -> CaseContents:
-    """Open everything the export holds; any failed check raises before anything is built."""
-    case, key = access.case, access.case_private_key
+    """Open everything the export holds, masked as ``access`` says; any failed check raises
+    before anything is built."""
+    case = access.case
     integrity.check_reporter_key(session, case)
-    report = messaging.read_report(session, case, key)
-    thread = messaging.read_thread(session, case, key)
-    notes = read_notes(session, case, key)
+    report = masking.report_for(session, access)
+    thread = masking.thread_for(session, access)
+    notes = notes_for(session, access)
     identity = None
     withheld = identity_withheld(session, access)
     if not withheld and has_revealed_identity(session, access):

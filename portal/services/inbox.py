@@ -38,8 +38,8 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 import crypto
 from portal.i18n import N_
-from portal.models import Case, CaseKeyGrant, CaseStatus, CaseView, User
-from portal.services import contexts, integrity
+from portal.models import Case, CaseKeyGrant, CaseStatus, CaseView, Redaction, User
+from portal.services import contexts, integrity, masking
 
 # Words the inbox shows that are defined in English elsewhere (the status names, written
 # ``status.value.capitalize()``, and the sortable columns' headers in the handler views): listed
@@ -391,13 +391,21 @@ def list_cases(
     page_ids = [row[0] for row in found]
 
     cases = {
-        case.id: (case, sealed_key, tag)
-        for case, sealed_key, tag in session.execute(
-            select(Case, CaseKeyGrant.sealed_case_key, CaseKeyGrant.tag)
+        case.id: (case, grant)
+        for case, grant in session.execute(
+            select(Case, CaseKeyGrant)
             .join(CaseKeyGrant, CaseKeyGrant.case_id == Case.id)
             .where(CaseKeyGrant.user_id == handler.id, Case.id.in_(page_ids))
         ).tuples()
     }
+    # Only the page's cases with a redaction in force open their redactions, for the preview.
+    redacted = set(
+        session.scalars(
+            select(Redaction.case_id).where(
+                Redaction.case_id.in_(page_ids), Redaction.removed_at.is_(None)
+            )
+        )
+    )
     opened = {
         case_id: last_opened_at
         for case_id, last_opened_at in session.execute(
@@ -407,7 +415,15 @@ def list_cases(
         ).tuples()
     }
     rows = [
-        _row(session, *cases[case_id], handler, private_key, now, opened.get(case_id))
+        _row(
+            session,
+            *cases[case_id],
+            handler,
+            private_key,
+            now,
+            opened.get(case_id),
+            redacted=case_id in redacted,
+        )
         for case_id in page_ids
         if case_id in cases
     ]
@@ -430,25 +446,34 @@ def list_cases(
 def _preview(
     session: Session,
     case: Case,
-    sealed_key: bytes,
-    tag: bytes | None,
+    grant: CaseKeyGrant,
     handler: User,
     private_key: bytes,
+    redacted: bool,
 ) -> str | None:
     """The opened preview, or None when it or the grant fails: one bad row must not take the
-    whole inbox down, and what fails is never half-shown."""
+    whole inbox down, and what fails is never half-shown. Words redacted for this handler are
+    masked, as on the case page."""
     try:
         integrity.case_public_key(session, case)
         case_key = integrity.open_item(
-            session, private_key, sealed_key, tag, contexts.case_key(case.uid, handler.id)
+            session,
+            private_key,
+            grant.sealed_case_key,
+            grant.tag,
+            contexts.case_key(case.uid, handler.id),
         )
-        return integrity.open_item(
+        preview = integrity.open_item(
             session,
             case_key,
             case.sealed_preview,
             case.sealed_preview_tag,
             contexts.preview(case.uid),
         ).decode()
+        if not redacted:
+            return preview
+        masks = masking.masks_for_grant(session, case, case_key, grant)
+        return masking.mask_preview(preview, masks.hidden)
     except (crypto.DecryptionError, UnicodeDecodeError):
         return None
 
@@ -456,14 +481,15 @@ def _preview(
 def _row(
     session: Session,
     case: Case,
-    sealed_key: bytes,
-    tag: bytes | None,
+    grant: CaseKeyGrant,
     handler: User,
     private_key: bytes,
     now: datetime,
     last_opened_at: datetime | None = None,
+    *,
+    redacted: bool = False,
 ) -> InboxRow:
-    preview = _preview(session, case, sealed_key, tag, handler, private_key)
+    preview = _preview(session, case, grant, handler, private_key, redacted)
     unread = case.last_reporter_at is not None and (
         last_opened_at is None or case.last_reporter_at > last_opened_at
     )

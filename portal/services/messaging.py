@@ -73,6 +73,7 @@ class MessageView:
     created_at: datetime
     attachments: tuple[AttachmentView, ...]
     kind: str = UNKNOWN_KIND
+    uid: str = ""
 
     @property
     def kind_label(self) -> str:
@@ -268,6 +269,7 @@ def read_thread(session: Session, case: Case, case_private_key: bytes) -> list[M
             created_at=m.created_at,
             attachments=tuple(files.get(m.id, ())),
             kind=_stored_kind(m),
+            uid=m.uid,
         )
         for m in messages
     ]

@@ -33,6 +33,7 @@ from portal.models import (
     MinutesVersion,
     Note,
     PendingReceipt,
+    Redaction,
     ReporterSession,
     SiteSetting,
     StaffDraft,
@@ -314,6 +315,7 @@ def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime
     case.sealed_preview = b""
     case.sealed_preview_tag = None
     session.execute(delete(Note).where(Note.case_id == case_id))
+    session.execute(delete(Redaction).where(Redaction.case_id == case_id))
     session.execute(delete(MinutesVersion).where(MinutesVersion.case_id == case_id))
     # Message bodies and file metadata (which holds each file's key) are emptied; the rows go
     # with the files, so that a file is never left without a row that names it.

@@ -32,6 +32,9 @@ URL_VALUES = {
     "decision": "approve",
     "section": "categories",
     "key": "fraud",
+    "kind": "report",
+    "item": "0",
+    "redaction_uid": "0" * 32,
 }
 
 
