@@ -416,6 +416,7 @@ def _case_page(
         case=case,
         case_language=writes_in(case.language),
         status=_(STATUS_WORDS[case.status.value]),
+        visits=context.visits,
         expectations=clock.expectations(db, case),
         can_appeal=clock.can_appeal(db, case),
         can_take_to_committee=appeals.can_take_to_committee(db, case),
