@@ -18,8 +18,8 @@ from portal.services.reporting.awaited import Awaited, Awaiting, awaited
 from tests.factories import handler_private_key, make_handler
 from tests.portal.services.test_clock import T0, act, file_case
 from tests.portal.test_oral_reports import record
-from tests.portal.test_reporter_visits import WebClock, web_clock
 from tests.portal.test_reporter_web import csrf_of, file_report, sign_in
+from tests.web_clock import WebClock, web_clock
 
 __all__ = ["web_clock"]  # the fixture, shared with the visits tests
 

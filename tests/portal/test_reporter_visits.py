@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import struct
-import sys
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 import crypto
-from portal import timeutil
 from portal.config import Config
 from portal.models import Case, ReporterSession
 from portal.services import intake, oral, reporter_access, tokens
@@ -24,6 +22,9 @@ from portal.services.reporting import visits
 from portal.services.reporting.visits import VisitFacts, VisitRecord, VisitsSeen
 from tests.factories import NOW, make_handler
 from tests.portal.test_reporter_web import file_report, sign_in
+from tests.web_clock import WebClock, web_clock
+
+__all__ = ["web_clock"]  # the fixed clock every view reads
 
 IDLE = timedelta(minutes=30)
 DAY = timedelta(days=1)
@@ -315,25 +316,6 @@ def test_a_copy_of_the_database_shows_no_visit_days(
 
 
 # --- the case page ---------------------------------------------------------------------------
-
-
-class WebClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def web_clock(monkeypatch: pytest.MonkeyPatch) -> WebClock:
-    clock = WebClock(NOW)
-    real = timeutil.utcnow
-    monkeypatch.setattr(timeutil, "utcnow", clock)
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] == "portal" and getattr(module, "utcnow", None) is real:
-            monkeypatch.setattr(module, "utcnow", clock)
-    return clock
 
 
 def visits_text(html: str) -> str:
