@@ -180,13 +180,10 @@ def resume(
         )
     except crypto.DecryptionError:
         raise SessionExpiredError(_("Your session has ended.")) from None
+    seen = visits.unwrap_facts(row.wrapped_visits, login.cookie_key, case.uid)
     row.last_seen_at = now
     session.commit()
-    return ReporterContext(
-        case=case,
-        case_private_key=key,
-        visits=visits.unwrap_facts(row.wrapped_visits, login.cookie_key, case.uid),
-    )
+    return ReporterContext(case=case, case_private_key=key, visits=seen)
 
 
 def sign_out(session: Session, token: str) -> None:
