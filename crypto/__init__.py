@@ -55,6 +55,7 @@ from crypto.stream import (
     new_file_key,
     padded_size,
 )
+from crypto.visits import open_visits, seal_visits
 from crypto.wrapping import (
     blob_profile,
     derive_for_blob,
@@ -63,6 +64,7 @@ from crypto.wrapping import (
     unwrap_with_secret,
     wrap_with_key,
     wrap_with_secret,
+    wrap_with_secret_keys,
 )
 
 __all__ = [
@@ -105,6 +107,7 @@ __all__ = [
     "normalize_passphrase",
     "normalize_receipt_code",
     "open_sealed",
+    "open_visits",
     "padded_size",
     "padme",
     "parse_recovery_key",
@@ -112,6 +115,7 @@ __all__ = [
     "public_key_from_private",
     "receipt_delay_key",
     "seal",
+    "seal_visits",
     "sealed_size",
     "unwrap_with_key",
     "unwrap_with_keys",
@@ -120,4 +124,5 @@ __all__ = [
     "verify_tag",
     "wrap_with_key",
     "wrap_with_secret",
+    "wrap_with_secret_keys",
 ]

@@ -1,9 +1,9 @@
 """Password-based key derivation: one Argon2id run, then HKDF-SHA256 into independent keys.
 
-A single Argon2id run yields a 32-byte master secret. HKDF-SHA256 with two different ``info`` labels
-splits it into a key-wrapping key and a login verifier, so a login costs one Argon2id run and the
-stored verifier reveals nothing about the wrapping key (HKDF outputs under different labels are
-independent).
+A single Argon2id run yields a 32-byte master secret. HKDF-SHA256 with different ``info`` labels
+splits it into a key-wrapping key, a login verifier and a visit-record key, so a login costs one
+Argon2id run and the stored verifier reveals nothing about the other keys (HKDF outputs under
+different labels are independent).
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ MASTER_SIZE = 32
 KEY_SIZE = 32
 _WRAP_LABEL = b"candor-wrap-v1"
 _VERIFIER_LABEL = b"candor-verifier-v1"
+# Seals the reporter's record of their own visits (crypto/visits.py): only the passphrase opens it.
+_VISITS_LABEL = b"candor-visits-v1"
 
 # Bounds on parameters read back from stored blobs: they keep a corrupted or hostile blob from
 # asking for an absurd amount of memory or time, while leaving ample room to raise the profile.
@@ -81,16 +83,18 @@ PROFILES: dict[str, Argon2Profile] = {PRODUCTION.name: PRODUCTION, TEST.name: TE
 
 @dataclass(frozen=True)
 class DerivedKeys:
-    """The two independent keys derived from one secret.
+    """The independent keys derived from one secret.
 
-    ``repr`` hides both values so they never reach a traceback or a log by accident.
+    ``visits_key`` seals the record of a reporter's visits; staff accounts do not use it.
+    ``repr`` hides every value so none reaches a traceback or a log by accident.
     """
 
     wrapping_key: bytes
     verifier: bytes
+    visits_key: bytes
 
     def __repr__(self) -> str:
-        return "DerivedKeys(wrapping_key=<hidden>, verifier=<hidden>)"
+        return "DerivedKeys(wrapping_key=<hidden>, verifier=<hidden>, visits_key=<hidden>)"
 
 
 def _expand(master: bytes, label: bytes) -> bytes:
@@ -100,7 +104,7 @@ def _expand(master: bytes, label: bytes) -> bytes:
 
 
 def derive_keys(secret: str, salt: bytes, profile: Argon2Profile) -> DerivedKeys:
-    """Derive the wrapping key and the login verifier from a password or passphrase.
+    """Derive the wrapping key, the login verifier and the visit-record key from a secret.
 
     Security properties: brute force costs one Argon2id run per guess per salt (memory-hard);
     the verifier and the wrapping key are independent, so storing the verifier does not expose the
@@ -126,6 +130,7 @@ def derive_keys(secret: str, salt: bytes, profile: Argon2Profile) -> DerivedKeys
     return DerivedKeys(
         wrapping_key=_expand(master, _WRAP_LABEL),
         verifier=_expand(master, _VERIFIER_LABEL),
+        visits_key=_expand(master, _VISITS_LABEL),
     )
 
 

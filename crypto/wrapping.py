@@ -37,6 +37,7 @@ __all__ = [
     "unwrap_with_secret",
     "wrap_with_key",
     "wrap_with_secret",
+    "wrap_with_secret_keys",
 ]
 
 VERSION = 0x01
@@ -90,6 +91,18 @@ def wrap_with_secret(
     ``associated_data`` are authenticated; the returned verifier is independent of the wrapping
     key, so it can be stored for login checks without exposing the key material.
     """
+    blob, keys = wrap_with_secret_keys(key_material, secret, associated_data, profile)
+    return blob, keys.verifier
+
+
+def wrap_with_secret_keys(
+    key_material: bytes, secret: str, associated_data: bytes, profile: Argon2Profile
+) -> tuple[bytes, DerivedKeys]:
+    """As :func:`wrap_with_secret`, but return every key of the one Argon2id run.
+
+    Security property: the same keys as :func:`derive_for_blob` gives for the returned blob, so a
+    caller that needs another derived key (the visit-record key) runs Argon2id once, not twice.
+    """
     profile.validate()
     salt = new_salt()
     nonce = secrets.token_bytes(NONCE_SIZE)
@@ -100,7 +113,7 @@ def wrap_with_secret(
         + nonce
     )
     ciphertext = AESGCM(keys.wrapping_key).encrypt(nonce, key_material, associated_data + header)
-    return header + ciphertext, keys.verifier
+    return header + ciphertext, keys
 
 
 def blob_profile(blob: bytes) -> Argon2Profile:

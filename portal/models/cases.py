@@ -130,6 +130,9 @@ class Case(Base):
     public_key: Mapped[bytes] = mapped_column(LargeBinary(32))
     # The case private key wrapped under Argon2id(passphrase, per-case salt kept in the blob).
     reporter_wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # The reporter's record of their own visits (crypto/visits.py): sealed under a key that only
+    # the passphrase derives, one size whatever it holds. None on cases from before it was kept.
+    reporter_visits: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     # Integrity tags (HMAC under the configuration's integrity key, bound to this case) of the
     # public key and of each sealed column: a database writer can neither forge nor swap them.
     # None on rows from before tags existed, which are refused until signed by the operator.
@@ -358,6 +361,9 @@ class ReporterSession(Base):
     id_hash: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     wrapped_case_key: Mapped[bytes] = mapped_column(LargeBinary)
+    # What the visit record said at sign-in (services/reporting/visits.py), wrapped under the
+    # cookie's key like the case key, so the case page shows it for the whole visit.
+    wrapped_visits: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
 
 

@@ -40,6 +40,7 @@ from portal.services import (
 from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.reporting import awaited
 from portal.timeutil import utcnow
 from portal.uploads import (
     STORE_FAILED_TEXT,
@@ -470,6 +471,8 @@ def _case_page(
         case=case,
         case_language=writes_in(case.language),
         status=_(STATUS_WORDS[case.status.value]),
+        awaited=awaited.awaited(db, case, now=utcnow()),
+        visits=context.visits,
         expectations=clock.expectations(db, case),
         can_appeal=clock.can_appeal(db, case),
         can_take_to_committee=appeals.can_take_to_committee(db, case),

@@ -67,3 +67,11 @@ def user_public_key(user_id: int) -> bytes:
 
 def minutes(case_uid: str, version_uid: str) -> bytes:
     return f"candor:case:{case_uid}:minutes:{version_uid}".encode()
+
+
+def reporter_visits(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-visits".encode()
+
+
+def reporter_visit_facts(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-visit-facts".encode()

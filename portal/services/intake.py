@@ -34,6 +34,7 @@ from portal.services import audit, case_news, clock, contexts, integrity, notifi
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
+from portal.services.reporting import visits
 
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
@@ -268,7 +269,7 @@ def submit_report(
     # Argon2id (and any wait for its slot) before the first write: on SQLite a write holds the
     # database's one write lock until the commit, and a flood must not hold it while it waits.
     with gate.slot():
-        wrapped_key, _salt = crypto.wrap_with_secret(
+        wrapped_key, reporter_keys = crypto.wrap_with_secret_keys(
             keypair.private_key,
             crypto.normalize_passphrase(passphrase),
             contexts.reporter_key(uid),
@@ -302,6 +303,9 @@ def submit_report(
         last_reporter_at=received_at,
     )
     case.reporter_wrapped_key = wrapped_key
+    # Filing the report in the browser is the reporter's first opening of the case; a report a
+    # handler recorded for them is not one.
+    visits.start_record(case, reporter_keys.visits_key, now=now, opened=recorded_by is None)
     integrity.tag_reporter_key(session, case)
     integrity.sign_case_key(session, case)
     report = {

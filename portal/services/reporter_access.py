@@ -22,6 +22,8 @@ from portal.services.lengths import (
     check_lengths,
 )
 from portal.services.receipt_delays import DelayPolicy
+from portal.services.reporting import visits
+from portal.services.reporting.visits import VisitFacts
 
 COOKIE_KEY_SIZE = 32
 # Also what a deleted case's code gets: whether a case ever existed is not told.
@@ -69,6 +71,8 @@ class ReporterContext:
 
     case: Case
     case_private_key: bytes
+    # What the record of visits said at sign-in (None for a session from before it was kept).
+    visits: VisitFacts | None = None
 
 
 def sign_in(
@@ -92,8 +96,11 @@ def sign_in(
     timing does not tell whether a case exists, and counts towards the code's delay; while the
     delay runs, TooManyAttemptsError is raised without any Argon2id work. The run waits for a
     slot of ``gate`` (Argon2BusyError if none frees; nothing is recorded then). The case key
-    leaves only wrapped under a key for the reporter's cookie. ``language``, the page's, becomes
-    the case's: what the site writes to the reporter from then on is in it. Commits once.
+    leaves only wrapped under a key for the reporter's cookie. The same Argon2id run opens the
+    reporter's record of visits: what it said is kept with the session (wrapped like the case
+    key), and this visit is added to it (services/reporting/visits.py). ``language``, the
+    page's, becomes the case's: what the site writes to the reporter from then on is in it.
+    Commits once.
     """
     check_lengths(
         ("receipt code", receipt_code, MAX_RECEIPT_CODE_LENGTH),
@@ -112,17 +119,20 @@ def sign_in(
     normalized = crypto.normalize_passphrase(passphrase)
     if case is not None:
         integrity.check_reporter_key(session, case)
-    case_private_key = None
+    case_private_key = keys = None
     with gate.slot():
         if case is None:
             with contextlib.suppress(crypto.DecryptionError):
                 crypto.unwrap_with_secret(tokens.decoy_blob(profile), normalized, b"decoy")
         else:
             with contextlib.suppress(crypto.DecryptionError):
-                case_private_key = crypto.unwrap_with_secret(
-                    case.reporter_wrapped_key, normalized, contexts.reporter_key(case.uid)
+                # One Argon2id run gives both the key that unwraps the case key and the one
+                # that opens the record of visits.
+                keys = crypto.derive_for_blob(case.reporter_wrapped_key, normalized)
+                case_private_key = crypto.unwrap_with_keys(
+                    case.reporter_wrapped_key, keys, contexts.reporter_key(case.uid)
                 )
-    if case is None or case_private_key is None:
+    if case is None or case_private_key is None or keys is None:
         retry = receipt_delays.record_failure(session, delay_key, now, delays)
         session.commit()
         raise AccessDeniedError(retry_at=retry)
@@ -131,6 +141,7 @@ def sign_in(
         case.language = language
     # Sessions left behind by closed browsers go as soon as anyone signs in.
     session.execute(delete(ReporterSession).where(ReporterSession.last_seen_at < now - idle))
+    seen = visits.record_visit(case, keys.visits_key, now=now)
     token = secrets.token_urlsafe(32)
     cookie_key = secrets.token_bytes(COOKIE_KEY_SIZE)
     session.add(
@@ -140,6 +151,7 @@ def sign_in(
             wrapped_case_key=crypto.wrap_with_key(
                 case_private_key, cookie_key, contexts.reporter_session(case.uid)
             ),
+            wrapped_visits=visits.wrap_facts(seen, cookie_key, case.uid),
             last_seen_at=now,
         )
     )
@@ -168,9 +180,10 @@ def resume(
         )
     except crypto.DecryptionError:
         raise SessionExpiredError(_("Your session has ended.")) from None
+    seen = visits.unwrap_facts(row.wrapped_visits, login.cookie_key, case.uid)
     row.last_seen_at = now
     session.commit()
-    return ReporterContext(case=case, case_private_key=key)
+    return ReporterContext(case=case, case_private_key=key, visits=seen)
 
 
 def sign_out(session: Session, token: str) -> None:

@@ -58,6 +58,7 @@ SEALED_COLUMNS = (
     Case.sealed_identity,
     Case.sealed_preview,
     Case.reporter_wrapped_key,
+    Case.reporter_visits,
 )
 
 
@@ -306,6 +307,7 @@ def delete_case(session: Session, case: Case, store: FileStore, *, now: datetime
         session.execute(delete(model).where(model.case_id == case_id))
     case.reporter_wrapped_key = b""
     case.reporter_wrapped_key_tag = None
+    case.reporter_visits = None
     case.receipt_lookup = secrets.token_bytes(32)
     case.submission_lookup = secrets.token_bytes(32)
     case.sealed_report = b""

@@ -96,6 +96,14 @@ class ReporterNavigator:
     def status(self) -> str:
         return self.page.locator("p.status").inner_text()
 
+    def earlier_visits(self) -> str:
+        """What the case page says of the visits before this one."""
+        return self.page.get_by_role("region", name="Your earlier visits").inner_text()
+
+    def awaited(self) -> str:
+        """What the case page says first: what is awaited, or owed next."""
+        return self.page.locator("#awaited").inner_text()
+
     def read_report(self) -> str:
         """Open "What you reported" (a plain <details>, no script needed) and return its text."""
         summary = self.page.locator("summary", has_text="What you reported")

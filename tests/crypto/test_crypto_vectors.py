@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from crypto import (
+    Argon2Profile,
     decrypt_backup_chunks,
     decrypt_chunks,
+    derive_keys,
     encrypted_size,
     open_sealed,
     public_key_from_private,
@@ -24,6 +26,9 @@ from crypto import (
 from crypto.backup import BackupEncryptor
 from crypto.sealing import _seal_with
 from crypto.stream import StreamEncryptor
+from crypto.visits import BLOB_SIZE as VISITS_BLOB_SIZE
+from crypto.visits import _seal_with as seal_visits_with
+from crypto.visits import open_visits
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors"
 
@@ -100,3 +105,26 @@ def test_backup_vector(vector: dict[str, Any]) -> None:
     assert h("backup")[:9] == b"CNDRBKUP\x01"
     opened = decrypt_backup_chunks(h("recipient_private"), io.BytesIO(h("backup")))
     assert b"".join(opened) == plaintext
+
+
+@pytest.mark.parametrize("vector", load("kdf_v1.json"), ids=lambda v: v["name"])
+def test_kdf_vector(vector: dict[str, Any]) -> None:
+    profile = Argon2Profile(
+        "vector", vector["time_cost"], vector["memory_cost_kib"], vector["parallelism"]
+    )
+    keys = derive_keys(vector["secret"], bytes.fromhex(vector["salt"]), profile)
+    assert keys.wrapping_key.hex() == vector["wrapping_key"]
+    assert keys.verifier.hex() == vector["verifier"]
+    assert keys.visits_key.hex() == vector["visits_key"]
+    assert len({keys.wrapping_key, keys.verifier, keys.visits_key}) == 3
+
+
+@pytest.mark.parametrize("vector", load("visits_v1.json"), ids=lambda v: v["name"])
+def test_visits_vector(vector: dict[str, Any]) -> None:
+    def h(field: str) -> bytes:
+        return bytes.fromhex(vector[field])
+
+    blob = seal_visits_with(h("visits_key"), h("nonce"), h("record"), h("associated_data"))
+    assert blob == h("blob")
+    assert len(blob) == VISITS_BLOB_SIZE
+    assert open_visits(h("visits_key"), h("blob"), h("associated_data")) == h("record")

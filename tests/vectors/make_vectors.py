@@ -1,4 +1,5 @@
-"""Generate the known-answer vectors seal_v1/v2.json, stream_v1/v2.json and backup_v1.json.
+"""Generate the known-answer vectors seal_v1/v2.json, stream_v1/v2.json, backup_v1.json,
+kdf_v1.json and visits_v1.json.
 
 Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
 
@@ -15,17 +16,21 @@ import hashlib
 import io
 import json
 import struct
+import unicodedata
 from pathlib import Path
 from typing import Any
 
+from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from crypto import TEST, derive_keys
 from crypto.backup import BackupEncryptor
 from crypto.sealing import _seal_with
 from crypto.stream import CHUNK_SIZE, StreamEncryptor
+from crypto.visits import _seal_with as seal_visits_with
 
 SEAL_FLOOR = 256
 STREAM_FLOOR = 4096
@@ -266,6 +271,86 @@ def backup_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
+KDF_CASES = [
+    ("a generated passphrase", "seven ample wisdom lunar copper pilot", bytes(range(16))),
+    ("a passphrase typed decomposed (NFD)", "cafe\u0301 ole\u0301 nin\u0303o", bytes(16)),
+]
+
+
+def reference_derive(secret: str, salt: bytes) -> dict[str, bytes]:
+    """One Argon2id run (the test profile), then HKDF-SHA256 with each label, no salt."""
+    master = hash_secret_raw(
+        secret=unicodedata.normalize("NFC", secret).encode(),
+        salt=salt,
+        time_cost=1,
+        memory_cost=8,
+        parallelism=1,
+        hash_len=32,
+        type=Type.ID,
+    )
+
+    def expand(label: bytes) -> bytes:
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=label).derive(master)
+
+    return {
+        "master": master,
+        "wrapping_key": expand(b"candor-wrap-v1"),
+        "verifier": expand(b"candor-verifier-v1"),
+        "visits_key": expand(b"candor-visits-v1"),
+    }
+
+
+def kdf_vectors() -> list[dict[str, Any]]:
+    vectors = []
+    for name, secret, salt in KDF_CASES:
+        expected = reference_derive(secret, salt)
+        keys = derive_keys(secret, salt, TEST)
+        assert keys.wrapping_key == expected["wrapping_key"]
+        assert keys.verifier == expected["verifier"]
+        assert keys.visits_key == expected["visits_key"]
+        vectors.append(
+            {
+                "name": name,
+                "secret": secret,
+                "salt": salt.hex(),
+                "time_cost": 1,
+                "memory_cost_kib": 8,
+                "parallelism": 1,
+                **{field: value.hex() for field, value in expected.items()},
+            }
+        )
+    return vectors
+
+
+VISITS_CASES = [
+    ("an empty record", b"", b"candor:case:0123abcd:reporter-visits", bytes(12)),
+    ("a short record", pattern(11), b"candor:case:0123abcd:reporter-visits", bytes(range(12))),
+    ("the longest record", pattern(255), b"candor:case:ffff:reporter-visits", bytes(12)),
+]
+
+
+def visits_vectors() -> list[dict[str, Any]]:
+    key = reference_derive(*KDF_CASES[0][1:])["visits_key"]
+    vectors = []
+    for name, record, ad, nonce in VISITS_CASES:
+        header = b"\x01"
+        padded = reference_pad(record, 256)
+        assert len(padded) == 256
+        blob = header + nonce + AESGCM(key).encrypt(nonce, padded, ad + header)
+        assert seal_visits_with(key, nonce, record, ad) == blob
+        vectors.append(
+            {
+                "name": name,
+                "visits_key": key.hex(),
+                "record": record.hex(),
+                "associated_data": ad.hex(),
+                "nonce": nonce.hex(),
+                "blob": blob.hex(),
+            }
+        )
+    return vectors
+
+
 def write(name: str, description: str, vectors: list[dict[str, Any]]) -> None:
     document = {"description": description, "vectors": vectors}
     (HERE / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -309,6 +394,21 @@ def main() -> None:
         "'candor-backup-v1' || ephemeral_pub || recipient_pub); then the attachment stream v2 "
         "under key with AD = header || recipient_pub. Keys from RFC 7748 section 6.1.",
         backup_vectors(),
+    )
+    write(
+        "kdf_v1.json",
+        "Candor key derivation v1: master = Argon2id(NFC(secret) as UTF-8, salt, time_cost, "
+        "memory_cost_kib, parallelism, 32 bytes); each key = HKDF-SHA256(master, no salt, "
+        "info=label, 32 bytes) with labels 'candor-wrap-v1' (wrapping_key), "
+        "'candor-verifier-v1' (verifier) and 'candor-visits-v1' (visits_key).",
+        kdf_vectors(),
+    )
+    write(
+        "visits_v1.json",
+        "Candor visit record v1: 0x01 || nonce(12) || AES-256-GCM(visits_key, nonce, padded, "
+        "AD || 0x01), where padded = record || 0x80 || 0x00... of exactly 256 bytes. The key is "
+        "kdf_v1.json's first visits_key.",
+        visits_vectors(),
     )
 
 
