@@ -6,8 +6,8 @@ server and a copy of the database learn nothing from it. A signed-in reporter's 
 what that record said at sign-in, wrapped under the key in their cookie, so the case page can
 show it for the whole visit. NULL on cases and sessions from before.
 
-Revision ID: 0027
-Revises: 0026
+Revision ID: 0029
+Revises: 0028
 Create Date: 2026-12-01 09:00:00
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0027"
-down_revision: str | None = "0026"
+revision: str = "0029"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
