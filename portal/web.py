@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ import flask_babel
 from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from markupsafe import Markup, escape
 from sqlalchemy import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -29,7 +31,7 @@ from portal.argon2_gate import Argon2BusyError, Argon2Gate
 from portal.config import Config
 from portal.db import make_engine, make_session_factory
 from portal.i18n import _, _l, _n
-from portal.services import clock, site_settings
+from portal.services import clock, masking, site_settings
 from portal.services.attachments import (
     AttachmentMissingError,
     AttachmentStore,
@@ -182,6 +184,16 @@ def init_app(app: Flask, config: Config) -> None:
     app.add_template_filter(mid_sentence, "mid_sentence")
     app.add_template_filter(_filesize, "filesize")
     app.add_template_filter(_duration, "duration")
+    app.add_template_filter(_redaction_marks, "redaction_marks")
+
+
+def _redaction_marks(text: str, phrases: Sequence[str]) -> Markup:
+    """``text`` with the words redacted for others highlighted, for a handler who sees them.
+    Every piece is escaped: the text stays the reporter's or a handler's, never markup."""
+    return Markup("").join(
+        Markup('<mark class="redacted">%s</mark>') % piece if marked else escape(piece)
+        for piece, marked in masking.spans(text, phrases)
+    )
 
 
 def db_session() -> Session:

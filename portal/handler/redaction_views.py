@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from markupsafe import Markup, escape
 
 from portal.handler import bp
 from portal.handler.case_views import _access
 from portal.handler.forms import RedactionForm, RemoveRedactionForm
 from portal.i18n import _
 from portal.services import inbox as inbox_service
-from portal.services import masking, redaction
+from portal.services import redaction
 from portal.services.casework import CaseAccess
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import case_handler_required
 from portal.timeutil import utcnow
 from portal.web import db_session
-
-
-@bp.app_template_filter("redaction_marks")
-def redaction_marks(text: str, phrases: Sequence[str]) -> Markup:
-    """``text`` with the words redacted for others highlighted, for a handler who sees them.
-    Every piece is escaped: the text stays the reporter's or a handler's, never markup."""
-    return Markup("").join(
-        Markup('<mark class="redacted">%s</mark>') % piece if marked else escape(piece)
-        for piece, marked in masking.spans(text, phrases)
-    )
 
 
 @bp.route("/cases/<uid>/redact/<kind>/<item>", methods=["GET", "POST"])
