@@ -356,6 +356,9 @@ class ReporterSession(Base):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     wrapped_case_key: Mapped[bytes] = mapped_column(LargeBinary)
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    # The proofs of the messages sent in this session (services/reporting/proofs.py), wrapped
+    # under the cookie's key like the case key: offered for download until the session ends.
+    wrapped_proofs: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class ReceiptCodeDelay(Base):

@@ -59,3 +59,7 @@ def user_public_key(user_id: int) -> bytes:
 
 def minutes(case_uid: str, version_uid: str) -> bytes:
     return f"candor:case:{case_uid}:minutes:{version_uid}".encode()
+
+
+def reporter_proofs(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-session-proofs".encode()
