@@ -12,6 +12,7 @@ from portal.handler import (  # noqa: E402, F401
     export_views,
     notify_views,
     oral_views,
+    proof_views,
     retention_views,
     statistics_views,
     upload_gate,

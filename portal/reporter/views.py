@@ -39,6 +39,7 @@ from portal.services import (
 from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.reporting import proofs
 from portal.timeutil import utcnow
 from portal.uploads import (
     STORE_FAILED_TEXT,
@@ -160,6 +161,7 @@ def file_report() -> ResponseReturnValue:
             clock_settings=clock_settings(),
             now=utcnow(),
             gate=argon2_gate(),
+            proof_key=config.proof.signing_key,
         )
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
@@ -431,6 +433,7 @@ def _case_page(
         max_upload_mb=app_config().storage.max_upload_mb,
         storage_used=quota.reporter_storage_used(db, case, attachment_store()),
         storage_quota=app_config().storage.case_quota_mb * 1024 * 1024,
+        proofs=proofs.session_proofs(db, case, login.token, login.cookie_key),
     ), (400 if problem else 200)
 
 
@@ -456,14 +459,17 @@ def send_message() -> ResponseReturnValue:
     if upload_problem():
         return _case_page(login, draft=body, problem=upload_problem() or "")
     try:
-        clock.reporter_writes(
+        proofs.reporter_writes(
             db_session(),
             context.case,
+            login.token,
+            login.cookie_key,
             body,
             uploads=uploads,
             store=attachment_store(),
             now=utcnow(),
             settings=clock_settings(),
+            signing_key=app_config().proof.signing_key,
         )
     except InvalidInputError as exc:
         return _case_page(login, draft=body, problem=str(exc))
