@@ -62,16 +62,16 @@ def receipt_proof() -> ResponseReturnValue:
     return proof_download(pending.proof)
 
 
-@bp.get("/case/proofs/<int:ordinal>")
-def message_proof(ordinal: int) -> ResponseReturnValue:
-    """The proof of one of the messages sent in this session."""
+@bp.get("/case/proofs/<item>")
+def message_proof(item: str) -> ResponseReturnValue:
+    """The proof of one of the messages sent in this session ("message3")."""
     found = _signed_in()
     if not isinstance(found, _Reporter):
         return found
     kept = proofs.session_proofs(
         db_session(), found.context.case, found.login.token, found.login.cookie_key
     )
-    proof = next((p for p in kept if p.statement.ordinal == ordinal), None)
+    proof = next((p for p in kept if p.item_words.replace(" ", "") == item), None)
     if proof is None:
         return _gone(
             _(

@@ -137,12 +137,12 @@ def test_a_message_proof_is_offered_after_sending_and_checks_with_its_text(
     page = sign_in_and_send(client, html)
     assert "Proofs of your messages (optional)" in page
     assert "anyone who finds it on your device can tell that you made a report" in page
-    response = client.get("/case/proofs/1")
+    response = client.get("/case/proofs/message1")
     assert response.status_code == 200
     proof = response.get_data(as_text=True)
     assert "Item: message 1" in proof
     assert "invoices" not in proof and "blue folder" not in proof
-    assert client.get("/case/proofs/2").status_code == 404
+    assert client.get("/case/proofs/message2").status_code == 404
     # The wrapped proof is in the session row, never in the clear.
     row = db.scalars(select(ReporterSession)).one()
     assert row.wrapped_proofs is not None and b"Commitment" not in row.wrapped_proofs
@@ -162,11 +162,13 @@ def test_the_message_proof_goes_with_the_session(client: FlaskClient, handler_id
     page = sign_in_and_send(client, html)
     sign_out = client.post("/logout", data={"csrf_token": csrf_of(page)})
     assert sign_out.status_code == 200
-    assert client.get("/case/proofs/1").status_code == 302  # to sign-in: no session, no proof
+    assert (
+        client.get("/case/proofs/message1").status_code == 302
+    )  # to sign-in: no session, no proof
     code, passphrase = receipt_of(html)
     sign_in(client, code, passphrase)
     assert "Proofs of your messages" not in client.get("/case").get_data(as_text=True)
-    assert client.get("/case/proofs/1").status_code == 404
+    assert client.get("/case/proofs/message1").status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -303,7 +305,7 @@ def test_a_handler_confirms_which_item_a_proof_covers(
     html, report_proof = download_report_proof(client)
     sign_in_and_send(client, html, "First follow-up.")
     sign_in_and_send(client, html, MESSAGE)
-    message_proof = client.get("/case/proofs/2").get_data(as_text=True)
+    message_proof = client.get("/case/proofs/message2").get_data(as_text=True)
     case = db.scalars(select(Case)).one()
     staff = app.test_client()
     sign_in_as(staff, db, db.get_one(User, handler_id))

@@ -31,6 +31,7 @@ URL_VALUES = {
     "decision": "approve",
     "section": "categories",
     "key": "fraud",
+    "item": "message1",
 }
 
 
