@@ -13,6 +13,9 @@ __all__ = [
     "IntegrityCheckError",
     "InvalidReceiptCodeError",
     "InvalidRecoveryKeyError",
+    "MalformedProofError",
+    "ProofError",
+    "ProofSignatureError",
     "UnsupportedFormatError",
 ]
 
@@ -54,4 +57,19 @@ class BackupKeyMismatchError(DecryptionError):
 
     The identifier is public (a hash of the public key), so saying so reveals nothing; a
     subclass of ``DecryptionError`` so that every caller refusing what does not open refuses it.
+    """
+
+
+class ProofError(CryptoError):
+    """A proof of report could not be read or did not verify."""
+
+
+class MalformedProofError(ProofError):
+    """A proof's statement is not in any format this code knows."""
+
+
+class ProofSignatureError(ProofError):
+    """A proof's signature does not verify under the key it names (or under any key given).
+
+    Raised alike for a changed field, a wrong or unknown key and a malformed signature.
     """

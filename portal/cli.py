@@ -390,3 +390,13 @@ def _add_backup_commands() -> None:
 
 
 _add_backup_commands()
+
+
+def _add_proof_commands() -> None:
+    # Imported here for the same reason as the backup commands.
+    from portal.proof_cli import proof_group
+
+    candor.add_command(proof_group)
+
+
+_add_proof_commands()

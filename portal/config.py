@@ -37,6 +37,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "CANDOR_DATABASE_URL": "database.url",
     "CANDOR_RATELIMIT_STORAGE_URL": "ratelimit.storage_url",
     "CANDOR_SMTP_PASSWORD": "smtp.password",
+    "CANDOR_PROOF_SIGNING_KEY": "proof.signing_key",
 }
 ARGON2_PROFILES = ("production", "test")
 STORAGE_BACKENDS = ("folder", "database")
@@ -196,6 +197,15 @@ class BackupConfig:
 
 
 @dataclass(frozen=True)
+class ProofConfig:
+    # The Ed25519 key (raw, 32 bytes) that signs reporters' proofs of report; None: no proofs.
+    signing_key: bytes | None = None
+    # The public halves of earlier signing keys, so that proofs signed before a change of key
+    # still verify (newest first).
+    previous_public_keys: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     site: SiteConfig
     security: SecurityConfig
@@ -207,6 +217,7 @@ class Config:
     smtp: SmtpConfig
     retention: RetentionConfig = RetentionConfig()
     backup: BackupConfig = BackupConfig()
+    proof: ProofConfig = ProofConfig()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -284,6 +295,15 @@ def config_from_mapping(
         ),
         backup=BackupConfig(
             public_key=reader.optional("backup.public_key", str, "", _backup_key) or None
+        ),
+        proof=ProofConfig(
+            signing_key=reader.optional("proof.signing_key", str, "", _proof_signing_key) or None,
+            previous_public_keys=tuple(
+                _proof_public_key(f"proof.previous_public_keys[{index}]", value)
+                for index, value in enumerate(
+                    reader.optional("proof.previous_public_keys", list, [])
+                )
+            ),
         ),
     )
 
@@ -610,6 +630,32 @@ def _backup_key(key: str, value: str) -> bytes:
     if len(public) != MIN_SECRET_BYTES:
         raise ConfigError(
             f"{key}: must be the 64 hex digits that `candor backup keygen` prints, or empty"
+        )
+    return public
+
+
+def _proof_signing_key(key: str, value: str) -> bytes:
+    if not value:
+        return b""
+    try:
+        secret = bytes.fromhex(value)
+    except ValueError:
+        secret = b""
+    if len(secret) != MIN_SECRET_BYTES:
+        raise ConfigError(f"{key}: must be 64 hex digits (an Ed25519 private key), or empty")
+    return secret
+
+
+def _proof_public_key(key: str, value: object) -> bytes:
+    public = b""
+    if isinstance(value, str):
+        try:
+            public = bytes.fromhex(value)
+        except ValueError:
+            public = b""
+    if len(public) != MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"{key}: must be 64 hex digits (a public key that `proof public-key` printed)"
         )
     return public
 

@@ -100,6 +100,7 @@ PART_OF_PATH: tuple[tuple[str, str], ...] = (
     ("portal/services/follow_ups.py", "reporter"),
     ("portal/services/errors.py", "reporter"),
     ("portal/services/quota.py", "reporter"),
+    ("portal/services/reporting/", "reporter"),
 )
 
 

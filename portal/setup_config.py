@@ -7,6 +7,7 @@ import secrets
 import sys
 from pathlib import Path
 
+import crypto
 from portal import PROJECT_ROOT
 
 
@@ -22,6 +23,7 @@ def write_local_config(target: Path) -> bool:
         "secret_key": secrets.token_urlsafe(48),
         "receipt_pepper": secrets.token_hex(32),
         "integrity_key": secrets.token_hex(32),
+        "signing_key": crypto.generate_signing_key().hex(),
         "url": f"sqlite:///{(target.parent / 'candor.sqlite3').resolve()}",
     }
     for key, value in replacements.items():
@@ -61,6 +63,33 @@ def add_missing_secrets(target: Path) -> bool:
     return True
 
 
+PROOF_KEY_LINES = (
+    "# The Ed25519 key that signs reporters' proofs of report. Publish its public half\n"
+    "# (`flask --app wsgi candor proof public-key`); keep this secret and back it up.\n"
+    'signing_key = "{key}"\n'
+)
+
+
+def add_missing_proof_key(target: Path) -> bool:
+    """Add a fresh ``proof.signing_key`` to an existing config that predates proofs.
+
+    Safe to run at every start: a file that names the key is left as it is, even with an empty
+    value (an operator's way to offer no proofs). Returns whether the file was changed.
+    """
+    text = target.read_text(encoding="utf-8")
+    if re.search(r"(?m)^\s*signing_key\s*=", text):
+        return False
+    lines = PROOF_KEY_LINES.format(key=crypto.generate_signing_key().hex())
+    header = re.search(r"(?m)^\[proof\][^\n]*\n", text)
+    if header is None:
+        text = text.rstrip("\n") + "\n\n[proof]\n" + lines
+    else:
+        text = text[: header.end()] + lines + text[header.end() :]
+    target.write_text(text, encoding="utf-8")
+    target.chmod(0o600)
+    return True
+
+
 def main() -> None:
     target = Path(sys.argv[1] if len(sys.argv) > 1 else "instance/candor.toml")
     if write_local_config(target):
@@ -69,6 +98,11 @@ def main() -> None:
         print(
             f"Added a new security.integrity_key to {target}. Back it up with the receipt "
             "pepper, then run `flask --app wsgi candor integrity sign-existing` once."
+        )
+    if add_missing_proof_key(target):
+        print(
+            f"Added a new proof.signing_key to {target}, for reporters' proofs of report. Back "
+            "it up, and publish `flask --app wsgi candor proof public-key` in your README."
         )
 
 

@@ -29,6 +29,8 @@ POSTGRES_URL = os.environ.get("CANDOR_TEST_DATABASE_URL")
 # The integrity key of every test database and app (make_config uses it too), so that rows
 # written through one are verified by the other, as in a deployment sharing one configuration.
 TEST_INTEGRITY_KEY = bytes.fromhex("5a" * 32)
+# The key that signs proofs of report in every test app (make_config), unless a test removes it.
+TEST_PROOF_KEY = bytes.fromhex("7c" * 32)
 BACKENDS = ["sqlite", "postgresql"]
 
 
@@ -160,6 +162,7 @@ def make_config(database_url: str, tmp_path: Path, **overrides: Any) -> Config:
             "max_attempts": 3,
             "daily_digest": False,
         },
+        "proof": {"signing_key": TEST_PROOF_KEY.hex()},
         "intake": {
             "categories": [
                 {"key": "fraud", "label": "Fraud", "policies": ["eu-directive"]},

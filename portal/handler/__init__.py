@@ -13,6 +13,7 @@ from portal.handler import (  # noqa: E402, F401
     identity_views,
     notify_views,
     oral_views,
+    proof_views,
     redaction_views,
     retention_views,
     statistics_views,

@@ -365,6 +365,9 @@ class ReporterSession(Base):
     # cookie's key like the case key, so the case page shows it for the whole visit.
     wrapped_visits: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
     last_seen_at: Mapped[datetime] = mapped_column(index=True)
+    # The proofs of the messages sent in this session (services/reporting/proofs.py), wrapped
+    # under the cookie's key like the case key: offered for download until the session ends.
+    wrapped_proofs: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
 
 
 class ReceiptCodeDelay(Base):

@@ -6,6 +6,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    FileField,
     HiddenField,
     RadioField,
     SelectField,
@@ -171,3 +172,25 @@ class MinutesCorrectionForm(FlaskForm):
 
 class SignOutForm(FlaskForm):
     pass
+
+
+# A proof file is about a kilobyte (services/reporting/proof_items.py); the original text may be
+# a whole report in its canonical form.
+MAX_PROOF_FILE = 16 * 1024
+MAX_ORIGINAL_TEXT = 200_000
+
+
+class ProofCheckForm(FlaskForm):
+    proof_file = FileField(_l("The proof file"))
+    proof_text = TextAreaField(
+        _l("Or paste the text of the proof"),
+        validators=[Optional(), Length(max=MAX_PROOF_FILE)],
+    )
+    original = TextAreaField(
+        _l("The original text (optional)"),
+        description=_l(
+            "For the proof of a message: paste the message exactly as you sent it, to check "
+            "that it is what the proof covers. Nothing you paste here is kept."
+        ),
+        validators=[Optional(), Length(max=MAX_ORIGINAL_TEXT)],
+    )

@@ -40,7 +40,7 @@ from portal.services import (
 from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
-from portal.services.reporting import awaited
+from portal.services.reporting import awaited, proofs
 from portal.timeutil import utcnow
 from portal.uploads import (
     STORE_FAILED_TEXT,
@@ -174,6 +174,7 @@ def file_report() -> ResponseReturnValue:
             clock_settings=clock_settings(),
             now=utcnow(),
             gate=gate,
+            proof_key=config.proof.signing_key,
         )
     except InvalidInputError as exc:
         return _intake_page(form, [str(exc)], uploads_dropped=bool(uploads)), 400
@@ -489,6 +490,7 @@ def _case_page(
         storage_used=quota.reporter_storage_used(db, case, attachment_store()),
         storage_quota=app_config().storage.case_quota_mb * 1024 * 1024,
         identity_disclosures=identity_access.disclosure_times(db, case),
+        proofs=proofs.session_proofs(db, case, login.token, login.cookie_key),
     ), (400 if problem else 200)
 
 
@@ -514,14 +516,17 @@ def send_message() -> ResponseReturnValue:
     if upload_problem():
         return _case_page(login, draft=body, problem=upload_problem() or "")
     try:
-        clock.reporter_writes(
+        proofs.reporter_writes(
             db_session(),
             context.case,
+            login.token,
+            login.cookie_key,
             body,
             uploads=uploads,
             store=attachment_store(),
             now=utcnow(),
             settings=clock_settings(),
+            signing_key=app_config().proof.signing_key,
         )
     except InvalidInputError as exc:
         return _case_page(login, draft=body, problem=str(exc))

@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, str] = {
     "note_added": N_("note added"),
     "oral_report_recorded": N_("oral report recorded"),
     "policy_chosen": N_("policy chosen"),
+    "proof_checked": N_("proof checked"),
     "recused": N_("recused"),
     "redaction_made": N_("redaction made"),
     "redaction_removed": N_("redaction removed"),

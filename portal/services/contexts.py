@@ -75,3 +75,7 @@ def reporter_visits(case_uid: str) -> bytes:
 
 def reporter_visit_facts(case_uid: str) -> bytes:
     return f"candor:case:{case_uid}:reporter-visit-facts".encode()
+
+
+def reporter_proofs(case_uid: str) -> bytes:
+    return f"candor:case:{case_uid}:reporter-session-proofs".encode()

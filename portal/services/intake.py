@@ -34,7 +34,7 @@ from portal.services import audit, case_news, clock, contexts, integrity, notifi
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
-from portal.services.reporting import visits
+from portal.services.reporting import proof_items, visits
 
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
@@ -122,6 +122,8 @@ class Receipt:
     # The language the organisation's automatic messages to the reporter are written in (a
     # code from the site's list; None reads as the site's default).
     language: str | None = None
+    # The signed proof of report (services/reporting/proof_items.py), when the site signs them.
+    proof: proof_items.ProofFile | None = None
 
 
 @dataclass(frozen=True)
@@ -228,8 +230,13 @@ def submit_report(
     now: datetime,
     gate: Argon2Gate = UNGATED,
     recorded_by: User | None = None,
+    proof_key: bytes | None = None,
 ) -> Receipt:
     """Open a case for the report and return its receipt.
+
+    With ``proof_key`` (the site's Ed25519 key), the receipt carries a signed proof of report,
+    computed now while the server holds the plaintext; its salt exists only in the proof, kept
+    with the pending receipt (wrapped under the form's token) until the reporter confirms.
 
     The one Argon2id run waits for a slot of ``gate``; if none frees, Argon2BusyError leaves
     nothing written, and the same form may be sent again.
@@ -384,6 +391,14 @@ def submit_report(
             detail=f"channel: {submission.channel}",
         )
     files = tuple(ReceiptFile(u.name, u.cleaning.value, u.kind.value) for u in submission.uploads)
+    proof = None
+    if proof_key is not None and recorded_by is None:
+        # As sealed in the report above, so that a handler can rebuild the same bytes.
+        answers = [(q.label, submission.answers.get(q.key, "").strip()) for q in intake.questions]
+        item = proof_items.canonical_report(
+            category.label, submission.tier, answers, [u.name for u in submission.uploads]
+        )
+        proof = proof_items.make_proof(proof_key, case, "report", 1, received_at, item)
     receipt = Receipt(
         receipt_code,
         passphrase,
@@ -391,6 +406,7 @@ def submit_report(
         files,
         critical=case.tier == 1,
         language=case.language,
+        proof=proof,
     )
     # A receipt recorded by a handler is shown to them once and never kept: a second post of
     # the same form is refused as already filed.
@@ -401,7 +417,12 @@ def submit_report(
                 case_id=case.id,
                 wrapped_receipt=crypto.wrap_with_key(
                     json.dumps(
-                        [receipt_code, passphrase, [[f.name, f.cleaning, f.kind] for f in files]]
+                        [
+                            receipt_code,
+                            passphrase,
+                            [[f.name, f.cleaning, f.kind] for f in files],
+                            _proof_fields(proof),
+                        ]
                     ).encode(),
                     submission.form_token.encode(),
                     contexts.pending_receipt(case.uid),
@@ -577,7 +598,17 @@ def _unwrap_pending(session: Session, pending: PendingReceipt, form_token: str) 
         files,
         critical=case.tier == 1,
         language=case.language,
+        proof=_proof_from(rest[1]) if len(rest) > 1 else None,
     )
+
+
+def _proof_fields(proof: proof_items.ProofFile | None) -> str | None:
+    # The proof's own text: the pending receipt holds it as the reporter will download it.
+    return None if proof is None else proof_items.render_fields(proof)
+
+
+def _proof_from(fields: str | None) -> proof_items.ProofFile | None:
+    return None if fields is None else proof_items.parse(fields)
 
 
 def _new_receipt_code(session: Session, pepper: bytes) -> tuple[str, bytes]:

@@ -1,5 +1,8 @@
 """Known-answer tests against tests/vectors/*.json (made by tests/vectors/make_vectors.py).
 
+The proof vectors pin the signed statement byte for byte: a proof downloaded today must verify
+with any later version of the site, and anyone can rebuild the bytes from the documented format.
+
 Version 2 is what the package writes; the version-1 vectors prove that items stored before
 padding still open (and that the private writers used for vectors still follow the old format).
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +20,21 @@ import pytest
 
 from crypto import (
     Argon2Profile,
+    Statement,
+    commitment,
+    commitment_matches,
+    decode_statement,
     decrypt_backup_chunks,
     decrypt_chunks,
     derive_keys,
+    encode_statement,
     encrypted_size,
     open_sealed,
+    proof_key_id,
     public_key_from_private,
+    sign_statement,
+    signing_public_key,
+    verify_statement,
 )
 from crypto.backup import BackupEncryptor
 from crypto.sealing import _seal_with
@@ -128,3 +141,27 @@ def test_visits_vector(vector: dict[str, Any]) -> None:
     assert blob == h("blob")
     assert len(blob) == VISITS_BLOB_SIZE
     assert open_visits(h("visits_key"), h("blob"), h("associated_data")) == h("record")
+
+
+@pytest.mark.parametrize("vector", load("proof_v1.json"), ids=lambda v: v["name"])
+def test_proof_vector(vector: dict[str, Any]) -> None:
+    def h(field: str) -> bytes:
+        return bytes.fromhex(vector[field])
+
+    assert signing_public_key(h("signing_key")) == h("public_key")
+    assert proof_key_id(h("public_key")) == h("key_id")
+    assert commitment(h("salt"), h("item")) == h("commitment")
+    assert commitment_matches(h("salt"), h("item"), h("commitment"))
+    statement = Statement(
+        key_id=h("key_id"),
+        case_reference=vector["case_reference"],
+        kind=vector["kind"],
+        ordinal=vector["ordinal"],
+        received_at=datetime.fromisoformat(vector["received_at"]),
+        commitment=h("commitment"),
+    )
+    assert int(statement.received_at.timestamp()) == vector["received_seconds"]
+    assert encode_statement(statement) == h("statement")
+    assert decode_statement(h("statement")) == statement
+    assert sign_statement(h("signing_key"), statement) == h("signature")
+    verify_statement(h("public_key"), statement, h("signature"))

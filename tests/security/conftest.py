@@ -35,6 +35,7 @@ URL_VALUES = {
     "kind": "report",
     "item": "0",
     "redaction_uid": "0" * 32,
+    "proof_name": "message1",
 }
 
 

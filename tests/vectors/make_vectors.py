@@ -1,5 +1,5 @@
 """Generate the known-answer vectors seal_v1/v2.json, stream_v1/v2.json, backup_v1.json,
-kdf_v1.json and visits_v1.json.
+kdf_v1.json, visits_v1.json and proof_v1.json.
 
 Run from the repository root: ``.venv/bin/python tests/vectors/make_vectors.py``.
 
@@ -13,21 +13,25 @@ vectors stay to prove that such blobs still open.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import struct
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from crypto import TEST, derive_keys
 from crypto.backup import BackupEncryptor
+from crypto.proof import Statement, encode_statement, sign_statement
 from crypto.sealing import _seal_with
 from crypto.stream import CHUNK_SIZE, StreamEncryptor
 from crypto.visits import _seal_with as seal_visits_with
@@ -351,6 +355,79 @@ def visits_vectors() -> list[dict[str, Any]]:
     return vectors
 
 
+# RFC 8032 section 7.1, test 1: the site's proof signing key and its public half.
+PROOF_SIGNING_KEY = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+PROOF_PUBLIC_KEY = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+
+
+def reference_proof(
+    reference: str, kind: str, ordinal: int, seconds: int, salt: bytes, item: bytes
+) -> tuple[bytes, bytes, bytes]:
+    """(commitment, statement, signature) built from the documented format, not the package."""
+    public = bytes.fromhex(PROOF_PUBLIC_KEY)
+    committed = hmac.new(salt, b"candor-proof-v1\x00" + item, hashlib.sha256).digest()
+    statement = (
+        b"CNDRPROOF\x01"
+        + hashlib.sha256(public).digest()[:8]
+        + struct.pack(">H", len(reference))
+        + reference.encode("ascii")
+        + struct.pack(">BIQ", {"report": 1, "message": 2}[kind], ordinal, seconds)
+        + committed
+    )
+    private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(PROOF_SIGNING_KEY))
+    return committed, statement, private.sign(statement)
+
+
+def proof_vectors() -> list[dict[str, Any]]:
+    cases = [
+        ("a report", "C-1A2B3C4D", "report", 1, 1767225600, bytes(32), b'{"answers":[]}'),
+        (
+            "a message with words outside ASCII",
+            "C-00FF00FF",
+            "message",
+            3,
+            1767312000 + 3661,
+            bytes(range(32)),
+            "Hallo, ich habe es gesehen: Straße 12.\n\u041f\u0440\u0438\u0432\u0435\u0442".encode(),
+        ),
+        ("an empty message", "C-DEADBEEF", "message", 1, 0, b"\xff" * 32, b""),
+    ]
+    vectors = []
+    for name, reference, kind, ordinal, seconds, salt, item in cases:
+        committed, statement, signature = reference_proof(
+            reference, kind, ordinal, seconds, salt, item
+        )
+        ours = Statement(
+            key_id=hashlib.sha256(bytes.fromhex(PROOF_PUBLIC_KEY)).digest()[:8],
+            case_reference=reference,
+            kind=kind,
+            ordinal=ordinal,
+            received_at=datetime.fromtimestamp(seconds, UTC),
+            commitment=committed,
+        )
+        assert encode_statement(ours) == statement
+        assert sign_statement(bytes.fromhex(PROOF_SIGNING_KEY), ours) == signature
+        vectors.append(
+            {
+                "name": name,
+                "signing_key": PROOF_SIGNING_KEY,
+                "public_key": PROOF_PUBLIC_KEY,
+                "key_id": ours.key_id.hex(),
+                "case_reference": reference,
+                "kind": kind,
+                "ordinal": ordinal,
+                "received_at": ours.received_at.isoformat(),
+                "received_seconds": seconds,
+                "salt": salt.hex(),
+                "item": item.hex(),
+                "commitment": committed.hex(),
+                "statement": statement.hex(),
+                "signature": signature.hex(),
+            }
+        )
+    return vectors
+
+
 def write(name: str, description: str, vectors: list[dict[str, Any]]) -> None:
     document = {"description": description, "vectors": vectors}
     (HERE / name).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -409,6 +486,15 @@ def main() -> None:
         "AD || 0x01), where padded = record || 0x80 || 0x00... of exactly 256 bytes. The key is "
         "kdf_v1.json's first visits_key.",
         visits_vectors(),
+    )
+    write(
+        "proof_v1.json",
+        "Candor proof v1: commitment = HMAC-SHA256(salt, 'candor-proof-v1' || 0x00 || item); "
+        "statement = 'CNDRPROOF' || 0x01 || SHA-256(public_key)[:8] || u16be(len(reference)) || "
+        "reference || u8(kind: 1 report, 2 message) || u32be(ordinal) || u64be(received, "
+        "seconds since 1970 UTC) || commitment; signature = Ed25519(signing_key, statement). "
+        "Key from RFC 8032 section 7.1, test 1.",
+        proof_vectors(),
     )
 
 
