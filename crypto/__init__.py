@@ -1,4 +1,5 @@
-"""Candor's cryptography: a pure library over ``cryptography`` and ``argon2-cffi``.
+"""Candor's cryptography: a pure library over ``cryptography``, ``argon2-cffi`` and, for the
+escrow key's shares, ``shamir-mnemonic``.
 
 Bytes in, bytes out. It never imports the web application or the database layer and never logs.
 """
@@ -23,6 +24,16 @@ from crypto.errors import (
     InvalidReceiptCodeError,
     InvalidRecoveryKeyError,
     UnsupportedFormatError,
+)
+from crypto.escrow import (
+    EscrowShare,
+    InvalidShareError,
+    SharesDoNotMatchError,
+    TooFewSharesError,
+    combine_escrow_shares,
+    generate_escrow_key,
+    parse_escrow_share,
+    split_escrow_key,
 )
 from crypto.integrity import integrity_tag, verify_tag
 from crypto.kdf import (
@@ -77,15 +88,20 @@ __all__ = [
     "CryptoError",
     "DecryptionError",
     "DerivedKeys",
+    "EscrowShare",
     "IntegrityCheckError",
     "InvalidReceiptCodeError",
     "InvalidRecoveryKeyError",
+    "InvalidShareError",
     "KeyPair",
+    "SharesDoNotMatchError",
     "StreamEncryptor",
+    "TooFewSharesError",
     "UnsupportedFormatError",
     "backup_key_id",
     "blob_profile",
     "bucket",
+    "combine_escrow_shares",
     "decrypt_backup_chunks",
     "decrypt_chunks",
     "decrypt_stream",
@@ -94,6 +110,7 @@ __all__ = [
     "encrypt_stream",
     "encrypted_size",
     "format_receipt_code",
+    "generate_escrow_key",
     "generate_keypair",
     "generate_passphrase",
     "generate_receipt_code",
@@ -107,12 +124,14 @@ __all__ = [
     "open_sealed",
     "padded_size",
     "padme",
+    "parse_escrow_share",
     "parse_recovery_key",
     "passphrase_entropy_bits",
     "public_key_from_private",
     "receipt_delay_key",
     "seal",
     "sealed_size",
+    "split_escrow_key",
     "unwrap_with_key",
     "unwrap_with_keys",
     "unwrap_with_secret",
