@@ -41,6 +41,16 @@ from portal.models.committee import (
     CommitteeVote,
     CompanySecretary,
 )
+from portal.models.escrow import (
+    CaseEscrowKey,
+    Escrow,
+    EscrowApproval,
+    EscrowCustodian,
+    EscrowRequest,
+    EscrowRequestKey,
+    EscrowRequestKind,
+    EscrowRequestState,
+)
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.site import SiteSetting
@@ -55,6 +65,7 @@ __all__ = [
     "AuthorKind",
     "Base",
     "Case",
+    "CaseEscrowKey",
     "CaseEvent",
     "CaseExclusion",
     "CaseFollowUp",
@@ -73,6 +84,13 @@ __all__ = [
     "DeadlineState",
     "DigestEntry",
     "DigestKind",
+    "Escrow",
+    "EscrowApproval",
+    "EscrowCustodian",
+    "EscrowRequest",
+    "EscrowRequestKey",
+    "EscrowRequestKind",
+    "EscrowRequestState",
     "EventKind",
     "HolidaySettings",
     "Message",
