@@ -34,6 +34,7 @@ from portal.services import audit, case_news, clock, contexts, integrity, notifi
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
+from portal.services.staff import escrow as escrow_keys
 
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
@@ -353,6 +354,8 @@ def submit_report(
         session.commit()
         raise InvalidInputError(str(NOBODY_CAN_RECEIVE))
     _tell_admins_of_bad_keys(session, skipped, case, clock_settings, now)
+    # Under escrow from the start: no case is lost to one forgotten password.
+    escrow_keys.seal_escrow_copy(session, case, keypair.private_key, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)
