@@ -180,3 +180,22 @@ class NotifyForm(FlaskForm):
         choices=NOTIFY_CHOICES,
         validators=[InputRequired(_l("Choose how you want to be told."))],
     )
+
+
+class EscrowRecoveryForm(FlaskForm):
+    """Ask the escrow custodians to grant chosen cases to a chosen handler."""
+
+    handler_id = SelectField(_l("Handler to receive the cases"), validators=[InputRequired()])
+    from_handler_id = SelectField(_l("Every case held by"), default="")
+    references = TextAreaField(
+        _l("And these cases (references such as C-1A2B3C4D, one a line)"),
+        validators=[Length(max=4_000)],
+    )
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=1_000)])
+
+
+class PaperShareForm(FlaskForm):
+    """A paper custodian's share words, typed in while they are present."""
+
+    custodian_id = HiddenField(validators=[InputRequired()])
+    words = TextAreaField(_l("Share words"), validators=[InputRequired(), Length(max=1_000)])
