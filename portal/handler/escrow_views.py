@@ -3,7 +3,9 @@ their own session; a paper custodian's words are typed in here while they are pr
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from collections.abc import Callable
+
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # newer than its stubs
 
@@ -55,7 +57,7 @@ def escrow_recovery() -> ResponseReturnValue:
             400 if problems else 200
         )
     try:
-        request, uncovered = escrow_requests.request_recovery(
+        asked, uncovered = escrow_requests.request_recovery(
             db_session(),
             staff().user,
             handler_id=parse_id(form.handler_id.data or ""),
@@ -76,7 +78,7 @@ def escrow_recovery() -> ResponseReturnValue:
             ),
             "error",
         )
-    return redirect(url_for("handler.escrow_request", request_id=request.id))
+    return redirect(url_for("handler.escrow_request", request_id=asked.id))
 
 
 def _request_page(request_id: int, problems: list[str] | None = None) -> str:
@@ -93,10 +95,16 @@ def _request_page(request_id: int, problems: list[str] | None = None) -> str:
     )
 
 
-@bp.get("/escrow/requests/<int:request_id>")
+@bp.route("/escrow/requests/<int:request_id>", methods=["GET", "POST"])
 @staff_required
 def escrow_request(request_id: int) -> ResponseReturnValue:
-    return _request_page(request_id)
+    """The request; a post is an answer (the button's ``act``), a paper share, or a withdrawal."""
+    if request.method == "GET":
+        return _request_page(request_id)
+    act = ACTS.get(request.form.get("act", ""))
+    if act is None:
+        abort(400)
+    return act(request_id)
 
 
 def _after(request_id: int, outcome: Outcome) -> ResponseReturnValue:
@@ -138,9 +146,7 @@ def _after(request_id: int, outcome: Outcome) -> ResponseReturnValue:
     return redirect(url_for("handler.escrow_request", request_id=request_id))
 
 
-@bp.post("/escrow/requests/<int:request_id>/approve")
-@staff_required
-def escrow_approve(request_id: int) -> ResponseReturnValue:
+def _approve(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
@@ -154,9 +160,7 @@ def escrow_approve(request_id: int) -> ResponseReturnValue:
     return _after(request_id, outcome)
 
 
-@bp.post("/escrow/requests/<int:request_id>/paper")
-@staff_required
-def escrow_paper_share(request_id: int) -> ResponseReturnValue:
+def _paper_share(request_id: int) -> ResponseReturnValue:
     form = PaperShareForm()
     if not form.validate_on_submit():
         return _request_page(request_id, [_("Type in the share's words.")]), 400
@@ -182,9 +186,7 @@ def escrow_paper_share(request_id: int) -> ResponseReturnValue:
     return _after(request_id, outcome)
 
 
-@bp.post("/escrow/requests/<int:request_id>/refuse")
-@staff_required
-def escrow_refuse(request_id: int) -> ResponseReturnValue:
+def _refuse(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
@@ -202,9 +204,7 @@ def escrow_refuse(request_id: int) -> ResponseReturnValue:
     return redirect(url_for("handler.escrow_request", request_id=request_id))
 
 
-@bp.post("/escrow/requests/<int:request_id>/cancel")
-@staff_required
-def escrow_cancel(request_id: int) -> ResponseReturnValue:
+def _cancel(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
@@ -215,3 +215,11 @@ def escrow_cancel(request_id: int) -> ResponseReturnValue:
         return _request_page(request_id, [str(exc)]), 400
     flash(_("The request is withdrawn; the shares given for it are deleted."), "info")
     return redirect(url_for("handler.escrow_request", request_id=request_id))
+
+
+ACTS: dict[str, Callable[[int], ResponseReturnValue]] = {
+    "approve": _approve,
+    "refuse": _refuse,
+    "paper": _paper_share,
+    "cancel": _cancel,
+}

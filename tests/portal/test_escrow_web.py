@@ -118,7 +118,7 @@ def test_the_escrow_pages_from_creation_to_a_recovery(
 
     page = sam_browser.get(url).get_data(as_text=True)
     assert "Waiting: 0 of 2 approvals." in page
-    approved = sam_browser.post(f"{url}/approve", data={"csrf_token": csrf_of(page)})
+    approved = sam_browser.post(url, data={"csrf_token": csrf_of(page), "act": "approve"})
     assert approved.status_code == 302
     page = sam_browser.get(url).get_data(as_text=True)
     assert "Approval recorded: 1 of 2." in page
@@ -127,14 +127,24 @@ def test_the_escrow_pages_from_creation_to_a_recovery(
     pat = db.scalar(select(EscrowCustodian).where(EscrowCustodian.paper_name == "Pat Paper"))
     assert pat is not None
     wrong = sam_browser.post(
-        f"{url}/paper",
-        data={"csrf_token": csrf_of(page), "custodian_id": str(pat.id), "words": "lion " * 33},
+        url,
+        data={
+            "csrf_token": csrf_of(page),
+            "act": "paper",
+            "custodian_id": str(pat.id),
+            "words": "lion " * 33,
+        },
     )
     assert wrong.status_code == 400
     assert "not a valid share" in wrong.get_data(as_text=True)
     done = sam_browser.post(
-        f"{url}/paper",
-        data={"csrf_token": csrf_of(page), "custodian_id": str(pat.id), "words": words},
+        url,
+        data={
+            "csrf_token": csrf_of(page),
+            "act": "paper",
+            "custodian_id": str(pat.id),
+            "words": words,
+        },
     )
     assert done.status_code == 302
     assert "1 case was granted" in sam_browser.get(url).get_data(as_text=True)

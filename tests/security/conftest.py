@@ -31,6 +31,7 @@ URL_VALUES = {
     "decision": "approve",
     "section": "categories",
     "key": "fraud",
+    "request_id": "1",
 }
 
 
