@@ -464,3 +464,23 @@ def test_a_swapped_escrow_key_gets_nothing_sealed_to_it(
     assert read_report(db, people["hanna"], case) == "Report number 0."
     assert db.scalars(select(CaseEscrowKey)).all() == []
     assert "escrow_key_refused" in actions(db)
+
+
+def test_the_status_command_says_what_is_covered_and_refuses_a_swapped_key(
+    db: Session, app: Flask, settings: clock.ClockSettings, people: dict[str, User]
+) -> None:
+    runner = app.test_cli_runner()
+    assert "No escrow" in runner.invoke(args=["candor", "escrow", "status"]).output
+    file_case(db, app, settings)
+    create(db, people)
+    result = runner.invoke(args=["candor", "escrow", "status"])
+    assert result.exit_code == 0, result.output
+    assert "2 of 3 escrow custodians must approve; generation 1." in result.output
+    assert "Sam, Tara, Pat Paper (paper)" in result.output
+    assert "Open cases under escrow: 0 of 1" in result.output
+    found = escrow.get_escrow(db)
+    found.public_key = crypto.generate_keypair().public_key
+    db.commit()
+    swapped = runner.invoke(args=["candor", "escrow", "status"])
+    assert swapped.exit_code != 0
+    assert "failed its integrity check" in swapped.output

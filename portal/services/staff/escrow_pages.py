@@ -64,6 +64,10 @@ def list_requests(session: Session, user: User) -> list[EscrowRequest]:
     """Pending requests first, then the most recent closed ones."""
     if not may_see(user):
         raise NotFoundError(_("No such page."))
+    return all_requests(session)
+
+
+def all_requests(session: Session) -> list[EscrowRequest]:
     pending = session.scalars(
         select(EscrowRequest)
         .where(EscrowRequest.state == EscrowRequestState.PENDING)
