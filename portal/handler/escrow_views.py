@@ -13,7 +13,7 @@ from portal.handler import bp
 from portal.handler.forms import EscrowRecoveryForm, PaperShareForm, PlainForm
 from portal.i18n import _, _n
 from portal.services.errors import NotFoundError, ServiceError
-from portal.services.staff import escrow_pages, escrow_requests
+from portal.services.staff import escrow_answers, escrow_pages, escrow_requests
 from portal.services.staff.escrow_completion import Outcome
 from portal.services.staff.escrow_requests import WrongShareError
 from portal.staff import staff, staff_required
@@ -150,7 +150,7 @@ def _approve(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
-        outcome = escrow_requests.approve(
+        outcome = escrow_answers.approve(
             db_session(), request_id, staff().user, staff().private_key, now=utcnow()
         )
     except NotFoundError:
@@ -168,7 +168,7 @@ def _paper_share(request_id: int) -> ResponseReturnValue:
     if custodian_id is None:
         abort(400)
     try:
-        outcome = escrow_requests.enter_paper_share(
+        outcome = escrow_answers.enter_paper_share(
             db_session(),
             request_id,
             custodian_id,
@@ -190,7 +190,7 @@ def _refuse(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
-        closed = escrow_requests.refuse(db_session(), request_id, staff().user, now=utcnow())
+        closed = escrow_answers.refuse(db_session(), request_id, staff().user, now=utcnow())
     except NotFoundError:
         abort(404)
     except ServiceError as exc:
@@ -208,7 +208,7 @@ def _cancel(request_id: int) -> ResponseReturnValue:
     if not PlainForm().validate():
         abort(400)
     try:
-        escrow_requests.cancel(db_session(), request_id, staff().user, now=utcnow())
+        escrow_answers.cancel(db_session(), request_id, staff().user, now=utcnow())
     except NotFoundError:
         abort(404)
     except ServiceError as exc:

@@ -27,7 +27,7 @@ from portal.models import (
 )
 from portal.services import casework, clock, contexts, intake, integrity, messaging
 from portal.services.errors import AlreadyExistsError, InvalidInputError
-from portal.services.staff import escrow, escrow_requests
+from portal.services.staff import escrow, escrow_answers, escrow_requests
 from portal.services.staff.escrow import PaperShare
 from portal.services.staff.escrow_requests import EscrowRequestError, WrongShareError
 from tests.factories import NOW, handler_private_key, make_admin, make_handler
@@ -200,7 +200,7 @@ def test_m_minus_one_approvals_grant_nothing_and_m_grant_the_chosen_cases(
     ruth = make_handler(db, "ruth", categories=("safety",))
     request_id = recover(db, people, ruth)
 
-    first = escrow_requests.approve(
+    first = escrow_answers.approve(
         db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
     )
     assert (first.done, first.approvals, first.threshold) == (False, 1, 2)
@@ -208,11 +208,11 @@ def test_m_minus_one_approvals_grant_nothing_and_m_grant_the_chosen_cases(
     with pytest.raises(casework.AccessError):
         casework.open_case(db, ruth, handler_private_key(ruth), cases[0].uid)
     with pytest.raises(EscrowRequestError, match="answered"):
-        escrow_requests.approve(
+        escrow_answers.approve(
             db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
         )
 
-    second = escrow_requests.approve(
+    second = escrow_answers.approve(
         db, request_id, people["tara"], handler_private_key(people["tara"]), now=LATER
     )
     assert (second.done, second.granted, second.skipped) == (True, 2, 0)
@@ -231,7 +231,7 @@ def test_m_minus_one_approvals_grant_nothing_and_m_grant_the_chosen_cases(
     assert "escrow_recovery_requested" in trail
     assert "escrow_recovery_done" in trail
     with pytest.raises(EscrowRequestError, match="closed"):
-        escrow_requests.approve(
+        escrow_answers.approve(
             db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
         )
 
@@ -245,12 +245,12 @@ def test_a_paper_share_typed_in_completes_the_recovery(
     request_id = recover(db, people, ruth)
     pat = db.scalar(select(EscrowCustodian).where(EscrowCustodian.paper_name.is_not(None)))
     assert pat is not None
-    escrow_requests.approve(
+    escrow_answers.approve(
         db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
     )
     # Tara is a custodian but not Pat's typist of choice: anyone holding the request key may type.
     admin = people["admin"]
-    outcome = escrow_requests.enter_paper_share(
+    outcome = escrow_answers.enter_paper_share(
         db,
         request_id,
         pat.id,
@@ -296,7 +296,7 @@ def test_wrong_and_tampered_paper_shares_are_refused_with_a_clear_message(
     key = handler_private_key(admin)
 
     def enter(words: str) -> None:
-        escrow_requests.enter_paper_share(db, request_id, pat.id, words, admin, key, now=LATER)
+        escrow_answers.enter_paper_share(db, request_id, pat.id, words, admin, key, now=LATER)
 
     mistyped = list(paper[0].words)
     mistyped[7] = "zebra" if mistyped[7] != "zebra" else "acid"
@@ -320,7 +320,7 @@ def test_wrong_and_tampered_paper_shares_are_refused_with_a_clear_message(
     with pytest.raises(WrongShareError, match="another set"):
         enter(stranger[0])
     # Altered with its checksum recomputed: only combining can tell, and it does.
-    escrow_requests.approve(
+    escrow_answers.approve(
         db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
     )
     with pytest.raises(WrongShareError, match="do not fit together"):
@@ -330,7 +330,7 @@ def test_wrong_and_tampered_paper_shares_are_refused_with_a_clear_message(
     assert db.scalars(select(CaseKeyGrant).where(CaseKeyGrant.user_id == ruth.id)).all() == []
     assert "escrow_share_refused" in actions(db)
     # The right words still work afterwards: nothing was lost.
-    assert escrow_requests.enter_paper_share(
+    assert escrow_answers.enter_paper_share(
         db, request_id, pat.id, " ".join(paper[0].words), admin, key, now=LATER
     ).done
     db.expire_all()
@@ -360,8 +360,8 @@ def test_refusals_that_make_m_approvals_impossible_close_the_request(
     file_case(db, app, settings)
     ruth = make_handler(db, "ruth", categories=("safety",))
     request_id = recover(db, people, ruth)
-    assert not escrow_requests.refuse(db, request_id, people["sam"], now=LATER)
-    assert escrow_requests.refuse(db, request_id, people["tara"], now=LATER)
+    assert not escrow_answers.refuse(db, request_id, people["sam"], now=LATER)
+    assert escrow_answers.refuse(db, request_id, people["tara"], now=LATER)
     assert escrow_requests.get_request(db, request_id).state == EscrowRequestState.REFUSED
     assert {"escrow_refused", "escrow_request_refused"} <= set(actions(db))
 
@@ -375,7 +375,7 @@ def test_only_escrow_custodians_approve_and_only_level_two_asks(
     request_id = recover(db, people, ruth)
     hanna = people["hanna"]
     with pytest.raises(EscrowRequestError, match="not an escrow custodian"):
-        escrow_requests.approve(db, request_id, hanna, handler_private_key(hanna), now=LATER)
+        escrow_answers.approve(db, request_id, hanna, handler_private_key(hanna), now=LATER)
     with pytest.raises(EscrowRequestError, match="level 2"):
         escrow_requests.request_recovery(
             db,
@@ -402,10 +402,10 @@ def test_a_resplit_hands_new_shares_to_the_new_set_and_old_shares_stop_working(
         reason="Sam moves on; Pat hands back the paper share.",
         now=NOW,
     )
-    escrow_requests.approve(
+    escrow_answers.approve(
         db, change.id, people["sam"], handler_private_key(people["sam"]), now=LATER
     )
-    outcome = escrow_requests.approve(
+    outcome = escrow_answers.approve(
         db, change.id, people["tara"], handler_private_key(people["tara"]), now=LATER
     )
     assert outcome.done
@@ -419,14 +419,14 @@ def test_a_resplit_hands_new_shares_to_the_new_set_and_old_shares_stop_working(
     ruth = make_handler(db, "ruth", categories=("safety",))
     request_id = recover(db, people, ruth)
     with pytest.raises(EscrowRequestError, match="not an escrow custodian"):
-        escrow_requests.approve(
+        escrow_answers.approve(
             db, request_id, people["sam"], handler_private_key(people["sam"]), now=LATER
         )
     quinn = db.scalar(select(EscrowCustodian).where(EscrowCustodian.paper_name == "Quinn Paper"))
     assert quinn is not None
     admin = people["admin"]
     with pytest.raises(WrongShareError, match="another set"):
-        escrow_requests.enter_paper_share(
+        escrow_answers.enter_paper_share(
             db,
             request_id,
             quinn.id,
@@ -435,10 +435,10 @@ def test_a_resplit_hands_new_shares_to_the_new_set_and_old_shares_stop_working(
             handler_private_key(admin),
             now=LATER,
         )
-    escrow_requests.approve(
+    escrow_answers.approve(
         db, request_id, people["uma"], handler_private_key(people["uma"]), now=LATER
     )
-    done = escrow_requests.enter_paper_share(
+    done = escrow_answers.enter_paper_share(
         db,
         request_id,
         quinn.id,

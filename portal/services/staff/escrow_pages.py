@@ -17,7 +17,7 @@ from portal.models import (
 )
 from portal.services.errors import NotFoundError
 from portal.services.staff import escrow as escrow_keys
-from portal.services.staff import escrow_requests
+from portal.services.staff import escrow_answers, escrow_requests
 
 RECENT = 20
 
@@ -108,7 +108,7 @@ def request_page(session: Session, request_id: int, user: User) -> RequestPage:
         answers=answers,
         approvals=sum(1 for a in answers if a.approved),
         can_answer=pending and mine is not None and mine.approved is None,
-        can_enter_paper=pending and escrow_requests.holds_request_key(session, request, user),
+        can_enter_paper=pending and escrow_answers.holds_request_key(session, request, user),
         can_cancel=pending and (user.is_admin or user.id == request.requested_by_id),
         new_custodians=new_custodians,
     )
