@@ -1,4 +1,5 @@
-"""Candor's cryptography: a pure library over ``cryptography`` and ``argon2-cffi``.
+"""Candor's cryptography: a pure library over ``cryptography``, ``argon2-cffi`` and, for the
+escrow key's shares, ``shamir-mnemonic``.
 
 Bytes in, bytes out. It never imports the web application or the database layer and never logs.
 """
@@ -26,6 +27,16 @@ from crypto.errors import (
     ProofError,
     ProofSignatureError,
     UnsupportedFormatError,
+)
+from crypto.escrow import (
+    EscrowShare,
+    InvalidShareError,
+    SharesDoNotMatchError,
+    TooFewSharesError,
+    combine_escrow_shares,
+    generate_escrow_key,
+    parse_escrow_share,
+    split_escrow_key,
 )
 from crypto.integrity import integrity_tag, verify_tag
 from crypto.kdf import (
@@ -95,19 +106,24 @@ __all__ = [
     "CryptoError",
     "DecryptionError",
     "DerivedKeys",
+    "EscrowShare",
     "IntegrityCheckError",
     "InvalidReceiptCodeError",
     "InvalidRecoveryKeyError",
+    "InvalidShareError",
     "KeyPair",
     "MalformedProofError",
     "ProofError",
     "ProofSignatureError",
+    "SharesDoNotMatchError",
     "Statement",
     "StreamEncryptor",
+    "TooFewSharesError",
     "UnsupportedFormatError",
     "backup_key_id",
     "blob_profile",
     "bucket",
+    "combine_escrow_shares",
     "commitment",
     "commitment_matches",
     "decode_statement",
@@ -120,6 +136,7 @@ __all__ = [
     "encrypt_stream",
     "encrypted_size",
     "format_receipt_code",
+    "generate_escrow_key",
     "generate_keypair",
     "generate_passphrase",
     "generate_receipt_code",
@@ -136,6 +153,7 @@ __all__ = [
     "open_visits",
     "padded_size",
     "padme",
+    "parse_escrow_share",
     "parse_recovery_key",
     "passphrase_entropy_bits",
     "proof_key_id",
@@ -146,6 +164,7 @@ __all__ = [
     "sealed_size",
     "sign_statement",
     "signing_public_key",
+    "split_escrow_key",
     "unwrap_with_key",
     "unwrap_with_keys",
     "unwrap_with_secret",

@@ -381,12 +381,14 @@ def clock_run_command(passes: int) -> None:
 
 
 def _add_backup_commands() -> None:
-    # Imported here: portal.backup_cli stands apart so that this module stays one screenful of
-    # commands per subject.
+    # Imported here: portal.backup_cli and portal.escrow_cli stand apart so that this module
+    # stays one screenful of commands per subject.
     from portal.backup_cli import backup_group, restore_command
+    from portal.escrow_cli import escrow_group
 
     candor.add_command(backup_group)
     candor.add_command(restore_command)
+    candor.add_command(escrow_group)
 
 
 _add_backup_commands()

@@ -1,7 +1,7 @@
 """Architecture rules checked on the source text (with ast), without importing anything.
 
-* ``crypto/`` imports only the standard library, ``cryptography``, ``argon2`` and ``diceware``
-  (never flask, sqlalchemy or portal), and never logs.
+* ``crypto/`` imports only the standard library, ``cryptography``, ``argon2``, ``diceware`` and
+  ``shamir_mnemonic`` (the escrow key's shares), never flask, sqlalchemy or portal, and never logs.
 * ``portal/services/`` never imports flask.
 """
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CRYPTO = ROOT / "crypto"
 SERVICES = ROOT / "portal" / "services"
 
-CRYPTO_THIRD_PARTY = frozenset({"cryptography", "argon2", "diceware"})
+CRYPTO_THIRD_PARTY = frozenset({"cryptography", "argon2", "diceware", "shamir_mnemonic"})
 CRYPTO_FORBIDDEN = frozenset({"flask", "sqlalchemy", "portal", "logging"})
 
 

@@ -238,3 +238,18 @@ class MeetingsForm(FlaskForm):
         _l("Meeting dates (one date a line, such as 2027-01-14)"),
         validators=[Length(max=4_000)],
     )
+
+
+class EscrowForm(FlaskForm):
+    """The escrow's threshold and escrow custodians: at creation, and for a change (re-split)."""
+
+    threshold = IntegerField(
+        _l("Approvals needed (M)"), validators=[InputRequired(), NumberRange(min=2, max=16)]
+    )
+    custodians = MultiCheckboxField(_l("Staff escrow custodians"), coerce=coerce_number)
+    paper_names = TextAreaField(
+        _l("Paper custodians (one name a line)"), validators=[Length(max=2_000)]
+    )
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=1_000)])
+    # Sent only by the confirmation page.
+    confirm = HiddenField()

@@ -9,6 +9,7 @@ from portal.handler import (  # noqa: E402, F401
     approval_views,
     auth_views,
     case_views,
+    escrow_views,
     export_views,
     identity_views,
     notify_views,

@@ -208,3 +208,22 @@ class RedactionForm(FlaskForm):
 
 class RemoveRedactionForm(FlaskForm):
     reason = TextAreaField(_l("Why the redaction is removed"))
+
+
+class EscrowRecoveryForm(FlaskForm):
+    """Ask the escrow custodians to grant chosen cases to a chosen handler."""
+
+    handler_id = SelectField(_l("Handler to receive the cases"), validators=[InputRequired()])
+    from_handler_id = SelectField(_l("Every case held by"), default="")
+    references = TextAreaField(
+        _l("And these cases (references such as C-1A2B3C4D, one a line)"),
+        validators=[Length(max=4_000)],
+    )
+    reason = TextAreaField(_l("Reason"), validators=[InputRequired(), Length(max=1_000)])
+
+
+class PaperShareForm(FlaskForm):
+    """A paper custodian's share words, typed in while they are present."""
+
+    custodian_id = HiddenField(validators=[InputRequired()])
+    words = TextAreaField(_l("Share words"), validators=[InputRequired(), Length(max=1_000)])

@@ -41,6 +41,16 @@ from portal.models.committee import (
     CommitteeVote,
     CompanySecretary,
 )
+from portal.models.escrow import (
+    CaseEscrowKey,
+    Escrow,
+    EscrowApproval,
+    EscrowCustodian,
+    EscrowRequest,
+    EscrowRequestKey,
+    EscrowRequestKind,
+    EscrowRequestState,
+)
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
@@ -57,6 +67,7 @@ __all__ = [
     "AuthorKind",
     "Base",
     "Case",
+    "CaseEscrowKey",
     "CaseEvent",
     "CaseExclusion",
     "CaseFollowUp",
@@ -75,6 +86,13 @@ __all__ = [
     "DeadlineState",
     "DigestEntry",
     "DigestKind",
+    "Escrow",
+    "EscrowApproval",
+    "EscrowCustodian",
+    "EscrowRequest",
+    "EscrowRequestKey",
+    "EscrowRequestKind",
+    "EscrowRequestState",
     "EventKind",
     "HolidaySettings",
     "IdentityRequest",

@@ -43,6 +43,8 @@ ACTION_LABELS: dict[str, str] = {
     "deadline_stopped": N_("deadline stopped"),
     "deadline_warning": N_("deadline warning"),
     "escalated": N_("escalated"),
+    "escrow_case_granted": N_("escrow case granted"),
+    "escrow_key_refused": N_("escrow key refused"),
     "escalation_exhausted": N_("escalation exhausted"),
     "escalation_skipped": N_("escalation skipped"),
     "follow_up_done": N_("follow up done"),

@@ -44,6 +44,7 @@ from portal.services import (
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
+from portal.services.staff import escrow as escrow_keys
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
 # The outcomes as a person reads them; the case stores the English key above.
@@ -206,6 +207,8 @@ def case_detail(
             .order_by(User.level, User.display_name)
         )
     )
+    # A case filed before the escrow existed comes under it when a keyholder next opens it.
+    escrow_keys.seal_escrow_copy(session, case, access.case_private_key, now)
     if shown:
         case_openings.record_opening(
             session, access.handler, case, session_id_hash=session_id_hash, now=now

@@ -79,3 +79,29 @@ def reporter_visit_facts(case_uid: str) -> bytes:
 
 def reporter_proofs(case_uid: str) -> bytes:
     return f"candor:case:{case_uid}:reporter-session-proofs".encode()
+
+
+# Key escrow: each escrow custodian's share, each case's key sealed to the escrow public key,
+# and a recovery or change request's ephemeral key and the shares sealed to it.
+def escrow_public_key(escrow_id: int) -> bytes:
+    return f"candor:escrow:{escrow_id}:public-key".encode()
+
+
+def escrow_share(escrow_id: int, custodian_id: int) -> bytes:
+    return f"candor:escrow:{escrow_id}:share-for-custodian:{custodian_id}".encode()
+
+
+def escrow_case_key(case_uid: str, escrow_id: int) -> bytes:
+    return f"candor:case:{case_uid}:key-for-escrow:{escrow_id}".encode()
+
+
+def escrow_request_public_key(request_id: int) -> bytes:
+    return f"candor:escrow-request:{request_id}:public-key".encode()
+
+
+def escrow_request_key(request_id: int, user_id: int) -> bytes:
+    return f"candor:escrow-request:{request_id}:key-for-user:{user_id}".encode()
+
+
+def escrow_approval_share(request_id: int, custodian_id: int) -> bytes:
+    return f"candor:escrow-request:{request_id}:share-of-custodian:{custodian_id}".encode()

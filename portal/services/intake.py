@@ -35,6 +35,7 @@ from portal.services.attachments import AttachmentStore, EncryptedUpload, commit
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, ServiceError
 from portal.services.reporting import proof_items, visits
+from portal.services.staff import escrow as escrow_keys
 
 MAX_ANSWER_LENGTH = 20_000
 MAX_IDENTITY_LENGTH = 500
@@ -364,6 +365,8 @@ def submit_report(
         session.commit()
         raise InvalidInputError(str(NOBODY_CAN_RECEIVE))
     _tell_admins_of_bad_keys(session, skipped, case, clock_settings, now)
+    # Under escrow from the start: no case is lost to one forgotten password.
+    escrow_keys.seal_escrow_copy(session, case, keypair.private_key, now)
     for excluded in submission.excluded_handler_ids & {r.id for r in recipients}:
         session.add(CaseExclusion(case_id=case.id, user_id=excluded))
     add_attachments(session, case, submission.uploads, AuthorKind.REPORTER, None, now)

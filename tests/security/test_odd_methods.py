@@ -87,6 +87,7 @@ def route_values(db: Session) -> dict[str, Any]:
         "decision": "approve",
         "section": "categories",
         "key": "fraud",
+        "request_id": 1,
     }
 
 

@@ -1,0 +1,1 @@
+"""Services about staff: key escrow (its escrow custodians and their approvals)."""
