@@ -87,7 +87,6 @@ def route_values(db: Session) -> dict[str, Any]:
         "decision": "approve",
         "section": "categories",
         "key": "fraud",
-        "request_id": 1,
     }
 
 
