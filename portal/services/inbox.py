@@ -40,6 +40,8 @@ import crypto
 from portal.i18n import N_
 from portal.models import Case, CaseKeyGrant, CaseStatus, CaseView, Redaction, User
 from portal.services import contexts, integrity, masking
+from portal.services.references import REFERENCE_DIGITS as REFERENCE_DIGITS
+from portal.services.references import reference as reference
 
 # Words the inbox shows that are defined in English elsewhere (the status names, written
 # ``status.value.capitalize()``, and the sortable columns' headers in the handler views): listed
@@ -63,8 +65,6 @@ PAGE_SIZE = 50
 COUNT_CAP = 1000
 T = TypeVar("T", bound=tuple[Any, ...])
 DUE_SOON = timedelta(hours=48)
-# A case reference is "C-" and the first eight hex digits of the uid.
-REFERENCE_DIGITS = 8
 _HEX = re.compile(r"[0-9a-f]*")
 
 
@@ -113,11 +113,6 @@ class InboxPage:
     next_cursor: str | None = None
     previous_cursor: str | None = None
     filters: InboxFilters = field(default_factory=InboxFilters)
-
-
-def reference(case: Case) -> str:
-    """A short reference for staff and notifications; says nothing about the case."""
-    return f"C-{case.uid[:REFERENCE_DIGITS].upper()}"
 
 
 def reference_prefixes(text: str) -> list[str]:

@@ -32,7 +32,7 @@ import crypto
 from portal.i18n import _
 from portal.models import Case
 from portal.services.errors import ServiceError
-from portal.services.inbox import reference
+from portal.services.references import reference
 
 FORMAT = "candor-proof-v1"
 # A proof file is about a kilobyte; anything far larger is not one.

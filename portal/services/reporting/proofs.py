@@ -20,7 +20,7 @@ import crypto
 from portal.models import AuthorKind, Case, Message, ReporterSession, User
 from portal.services import audit, clock, contexts, messaging, tokens
 from portal.services.attachments import AttachmentStore, EncryptedUpload
-from portal.services.inbox import reference
+from portal.services.references import reference
 from portal.services.reporting import proof_items
 from portal.services.reporting.proof_items import ProofFile, ProofFormatError
 
