@@ -99,6 +99,8 @@ def _request_page(request_id: int, problems: list[str] | None = None) -> str:
 @staff_required
 def escrow_request(request_id: int) -> ResponseReturnValue:
     """The request; a post is an answer (the button's ``act``), a paper share, or a withdrawal."""
+    if not escrow_pages.may_see(staff().user):
+        abort(404)
     if request.method == "GET":
         return _request_page(request_id)
     act = ACTS.get(request.form.get("act", ""))
