@@ -44,6 +44,7 @@ from portal.models.committee import (
 from portal.models.follow_ups import CaseFollowUp
 from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
+from portal.models.responses import ResponseTemplate
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
 from portal.models.users import Role, StaffSession, User, UserCategory
@@ -90,6 +91,7 @@ __all__ = [
     "RecipientChange",
     "RecipientChangeState",
     "ReporterSession",
+    "ResponseTemplate",
     "Role",
     "SiteSetting",
     "SiteText",
