@@ -15,5 +15,6 @@ from portal.handler import (  # noqa: E402, F401
     oral_views,
     retention_views,
     statistics_views,
+    template_views,
     upload_gate,
 )

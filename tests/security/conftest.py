@@ -32,6 +32,9 @@ URL_VALUES = {
     "decision": "approve",
     "section": "categories",
     "key": "fraud",
+    # Response templates: a kind of message and a language.
+    "kind": "acknowledgement",
+    "language": "en",
 }
 
 

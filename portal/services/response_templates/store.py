@@ -85,9 +85,12 @@ def list_templates(session: Session, languages: list[str]) -> list[TemplateState
         )
     }
     author_ids = {r.updated_by_id for r in rows.values() if r.updated_by_id is not None}
-    names = dict(
-        session.execute(select(User.id, User.display_name).where(User.id.in_(author_ids))).tuples()
-    )
+    names: dict[int, str] = {
+        user_id: name
+        for user_id, name in session.execute(
+            select(User.id, User.display_name).where(User.id.in_(author_ids))
+        ).tuples()
+    }
     states = []
     for kind in KINDS:
         for language in languages:
