@@ -24,7 +24,8 @@ from portal.timeutil import utcnow
 from portal.web import app_config, db_session, site_look
 
 
-class ResponseTemplateForm(FlaskForm):
+# Flask-WTF ships no type information (pyproject lets only portal.*.forms subclass its Any).
+class ResponseTemplateForm(FlaskForm):  # type: ignore[misc]
     # The service checks the length again, with a message that says the limit.
     text = TextAreaField(
         _l("The template's text"),

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from portal import i18n
 from portal.config import Config
-from portal.models import AuditEntry, Case, Deadline, ResponseTemplate, User
+from portal.models import AuditEntry, Case, Deadline, ResponseTemplate
 from portal.services.clock import appeals
 from portal.services.response_templates import catalogue, store
 from portal.timeutil import utcnow
@@ -265,7 +265,10 @@ def test_the_cases_language_picks_the_templates_language(
     admin = make_admin(db)
     hanna = make_handler(db, "hanna")
     case, _code, _passphrase = members_case(client, app, db)
-    store_german = "Guten Tag. Ihre Meldung {reference} bearbeitet {investigator}; Entscheidung bis {decision_due}."
+    store_german = (
+        "Guten Tag. Ihre Meldung {reference} bearbeitet {investigator}; "
+        "Entscheidung bis {decision_due}."
+    )
     sign_in_as(client, db, admin)
     page = client.get("/admin/response-templates/decision/de").get_data(as_text=True)
     assert (
