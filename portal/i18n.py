@@ -82,6 +82,8 @@ PART_OF_PATH: tuple[tuple[str, str], ...] = (
     ("portal/policies/", "automatic"),
     ("portal/services/sitetext.py", "automatic"),
     ("portal/services/messaging.py", "automatic"),
+    # The response templates' shipped texts, which reporters read in their thread.
+    ("portal/services/response_templates/defaults.py", "automatic"),
     ("templates/reporter/", "reporter"),
     ("templates/base.html", "reporter"),
     ("templates/error.html", "reporter"),

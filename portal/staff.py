@@ -21,7 +21,12 @@ from portal.web import app_config, db_session
 SESSION_KEY = "staff"
 DRAFTS_KEY = "drafts"
 # The posts whose text is worth keeping when they cannot be acted on, and which form it was.
-DRAFT_ENDPOINTS = {"handler.send_message": "reply", "handler.add_note": "note"}
+DRAFT_ENDPOINTS = {
+    "handler.send_message": "reply",
+    "handler.add_note": "note",
+    # Choosing a response template posts the reply form: its typed text is kept the same way.
+    "handler.use_template": "reply",
+}
 MAX_KEPT_DRAFTS = 10
 P = ParamSpec("P")
 

@@ -18,5 +18,6 @@ from portal.handler import (  # noqa: E402, F401
     redaction_views,
     retention_views,
     statistics_views,
+    template_views,
     upload_gate,
 )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -28,6 +29,7 @@ from portal.services import clock as clock_service
 from portal.services import inbox as inbox_service
 from portal.services.clock import appeals, committee
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.response_templates import catalogue as response_catalogue
 from portal.staff import (
     DRAFT_ENDPOINTS,
     case_handler_required,
@@ -216,6 +218,26 @@ def form_expired(error: CSRFError) -> ResponseReturnValue:
     return http_error_page(error)
 
 
+def render_template_start(
+    access: casework.CaseAccess, *, kind: str, text: str, notice: str, status: int
+) -> ResponseReturnValue:
+    """The case page with a response template's text in the message box of its kind (the
+    reply form's, or the Company Secretary's answer)."""
+    start = TemplateStart(kind=kind, text=text, notice=notice)
+    return _render_case(access, None, status=status, start=start)
+
+
+@dataclass(frozen=True)
+class TemplateStart:
+    kind: str = ""
+    text: str = ""
+    notice: str = ""
+
+    @property
+    def form_kind(self) -> str:
+        return response_catalogue.FORM_KINDS.get(self.kind, "")
+
+
 def _render_case(
     access: casework.CaseAccess,
     identity: dict[str, str] | None,
@@ -223,6 +245,7 @@ def _render_case(
     status: int = 200,
     kept: Sequence[drafts.Draft] = (),
     reason: str = "",
+    start: TemplateStart | None = None,
 ) -> ResponseReturnValue:
     detail = casework.case_detail(
         db_session(),
@@ -277,6 +300,12 @@ def _render_case(
         may_hold=access.handler.level >= retention.HOLD_LEVEL,
         redactions=redaction.redactions_of(db_session(), access),
         masks_shown=access.masks.shown,
+        start=start or TemplateStart(),
+        reply_templates={
+            kind: response_catalogue.kind_label(kind)
+            for kind in response_catalogue.FORM_KINDS
+            if kind != "acknowledgement" or detail.can_acknowledge
+        },
     ), status
 
 

@@ -55,6 +55,7 @@ from portal.models.follow_ups import CaseFollowUp
 from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.redactions import Redaction
+from portal.models.responses import ResponseTemplate
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
 from portal.models.users import Role, StaffSession, User, UserCategory
@@ -110,6 +111,7 @@ __all__ = [
     "RecipientChangeState",
     "Redaction",
     "ReporterSession",
+    "ResponseTemplate",
     "Role",
     "SiteSetting",
     "SiteText",

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from portal.config import IntakeConfig
-from portal.i18n import _, _l
+from portal.i18n import _, _l, in_language
 from portal.models import (
     AuditEntry,
     AuthorKind,
@@ -44,6 +44,8 @@ from portal.services import (
 from portal.services.attachments import AttachmentStore, EncryptedUpload, commit_with_files
 from portal.services.clock import versions
 from portal.services.errors import InvalidInputError, NotFoundError, ServiceError
+from portal.services.response_templates.catalogue import fill
+from portal.services.response_templates.defaults import INVESTIGATOR_SENTENCE
 from portal.services.staff import escrow as escrow_keys
 
 OUTCOMES = ("substantiated", "partly substantiated", "not substantiated", "withdrawn", "referred")
@@ -343,8 +345,13 @@ def _name_investigator(session: Session, case: Case, body: str) -> str:
                 "investigates."
             )
         )
-    who = f"{investigator.display_name} ({investigator.title})"
-    return f"{body.strip()}\n\nYour complaint is investigated by {who}."
+    if investigator.display_name in body:
+        # Already named, as a response template does: said once.
+        return body
+    with in_language(case.language):
+        sentence = _(INVESTIGATOR_SENTENCE)
+    named = {"investigator": investigator.display_name, "investigator_title": investigator.title}
+    return f"{body.strip()}\n\n{fill(sentence, named).text}"
 
 
 def add_note(session: Session, access: CaseAccess, body: str, *, now: datetime) -> None:

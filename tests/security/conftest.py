@@ -36,6 +36,9 @@ URL_VALUES = {
     "item": "0",
     "redaction_uid": "0" * 32,
     "proof_name": "message1",
+    # Response templates: a kind of message and a language.
+    "template_kind": "acknowledgement",
+    "language": "en",
 }
 
 
