@@ -11,5 +11,6 @@ from portal.admin import (  # noqa: E402, F401  (routes register on import)
     policy_views,
     retention_views,
     site_views,
+    training_views,
     views,
 )

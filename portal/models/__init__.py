@@ -46,6 +46,7 @@ from portal.models.identity import IdentityRequest, IdentityRequestState
 from portal.models.oral import CaseLink, MinutesVersion
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
+from portal.models.training import TrainingCompletion, TrainingRequirement
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -95,6 +96,8 @@ __all__ = [
     "SiteText",
     "StaffDraft",
     "StaffSession",
+    "TrainingCompletion",
+    "TrainingRequirement",
     "User",
     "UserCategory",
 ]
