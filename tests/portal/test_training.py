@@ -476,3 +476,29 @@ def test_unknown_ids_get_404(admin: FlaskClient, people: dict[str, User]) -> Non
     assert admin.get("/admin/training/completions/999").status_code == 404
     assert admin.get("/admin/training/completions/999/remove").status_code == 404
     assert admin.get("/admin/training/people/999").status_code == 404
+
+
+def test_names_and_notes_are_shown_escaped(
+    admin: FlaskClient, db: Session, people: dict[str, User]
+) -> None:
+    evil = '<script>alert("x")</script>'
+    course = require(db, evil)
+    training.record_completion(
+        db,
+        people["sven"],
+        requirement_id=course,
+        completed_on=date(2026, 11, 1),
+        note=evil,
+        today=TODAY,
+        actor_id=people["admin"].id,
+        now=NOW,
+    )
+    for path in (
+        "/admin/training",
+        "/admin/users",
+        f"/admin/training/people/{people['sven'].id}",
+        f"/admin/training/people/{people['hanna'].id}",
+    ):
+        page = admin.get(path).get_data(as_text=True)
+        assert "<script>" not in page, path
+        assert "&lt;script&gt;" in page, path

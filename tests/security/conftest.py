@@ -32,6 +32,8 @@ URL_VALUES = {
     "decision": "approve",
     "section": "categories",
     "key": "fraud",
+    "requirement_id": "1",
+    "completion_id": "1",
 }
 
 
