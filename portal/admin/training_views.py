@@ -41,7 +41,7 @@ def training_page() -> ResponseReturnValue:
 
 def _suggestion() -> RequirementForm:
     form = requirement_form(formdata=None)
-    form.name.data = training.SUGGESTED_NAME
+    form.name.data = _(training.SUGGESTED_NAME)
     form.who.data = "handlers:1"
     form.months.data = str(training.SUGGESTED_MONTHS)
     return form
@@ -95,7 +95,6 @@ def edit_training_requirement(requirement_id: int) -> ResponseReturnValue:
             now=utcnow(),
         )
     except InvalidInputError as exc:
-        db_session().rollback()
         return _requirement_page(form, requirement, [str(exc)]), 400
     flash(_("The training requirement is saved."), "info")
     return redirect(url_for("admin.training_page"))
@@ -170,7 +169,6 @@ def correct_training(completion_id: int) -> ResponseReturnValue:
             now=utcnow(),
         )
     except InvalidInputError as exc:
-        db_session().rollback()
         return _correct_page(completion, user, form, [str(exc)]), 400
     flash(_("The training record is corrected."), "info")
     return redirect(url_for("admin.training_person", user_id=user.id))

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from portal.i18n import _, _n
+from portal.i18n import N_, _, _n
 from portal.models import TrainingCompletion, TrainingRequirement, User
 from portal.models.training import AUDIENCES
 from portal.services import audit
@@ -32,7 +32,7 @@ MAX_MONTHS = 600
 LEVELS = (1, 2, 3)
 # The course an organisation without any requirement usually starts with; the admin page offers
 # it filled in, and nothing is required until an admin saves it.
-SUGGESTED_NAME = "Handling whistleblowing reports"
+SUGGESTED_NAME = N_("Handling whistleblowing reports")
 SUGGESTED_MONTHS = 24
 
 
@@ -370,10 +370,11 @@ def correct_completion(
     audited with what it was; commits once."""
     if requirement_id != completion.requirement_id:
         _active_requirement(session, requirement_id)
+    day, clean_note = _checked_day(completed_on, today), _checked_note(note)
     before = _describe_completion(session, completion)
     completion.requirement_id = requirement_id
-    completion.completed_on = _checked_day(completed_on, today)
-    completion.note = _checked_note(note)
+    completion.completed_on = day
+    completion.note = clean_note
     audit.record(
         session,
         "training_corrected",

@@ -502,3 +502,28 @@ def test_names_and_notes_are_shown_escaped(
         page = admin.get(path).get_data(as_text=True)
         assert "<script>" not in page, path
         assert "&lt;script&gt;" in page, path
+
+
+def test_a_bad_correction_changes_nothing(
+    admin: FlaskClient, db: Session, people: dict[str, User]
+) -> None:
+    course = require(db)
+    completion = record(db, people["hanna"], course, date(2026, 3, 3))
+    url = f"/admin/training/completions/{completion.id}"
+    token = csrf_of(admin.get(url).get_data(as_text=True))
+    before = row_counts(db)
+    response = admin.post(
+        url,
+        data={
+            "csrf_token": token,
+            "requirement_id": str(course),
+            "completed_on": "2027-01-01",
+            "note": "changed",
+        },
+    )
+    assert response.status_code == 400
+    assert "cannot be in the future" in text(response)
+    assert 'value="changed"' in response.get_data(as_text=True)  # what was typed stays
+    db.expire_all()
+    assert (completion.completed_on, completion.note) == (date(2026, 3, 3), "")
+    assert row_counts(db) == before
