@@ -14,7 +14,7 @@ from portal.admin.forms import ConfirmForm
 from portal.admin.training_forms import CompletionForm, RequirementForm, requirement_form
 from portal.i18n import _
 from portal.models import TrainingCompletion, TrainingRequirement, User
-from portal.services import accounts, training
+from portal.services import accounts, training, training_records
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
@@ -29,7 +29,7 @@ def today() -> date:
 @bp.get("/training")
 @admin_required
 def training_page() -> ResponseReturnValue:
-    overview = training.overview(db_session())
+    overview = training_records.overview(db_session())
     return render_template(
         "admin/training.html",
         overview=overview,
@@ -128,7 +128,7 @@ def training_person(user_id: int) -> ResponseReturnValue:
     if not form.validate() or form.completed_on.data is None:
         return _person_page(user, form, _problems(form)), 400
     try:
-        training.record_completion(
+        training_records.record_completion(
             db_session(),
             user,
             requirement_id=int(form.requirement_id.data or 0),
@@ -158,7 +158,7 @@ def correct_training(completion_id: int) -> ResponseReturnValue:
     if not form.validate() or form.completed_on.data is None:
         return _correct_page(completion, user, form, _problems(form)), 400
     try:
-        training.correct_completion(
+        training_records.correct_completion(
             db_session(),
             completion,
             requirement_id=int(form.requirement_id.data or 0),
@@ -188,7 +188,9 @@ def remove_training(completion_id: int) -> ResponseReturnValue:
             user=user,
             form=form,
         ), _status()
-    training.remove_completion(db_session(), completion, actor_id=staff().user.id, now=utcnow())
+    training_records.remove_completion(
+        db_session(), completion, actor_id=staff().user.id, now=utcnow()
+    )
     flash(_("The training record is removed."), "info")
     return redirect(url_for("admin.training_person", user_id=user.id))
 
@@ -218,7 +220,7 @@ def _retire_page(requirement: TrainingRequirement, form: ConfirmForm, problem: s
         "admin/training_retire.html",
         requirement=requirement,
         who=training.audience_words(requirement),
-        count=training.count_required_of(db_session(), requirement),
+        count=training_records.count_required_of(db_session(), requirement),
         form=form,
         problem=problem,
     )
@@ -228,7 +230,7 @@ def _person_page(user: User, form: CompletionForm, problems: list[str]) -> str:
     return render_template(
         "admin/training_person.html",
         user=user,
-        record=training.person_record(db_session(), user),
+        record=training_records.person_record(db_session(), user),
         form=form,
         problems=problems,
         today=today(),
@@ -257,7 +259,7 @@ def _requirement_or_404(requirement_id: int) -> TrainingRequirement:
 
 def _completion_or_404(completion_id: int) -> TrainingCompletion:
     try:
-        return training.get_completion(db_session(), completion_id)
+        return training_records.get_completion(db_session(), completion_id)
     except NotFoundError:
         abort(404)
 

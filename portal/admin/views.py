@@ -29,7 +29,7 @@ from portal.services import (
     notifications,
     readiness,
     sitetext,
-    training,
+    training_records,
 )
 from portal.services.clock import holidays, preview, versions
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -65,7 +65,7 @@ def users() -> str:
         accounts=accounts.list_accounts(db_session()),
         labels=labels,
         pending=approvals.pending_by_user(db_session()),
-        training_gaps=training.gaps_by_user(db_session(), training_views.today()),
+        training_gaps=training_records.gaps_by_user(db_session(), training_views.today()),
         level_names={int(choice.value): choice.label for choice in LEVEL_CHOICES},
     )
 

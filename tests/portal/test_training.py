@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import AuditEntry, Role, TrainingCompletion, TrainingRequirement, User
-from portal.services import training
+from portal.services import training, training_records
 from portal.services.errors import InvalidInputError
 from tests.factories import NOW, make_admin, make_handler, make_user
 from tests.portal.test_reporter_web import csrf_of
@@ -60,7 +60,7 @@ def require(db: Session, name: str = COURSE, who: str = "handlers:1", months: st
 
 
 def record(db: Session, user: User, requirement_id: int, day: date) -> TrainingCompletion:
-    return training.record_completion(
+    return training_records.record_completion(
         db,
         user,
         requirement_id=requirement_id,
@@ -335,7 +335,7 @@ def test_gaps_missing_expired_and_fresh(
     # Hanna has none; Sven completed it 25 months ago (valid 24); Ida this month.
     record(db, people["sven"], course, date(2024, 10, 23))
     record(db, ida, course, date(2026, 11, 2))
-    gaps = training.gaps_by_user(db, TODAY)
+    gaps = training_records.gaps_by_user(db, TODAY)
     assert [g.expired_on for g in gaps[people["hanna"].id]] == [None]
     assert [g.expired_on for g in gaps[people["sven"].id]] == [date(2026, 10, 23)]
     assert ida.id not in gaps and people["admin"].id not in gaps
@@ -351,15 +351,15 @@ def test_gaps_missing_expired_and_fresh(
     )
     # A later completion supersedes the expired one.
     record(db, people["sven"], course, date(2026, 11, 20))
-    assert people["sven"].id not in training.gaps_by_user(db, TODAY)
+    assert people["sven"].id not in training_records.gaps_by_user(db, TODAY)
 
 
 def test_the_day_it_expires_it_is_flagged_and_not_the_day_before(db: Session) -> None:
     hanna = make_handler(db, "hanna")
     course = require(db)
     record(db, hanna, course, date(2024, 11, 23))
-    assert hanna.id not in training.gaps_by_user(db, date(2026, 11, 22))
-    (gap,) = training.gaps_by_user(db, date(2026, 11, 23))[hanna.id]
+    assert hanna.id not in training_records.gaps_by_user(db, date(2026, 11, 22))
+    (gap,) = training_records.gaps_by_user(db, date(2026, 11, 23))[hanna.id]
     assert gap.expired_on == date(2026, 11, 23)
 
 
@@ -367,11 +367,11 @@ def test_a_retired_requirement_flags_nobody(
     admin: FlaskClient, db: Session, people: dict[str, User]
 ) -> None:
     course = require(db)
-    assert training.gaps_by_user(db, TODAY)
+    assert training_records.gaps_by_user(db, TODAY)
     requirement = db.get(TrainingRequirement, course)
     assert requirement is not None
     training.retire_requirement(db, requirement, actor_id=_anyone(db), now=NOW)
-    assert training.gaps_by_user(db, TODAY) == {}
+    assert training_records.gaps_by_user(db, TODAY) == {}
     assert "Missing:" not in text(admin.get("/admin/users"))
     assert "Missing:" not in text(admin.get("/admin/training"))
     assert training.requirements_summary(db) == []
@@ -385,7 +385,7 @@ def test_audiences_decide_who_is_flagged(db: Session, people: dict[str, User]) -
     require(db, "Site administration", who="admins", months="")
     gaps = {
         user_id: sorted(g.requirement.name for g in found)
-        for user_id, found in training.gaps_by_user(db, TODAY).items()
+        for user_id, found in training_records.gaps_by_user(db, TODAY).items()
     }
     assert gaps == {
         people["sven"].id: ["Supervision"],
@@ -396,7 +396,7 @@ def test_audiences_decide_who_is_flagged(db: Session, people: dict[str, User]) -
     # A deactivated account is never flagged.
     people["sven"].active = False
     db.commit()
-    assert people["sven"].id not in training.gaps_by_user(db, TODAY)
+    assert people["sven"].id not in training_records.gaps_by_user(db, TODAY)
 
 
 def test_requirements_summary_states_the_requirement_in_words(
@@ -483,7 +483,7 @@ def test_names_and_notes_are_shown_escaped(
 ) -> None:
     evil = '<script>alert("x")</script>'
     course = require(db, evil)
-    training.record_completion(
+    training_records.record_completion(
         db,
         people["sven"],
         requirement_id=course,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Attachment, User
-from portal.services import accounts, staff_auth, training
+from portal.services import accounts, staff_auth, training, training_records
 from portal.timeutil import utcnow
 from tests.factories import file_bytes, handler_private_key, make_admin, make_handler
 from tests.portal.test_reporter_web import csrf_of
@@ -98,7 +98,7 @@ def everything(app: Flask, db: Session) -> tuple[FlaskClient, dict[str, str]]:
     requirement = training.add_requirement(
         db, name="Induction", who="handlers:1", months="24", actor_id=boss.id, now=now
     )
-    completion = training.record_completion(
+    completion = training_records.record_completion(
         db,
         hanna,
         requirement_id=requirement.id,
