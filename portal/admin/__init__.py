@@ -13,5 +13,6 @@ from portal.admin import (  # noqa: E402, F401  (routes register on import)
     retention_views,
     site_views,
     template_views,
+    training_views,
     views,
 )

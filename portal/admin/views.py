@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from portal import i18n
-from portal.admin import bp, translation_views
+from portal.admin import bp, training_views, translation_views
 from portal.admin.forms import (
     LEVEL_CHOICES,
     AccountFormBase,
@@ -21,7 +21,16 @@ from portal.handler import approval_views
 from portal.handler.forms import PlainForm
 from portal.i18n import N_, _
 from portal.models import RecipientChange, User
-from portal.services import accounts, approvals, clock, intake, notifications, readiness, sitetext
+from portal.services import (
+    accounts,
+    approvals,
+    clock,
+    intake,
+    notifications,
+    readiness,
+    sitetext,
+    training_records,
+)
 from portal.services.clock import holidays, preview, versions
 from portal.services.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from portal.services.policies import PRESETS
@@ -56,6 +65,7 @@ def users() -> str:
         accounts=accounts.list_accounts(db_session()),
         labels=labels,
         pending=approvals.pending_by_user(db_session()),
+        training_gaps=training_records.gaps_by_user(db_session(), training_views.today()),
         level_names={int(choice.value): choice.label for choice in LEVEL_CHOICES},
     )
 

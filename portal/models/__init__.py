@@ -58,6 +58,7 @@ from portal.models.redactions import Redaction
 from portal.models.responses import ResponseTemplate
 from portal.models.site import SiteSetting
 from portal.models.storage import AttachmentChunk
+from portal.models.training import TrainingCompletion, TrainingRequirement
 from portal.models.users import Role, StaffSession, User, UserCategory
 
 __all__ = [
@@ -117,6 +118,8 @@ __all__ = [
     "SiteText",
     "StaffDraft",
     "StaffSession",
+    "TrainingCompletion",
+    "TrainingRequirement",
     "User",
     "UserCategory",
 ]

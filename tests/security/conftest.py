@@ -39,6 +39,8 @@ URL_VALUES = {
     # Response templates: a kind of message and a language.
     "template_kind": "acknowledgement",
     "language": "en",
+    "requirement_id": "1",
+    "completion_id": "1",
 }
 
 

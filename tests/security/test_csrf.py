@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from portal.models import Attachment, User
-from portal.services import accounts, staff_auth
+from portal.services import accounts, staff_auth, training, training_records
 from portal.timeutil import utcnow
 from tests.factories import file_bytes, handler_private_key, make_admin, make_handler
 from tests.portal.test_reporter_web import csrf_of
@@ -93,8 +93,25 @@ def everything(app: Flask, db: Session) -> tuple[FlaskClient, dict[str, str]]:
         now=utcnow(),
     )
     attachment = db.scalars(select(Attachment.uid)).one()
+    # A training requirement and a record, so the training pages' POSTs reach real rows.
+    now = utcnow()
+    requirement = training.add_requirement(
+        db, name="Induction", who="handlers:1", months="24", actor_id=boss.id, now=now
+    )
+    completion = training_records.record_completion(
+        db,
+        hanna,
+        requirement_id=requirement.id,
+        completed_on=now.date(),
+        note="",
+        today=now.date(),
+        actor_id=boss.id,
+        now=now,
+    )
     values = {
         **URL_VALUES,
+        "requirement_id": str(requirement.id),
+        "completion_id": str(completion.id),
         "uid": case.uid,
         "attachment_uid": attachment,
         "user_id": str(hanna.id),

@@ -87,6 +87,8 @@ def route_values(db: Session) -> dict[str, Any]:
         "decision": "approve",
         "section": "categories",
         "key": "fraud",
+        "requirement_id": 1,
+        "completion_id": 1,
     }
 
 
