@@ -8,7 +8,7 @@ import flask_babel
 from flask import Response, render_template, url_for
 
 from portal.reporter import bp
-from portal.services.policy_page import content, document, flowchart, sections
+from portal.services.policy_page import blocks, content, document, flowchart, sections
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, current_settings, db_session, intake_settings
 
@@ -42,7 +42,7 @@ def policy() -> str:
             report_url=url_for("reporter.file_report"),
             check_url=url_for("reporter.check"),
         ),
-        kind=sections.kind,
+        kind=blocks.kind,
         flowchart_markup=flowchart.markup,
     )
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from portal.i18n import _
 from portal.services import pdf
-from portal.services.policy_page import flowchart, sections
+from portal.services.policy_page import blocks, flowchart, sections
 from portal.services.policy_page.content import PolicyPage
 
 BLOCKS = frozenset({"p", "li", "h2", "h3", "blockquote", "br", "ul", "ol"})
@@ -85,7 +85,7 @@ class _Writer:
         for paragraph in plain_paragraphs(html):
             self.text(paragraph)
 
-    def table(self, table: sections.Table) -> None:
+    def table(self, table: blocks.Table) -> None:
         """A table as lines: its caption, then each row's cells, headed by the column names."""
         self.subheading(table.caption)
         for row in table.rows:
@@ -118,14 +118,14 @@ def render_policy(
                 out.staff_text(block)
             elif isinstance(block, flowchart.Flowchart):
                 out.chart(block)
-            elif isinstance(block, sections.Subheading):
+            elif isinstance(block, blocks.Subheading):
                 out.subheading(block.text)
-            elif isinstance(block, sections.Link):
+            elif isinstance(block, blocks.Link):
                 out.text(_("%(link)s: %(url)s", link=block.text, url=block.url))
-            elif isinstance(block, sections.Bullets):
+            elif isinstance(block, blocks.Bullets):
                 for number, item in enumerate(block.items, start=1):
                     out.text(f"{number}. {item}" if block.ordered else f"• {item}")
-            elif isinstance(block, sections.Table):
+            elif isinstance(block, blocks.Table):
                 out.table(block)
             else:
                 out.text(block)

@@ -95,7 +95,7 @@ def _durations(clock: ClockFacts) -> str:
     if len(clock.times) == 1:
         return clock.times[0].words()
     return ", ".join(
-        _("%(duration)s at tier %(tiers)s", duration=t.words(), tiers=_tiers(t.tiers))
+        _("%(duration)s (tier %(tiers)s)", duration=t.words(), tiers=_tiers(t.tiers))
         for t in clock.times
     )
 

@@ -6,50 +6,13 @@ write these sections, so they state the same thing in the same words.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from markupsafe import Markup
-
 from portal.i18n import _
+from portal.services.policy_page.blocks import Block, Bullets, Link, Row, Subheading, Table
 from portal.services.policy_page.content import PolicyPage, PublishedPolicy
 from portal.services.policy_page.facts import Climb, ClockFacts, TimeAllowed
-from portal.services.policy_page.flowchart import Flowchart
-
-
-@dataclass(frozen=True)
-class Subheading:
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    items: tuple[str, ...]
-    ordered: bool = False
-
-
-@dataclass(frozen=True)
-class Link:
-    text: str
-    url: str
-
-
-@dataclass(frozen=True)
-class Row:
-    cells: tuple[str | tuple[str, ...], ...]
-    # What the row is about, for a machine: data-* attributes on the page (never shown).
-    data: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    header: tuple[str, ...]
-    rows: tuple[Row, ...]
-    key: str = ""
-
-
-Block = str | Markup | Subheading | Bullets | Link | Table | Flowchart
 
 
 @dataclass(frozen=True)
@@ -440,13 +403,4 @@ def _review(page: PolicyPage, day: Callable[[date], str]) -> Iterator[Block]:
         yield Bullets(tuple(lines))
 
 
-def kind(block: Block) -> str:
-    """What a block is, for the page's template to draw it."""
-    if isinstance(block, Markup):
-        return "staff"
-    if isinstance(block, str):
-        return "text"
-    return type(block).__name__.lower()
-
-
-__all__ = ["Block", "Bullets", "Link", "Row", "Section", "Subheading", "Table", "kind", "sections"]
+__all__ = ["Section", "sections"]
