@@ -100,6 +100,8 @@ PART_OF_PATH: tuple[tuple[str, str], ...] = (
     ("portal/services/follow_ups.py", "reporter"),
     ("portal/services/errors.py", "reporter"),
     ("portal/services/quota.py", "reporter"),
+    # The published policy (/policy and its PDF) is a reporter page.
+    ("portal/services/policy_page/", "reporter"),
 )
 
 

@@ -40,6 +40,7 @@ from portal.services import (
 from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.policy_page.words import kept_words
 from portal.timeutil import utcnow
 from portal.uploads import (
     STORE_FAILED_TEXT,
@@ -87,7 +88,7 @@ def landing() -> str:
         welcome=texts["welcome"],
         first_run=not readiness.has_staff(db_session()),
         kept_for=[
-            (kept.label, retention.kept_words(kept.days))
+            (kept.label, kept_words(kept.days))
             for kept in retention.kept_for(
                 current_settings().retention_days,
                 app_config().retention,

@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session, defer
 
 from portal.config import Category, IntakeConfig, RetentionConfig
-from portal.i18n import _, _n, in_language
+from portal.i18n import _, in_language
 from portal.models import (
     Attachment,
     Case,
@@ -103,16 +103,6 @@ def kept_for(
     if len({k.days for k in kept}) <= 1:
         return [KeptFor(None, kept[0].days if kept else config.default_days)]
     return kept
-
-
-def kept_words(days: int) -> str:
-    """How long a case is kept, in the page's language: in years or months where it comes out
-    even ("5 years"), else in days."""
-    if days % 365 == 0:
-        return _n("%(num)d year", "%(num)d years", days // 365)
-    if days % 30 == 0:
-        return _n("%(num)d month", "%(num)d months", days // 30)
-    return _n("%(num)d day", "%(num)d days", days)
 
 
 def deletion_due(case: Case, days: int) -> datetime | None:

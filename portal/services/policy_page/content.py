@@ -28,6 +28,7 @@ from portal.services.policies import LateWindow, Policy, shown
 from portal.services.policy_page.facts import ClockFacts, clock_facts
 from portal.services.policy_page.flowchart import Flowchart, flowchart_of
 from portal.services.policy_page.texts import POLICY_TEXTS
+from portal.services.policy_page.words import kept_words
 from portal.services.site_settings import EffectiveIntake
 
 # The staff-written sections, in the order of the page.
@@ -133,7 +134,7 @@ def policy_page(
         groups=tuple(g.label for g in intake_settings.groups),
         late_windows=tuple(late_windows(session, intake_settings)),
         kept_for=tuple(
-            (kept.label, retention.kept_words(kept.days))
+            (kept.label, kept_words(kept.days))
             for kept in retention.kept_for(
                 retention_days, retention_config, intake_settings.categories
             )

@@ -16,9 +16,10 @@ from portal.config import ReporterGroup
 from portal.i18n import _
 from portal.models import Case, EventKind
 from portal.services.calendar import Duration
-from portal.services.clock.preview import START_WORDS, STOP_WORDS, in_sentence
+from portal.services.clock.preview import in_sentence
 from portal.services.clock.schedule import ladder_of
 from portal.services.policies import TIERS, ClockRule, Policy, shown
+from portal.services.policy_page.words import START_WORDS, STOP_WORDS
 
 
 @dataclass(frozen=True)
