@@ -103,6 +103,8 @@ PART_OF_PATH: tuple[tuple[str, str], ...] = (
     ("portal/services/errors.py", "reporter"),
     ("portal/services/quota.py", "reporter"),
     ("portal/services/reporting/", "reporter"),
+    # The published policy (/policy and its PDF) is a reporter page.
+    ("portal/services/policy_page/", "reporter"),
 )
 
 

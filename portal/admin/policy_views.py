@@ -16,6 +16,7 @@ from portal.services import clock
 from portal.services.clock import meetings, preview, reviews, versions
 from portal.services.errors import InvalidInputError
 from portal.services.policies import PRESETS, Policy, PolicyError, load_policy
+from portal.services.policy_page import facts, flowchart
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
 from portal.web import app_config, clock_settings, db_session, intake_settings
@@ -91,6 +92,9 @@ def policy_page(policy: str) -> ResponseReturnValue:
         timezone=timezone,
         local_minute=preview.local_minute,
         review=reviews.review_status(db_session(), policy, clock_settings().calendar),
+        # The flowchart the policy page publishes, of the very version shown here.
+        flow=flowchart.flowchart_of(chosen, tuple(facts.clock_facts(chosen, groups))),
+        flowchart_markup=flowchart.markup,
         now=utcnow(),
         local_day=_local_day,
     ), (400 if problems else 200)

@@ -33,6 +33,13 @@ TEXT_LABELS = {
         "Notice of the external mediator (sent to the reporter by the clock): name the mediator "
         "and how to reach them; {duration} is replaced by the policy's time to resolve"
     ),
+    # The sections of the published policy (/policy) that only people can write.
+    "policy_purpose": _l("Policy page: purpose and scope"),
+    "policy_definitions": _l("Policy page: definitions beyond the glossary"),
+    "policy_investigation": _l("Policy page: how we investigate"),
+    "policy_quality": _l("Policy page: quality assurance"),
+    "policy_training": _l("Policy page: training requirements"),
+    "policy_regulatory": _l("Policy page: regulatory summary"),
 }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from portal import i18n
 from portal.argon2_gate import Argon2BusyError
 from portal.downloads import attachment_response
-from portal.i18n import N_, _, _n
+from portal.i18n import N_, _
 from portal.reporter import blank_pages, bp
 from portal.reporter.forms import (
     CheckForm,
@@ -40,6 +40,7 @@ from portal.services import (
 from portal.services.attachments import StoreUnavailableError
 from portal.services.clock import appeals
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.policy_page.words import kept_words
 from portal.services.reporting import awaited, proofs
 from portal.timeutil import utcnow
 from portal.uploads import (
@@ -76,16 +77,6 @@ STATUS_WORDS = {
 }
 SESSION_KEY = "reporter"
 RECEIPT_KEY = "receipt"
-
-
-def kept_words(days: int) -> str:
-    """How long a case is kept, in the page's language: in years or months where it comes out
-    even ("5 years"), else in days."""
-    if days % 365 == 0:
-        return _n("%(num)d year", "%(num)d years", days // 365)
-    if days % 30 == 0:
-        return _n("%(num)d month", "%(num)d months", days // 30)
-    return _n("%(num)d day", "%(num)d days", days)
 
 
 @bp.get("/")

@@ -21,6 +21,7 @@ from portal import i18n
 from portal.i18n import N_, _
 from portal.models import SiteText
 from portal.services import audit
+from portal.services.policy_page.texts import POLICY_TEXTS
 
 ALLOWED_TAGS = frozenset(
     {"p", "br", "strong", "em", "ul", "ol", "li", "a", "h2", "h3", "blockquote"}
@@ -48,6 +49,8 @@ DEFAULTS = {
         "external Dispute Resolution Officer / Mediator. To reach them, reply here and we will "
         "give you their name and contact details straight away.</p>"
     ),
+    # The sections of the published policy (/policy) that only people can write.
+    **POLICY_TEXTS,
 }
 
 

@@ -48,7 +48,8 @@ def test_staff_and_reporter_pages_fit_both_widths_say_each_message_kind_and_pass
     evidence.write_bytes(b"ledger lines 12 and 13, the same invoice twice\n")
 
     reporter = ReporterNavigator(page, live_server)
-    for path in ("/report", "/check"):  # the report form and the sign-in to a case
+    # The report form, the sign-in to a case and the published policy (its flowchart included).
+    for path in ("/report", "/check", "/policy"):
         page.goto(f"{live_server}{path}")
         check_page(page)
     reporter.open_landing()

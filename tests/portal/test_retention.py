@@ -23,8 +23,8 @@ from portal.models import (
     ReporterSession,
     User,
 )
-from portal.reporter.views import kept_words
 from portal.services import audit, retention
+from portal.services.policy_page.words import kept_words
 from portal.services.retention import RetentionResult
 from tests.factories import NOW, file_bytes, make_admin, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, intake_fields, receipt_of

@@ -182,6 +182,8 @@ def test_onion_location_on_reporter_pages_with_the_same_path_and_query(
         if r.endpoint.startswith("reporter.") and "GET" in (r.methods or ())
     ]
     assert "/" in reporter_paths and "/report" in reporter_paths
+    # The published policy and its PDF are reporter pages too.
+    assert "/policy" in reporter_paths and "/policy.pdf" in reporter_paths
     for path in reporter_paths:
         response = client.get(path)
         assert response.headers.get("Onion-Location") == ONION + path, path
@@ -242,3 +244,16 @@ def test_forms_post_over_https_without_a_referer(make_app: AppFactory) -> None:
         data={"csrf_token": csrf_of(page), "receipt_code": "1234", "passphrase": "x"},
     )
     assert "could not be accepted" not in response.get_data(as_text=True)
+
+
+def test_the_published_policy_and_its_pdf_carry_the_reporter_headers(
+    make_app: AppFactory, db: Session
+) -> None:
+    client = make_app().test_client()
+    page = client.get("/policy")
+    assert page.status_code == 200 and "<script" not in page.get_data(as_text=True)
+    assert_security_headers(page, "GET /policy")
+    document = client.get("/policy.pdf")
+    assert document.status_code == 200 and document.mimetype == "application/pdf"
+    assert document.data.startswith(b"%PDF-") and b"/JavaScript" not in document.data
+    assert_security_headers(document, "GET /policy.pdf")
