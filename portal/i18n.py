@@ -105,6 +105,7 @@ PART_OF_PATH: tuple[tuple[str, str], ...] = (
     ("portal/services/reporting/", "reporter"),
     # The published policy (/policy and its PDF) is a reporter page.
     ("portal/services/policy_page/", "reporter"),
+    ("portal/services/training_words.py", "reporter"),
 )
 
 

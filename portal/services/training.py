@@ -23,6 +23,8 @@ from portal.models import TrainingRequirement, User
 from portal.models.training import AUDIENCES
 from portal.services import audit
 from portal.services.errors import InvalidInputError, NotFoundError
+from portal.services.training_words import audience_choice_words as audience_choice_words
+from portal.services.training_words import requirements_summary as requirements_summary
 
 MAX_NAME = 200
 MAX_NOTE = 500
@@ -53,19 +55,6 @@ def audience_choices() -> list[tuple[str, str]]:
     """(value, words) for the form's list of who must have a training."""
     values = [f"handlers:{level}" for level in LEVELS] + [a for a in AUDIENCES if a != "handlers"]
     return [(value, audience_choice_words(value)) for value in values]
-
-
-def audience_choice_words(value: str) -> str:
-    words = {
-        "handlers:1": _("all handlers"),
-        "handlers:2": _("handlers at escalation level 2 or above"),
-        "handlers:3": _("handlers at escalation level 3"),
-        "admins": _("admins"),
-        "custodians": _("custodians"),
-        "analysts": _("analysts"),
-        "staff": _("all staff"),
-    }
-    return words.get(value, value)
 
 
 def parse_audience(value: str) -> tuple[str, int]:
@@ -260,34 +249,3 @@ def _describe(requirement: TrainingRequirement) -> str:
 
 
 # -- for the published policy ---------------------------------------------------------------
-
-
-def requirements_summary(session: Session) -> list[str]:
-    """The training requirements in words, one sentence each, in the page's language, for the
-    published policy page (seeds/003, "Training requirements"): e.g. "All handlers complete
-    “Handling whistleblowing reports”, and again every 24 months." Retired requirements are
-    left out; an empty list means the site requires no training, and the page says what it
-    says then. Names are as the admins wrote them (the page escapes them like anything typed).
-    """
-    sentences = []
-    for requirement in list_requirements(session):
-        who = audience_words(requirement)
-        if requirement.valid_months is None:
-            sentences.append(
-                _(
-                    "%(who)s complete “%(name)s” once.",
-                    who=who[:1].upper() + who[1:],
-                    name=requirement.name,
-                )
-            )
-        else:
-            sentences.append(
-                _n(
-                    "%(who)s complete “%(name)s”, and again every month.",
-                    "%(who)s complete “%(name)s”, and again every %(num)d months.",
-                    requirement.valid_months,
-                    who=who[:1].upper() + who[1:],
-                    name=requirement.name,
-                )
-            )
-    return sentences

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from portal.config import Config
 from portal.models import User
-from portal.services import clock, sitetext
+from portal.services import clock, sitetext, training
 from portal.services.calendar import BusinessCalendar, Duration, Unit
 from portal.services.clock import preview, versions
 from portal.services.clock.preview import Happening
@@ -462,3 +462,23 @@ def test_the_admin_policy_page_shows_the_flowchart(app: Flask, db: Session, admi
     assert "Committee decides the appeal" in drawing
     ET.fromstring(drawing)  # noqa: S314  (the site's own SVG: it must parse)
     assert staff.get("/admin/texts?key=policy_training").status_code == 200
+
+
+def test_the_training_the_admins_require_is_stated_on_the_page_and_in_the_pdf(
+    client: FlaskClient, db: Session, admin: User
+) -> None:
+    sentence = "All handlers complete “Handling whistleblowing reports”, and again every 24 months."
+    assert sentence not in squeezed(policy_html(client))
+    training.add_requirement(
+        db,
+        name="Handling whistleblowing reports",
+        who="handlers:1",
+        months="24",
+        actor_id=admin.id,
+        now=NOW,
+    )
+    assert sentence in squeezed(policy_html(client))
+    assert sentence in pdf_text(client)
+    retired = training.list_requirements(db)[0]
+    training.retire_requirement(db, retired, actor_id=admin.id, now=NOW)
+    assert sentence not in squeezed(policy_html(client))

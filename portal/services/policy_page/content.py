@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from portal.config import RetentionConfig
 from portal.i18n import _
 from portal.models import EventKind, User
-from portal.services import intake, retention, sitetext
+from portal.services import intake, retention, sitetext, training_words
 from portal.services.calendar import BusinessCalendar, Duration
 from portal.services.clock import appeals, meetings, reviews
 from portal.services.clock.schedule import LEVEL_NAMES, policies_by_category
@@ -87,6 +87,8 @@ class PolicyPage:
     mediator: Markup | None
     other_ways: Markup
     texts: Mapping[str, Markup]
+    # The training the admins require, in words (Admin > Training); empty when none is.
+    training: tuple[str, ...] = ()
 
     @property
     def has_appeal(self) -> bool:
@@ -149,6 +151,7 @@ def policy_page(
         mediator=mediator,
         other_ways=texts["other_ways"],
         texts={key: texts[key] for key in STAFF_SECTIONS},
+        training=tuple(training_words.requirements_summary(session)),
     )
 
 

@@ -44,12 +44,20 @@ def sections(
         Section("escalation", _("Escalation"), tuple(_escalation(page))),
         Section("mediation", _("Alternative dispute resolution"), tuple(_mediation(page))),
         Section("quality", _("Quality assurance"), (texts["policy_quality"],)),
-        Section("training", _("Training requirements"), (texts["policy_training"],)),
+        Section("training", _("Training requirements"), tuple(_training(page))),
         Section("contact", _("Contact points"), tuple(_contact(page, day, report_url, check_url))),
         Section("regulatory", _("Regulatory summary"), (texts["policy_regulatory"],)),
         Section("flowchart", _("Flowchart"), tuple(_flowcharts(page))),
         Section("review", _("Review of this policy"), tuple(_review(page, day))),
     ]
+
+
+def _training(page: PolicyPage) -> Iterator[Block]:
+    """What the admins record as required (Admin > Training), then what they wrote."""
+    if page.training:
+        yield _("Every member of staff who handles reports completes the training required here:")
+        yield Bullets(page.training)
+    yield page.texts["policy_training"]
 
 
 def _glossary() -> Bullets:
