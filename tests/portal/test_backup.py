@@ -14,12 +14,13 @@ import time
 import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.engine import make_url
 
 import crypto
@@ -27,7 +28,8 @@ from portal import backup_config, create_app, migrate
 from portal.backup import BackupError, _pg_dump
 from portal.config import BackupConfig, Config, ConfigError, config_from_mapping
 from portal.db import make_engine
-from portal.models import Attachment, Case, Message
+from portal.models import Attachment, Case, CaseStatus, Message
+from portal.timeutil import utcnow
 from tests.conftest import make_config, require_postgres
 from tests.factories import file_bytes, make_handler, sign_in_as
 from tests.portal.test_reporter_web import csrf_of, intake_fields, receipt_of
@@ -399,3 +401,34 @@ def test_a_backup_without_a_configuration_file_says_so(
     key = str(site.private_key_file)
     assert backup_config.main([str(backup), "--private-key", key, "--out", str(out)]) == 1
     assert not out.exists()
+
+
+def test_a_restore_applies_retention_before_anyone_can_open_a_case_whose_time_ran_out(
+    site: Site,
+) -> None:
+    code, passphrase, _handler = open_a_case(site)
+    # The case was closed long ago: its time ran out while the backup lay on a shelf.
+    long_ago = utcnow() - timedelta(days=site.config.retention.default_days + 1)
+    with site.app.extensions["candor.sessionmaker"]() as session:
+        session.execute(update(Case).values(status=CaseStatus.CLOSED, closed_at=long_ago))
+        session.commit()
+    backup = site.tmp / "candor.backup"
+    assert site.cli("backup", str(backup))[0] == 0
+    destroy(site)
+    status, output = site.cli("restore", str(backup), "--private-key", str(site.private_key_file))
+    assert status == 0, output
+    assert "cases deleted by retention: 1" in output
+    with site.app.extensions["candor.sessionmaker"]() as session:
+        case = session.scalars(select(Case)).one()
+        assert case.deleted_at is not None and case.sealed_report == b""
+        assert session.scalar(select(func.count()).select_from(Message)) == 0
+    # The reporter's receipt code opens nothing, and no file is left.
+    reporter = site.app.test_client()
+    check = reporter.get("/check").get_data(as_text=True)
+    refused = reporter.post(
+        "/check",
+        data={"csrf_token": csrf_of(check), "receipt_code": code, "passphrase": passphrase},
+    )
+    assert refused.status_code == 400
+    assert reporter.get("/case").status_code != 200
+    assert list(site.config.storage.attachments_dir.iterdir()) == []
