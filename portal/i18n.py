@@ -72,6 +72,7 @@ DEFAULT = "en"
 PARTS = ("reporter", "automatic", "staff")
 PART_OF_PATH: tuple[tuple[str, str], ...] = (
     # The admins' policy editor and preview: staff.
+    ("portal/services/clock/event_words.py", "reporter"),
     ("portal/services/clock/policy_text.py", "staff"),
     ("portal/services/clock/versions.py", "staff"),
     ("portal/services/clock/preview.py", "staff"),

@@ -17,9 +17,11 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from portal.i18n import N_, _, _n
+from portal.i18n import _, _n
 from portal.models import Case, Deadline, DeadlineState, EventKind
 from portal.services.calendar import BusinessCalendar, Duration
+from portal.services.clock.event_words import START_WORDS as START_WORDS
+from portal.services.clock.event_words import STOP_WORDS as STOP_WORDS
 from portal.services.clock.meetings import next_meeting
 from portal.services.clock.schedule import (
     TOP_LEVEL,
@@ -40,42 +42,6 @@ MAX_EVENTS = 500
 ESCALATION_NOTICE = "escalation"
 # The notice when the deadline passes with nobody higher to pass the report to.
 OVERDUE_NOTICE = "overdue"
-# What starts a clock, as the words of its duration read ("within 7 days of receipt"); marked
-# here, translated where they are put into words.
-START_WORDS = {
-    EventKind.RECEIVED: N_("receipt"),
-    EventKind.ACKNOWLEDGED: N_("the acknowledgement"),
-    EventKind.FEEDBACK_SENT: N_("the feedback"),
-    EventKind.DECISION_SENT: N_("the decision"),
-    EventKind.RESOLVED: N_("the resolution"),
-    EventKind.APPEAL_FILED: N_("the appeal"),
-    EventKind.REPORTER_MESSAGE: N_("the reporter's message"),
-    EventKind.RESOLUTION_SENT: N_("the resolution message"),
-    EventKind.REPORTER_SATISFIED: N_("the reporter's word that they are satisfied"),
-    EventKind.REOPENED: N_("reopening"),
-    EventKind.SECRETARY_ASKED: N_("the appeal reaching the Company Secretary"),
-    EventKind.SECRETARY_ANSWERED: N_("the Company Secretary's answer"),
-    EventKind.COMMITTEE_ASKED: N_("the appeal reaching the committee"),
-    EventKind.COMMITTEE_DECIDED: N_("the committee's decision"),
-    EventKind.TIER_CHANGED: N_("the change of tier"),
-}
-STOP_WORDS = {
-    EventKind.RECEIVED: N_("the report is received"),
-    EventKind.ACKNOWLEDGED: N_("an acknowledgement is sent"),
-    EventKind.FEEDBACK_SENT: N_("feedback is sent"),
-    EventKind.DECISION_SENT: N_("a decision is sent"),
-    EventKind.RESOLVED: N_("the case is resolved"),
-    EventKind.APPEAL_FILED: N_("an appeal is filed"),
-    EventKind.REPORTER_MESSAGE: N_("the reporter writes"),
-    EventKind.RESOLUTION_SENT: N_("a resolution is sent to the reporter"),
-    EventKind.REPORTER_SATISFIED: N_("the reporter says they are satisfied"),
-    EventKind.REOPENED: N_("the case is reopened"),
-    EventKind.SECRETARY_ASKED: N_("the appeal goes to the Company Secretary"),
-    EventKind.SECRETARY_ANSWERED: N_("the Company Secretary answers"),
-    EventKind.COMMITTEE_ASKED: N_("the appeal goes to the committee"),
-    EventKind.COMMITTEE_DECIDED: N_("the committee's majority decision is recorded"),
-    EventKind.TIER_CHANGED: N_("a handler changes the tier"),
-}
 
 
 class Happening(enum.Enum):
