@@ -264,16 +264,7 @@ def _resolution(page: PolicyPage) -> Iterator[Block]:
         "with your receipt code and passphrase, and you can answer them there."
     )
     for policy in page.policies:
-        lines = [
-            _(
-                "%(clock)s: within %(times)s of %(start)s; it ends when %(stops)s.",
-                clock=c.label,
-                times=", ".join(_times_words(c)),
-                start=c.counted_from,
-                stops=c.stops,
-            )
-            for c in policy.clocks
-        ]
+        lines = [_clock_sentence(c) for c in policy.clocks]
         yield Subheading(policy.title)
         yield Bullets(tuple(lines))
         if policy.follow_up:
@@ -281,6 +272,35 @@ def _resolution(page: PolicyPage) -> Iterator[Block]:
             yield Bullets(policy.follow_up)
     if page.has_appeal:
         yield _("If you disagree with a decision, you can appeal on this site, from your case.")
+
+
+def _clock_sentence(clock: ClockFacts) -> str:
+    """One clock in a sentence: its time from its start, its end, and its extension if any."""
+    times = ", ".join(_time_words(t) for t in clock.times)
+    if clock.at_meeting:
+        sentence = _(
+            "%(clock)s: at the committee's next meeting, or, without one, within %(times)s of "
+            "%(start)s; it ends when %(stops)s.",
+            clock=clock.label,
+            times=times,
+            start=clock.counted_from,
+            stops=clock.stops,
+        )
+    else:
+        sentence = _(
+            "%(clock)s: within %(times)s of %(start)s; it ends when %(stops)s.",
+            clock=clock.label,
+            times=times,
+            start=clock.counted_from,
+            stops=clock.stops,
+        )
+    if clock.extended_to is not None:
+        extension = _(
+            "It may be extended once to %(longer)s, with a recorded reason.",
+            longer=clock.extended_to.words(),
+        )
+        sentence = f"{sentence} {extension}"
+    return sentence
 
 
 def _escalation(page: PolicyPage) -> Iterator[Block]:
