@@ -482,3 +482,18 @@ def test_the_training_the_admins_require_is_stated_on_the_page_and_in_the_pdf(
     retired = training.list_requirements(db)[0]
     training.retire_requirement(db, retired, actor_id=admin.id, now=NOW)
     assert sentence not in squeezed(policy_html(client))
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_each_clock_reads_as_a_whole_sentence_in_resolution_and_communication(
+    client: FlaskClient, db: Session, admin: User, preset: str
+) -> None:
+    use_policy(db, admin, preset)
+    html = policy_html(client)
+    start = html.index("<h2>Resolution and communication</h2>")
+    text = squeezed(html[start : html.index("<h2", start + 1)])
+    # No fragment left hanging where a time should follow, nor a reason "of" a start event.
+    assert "within:" not in text and "recorded reason of" not in text
+    if preset == "seed-membership":
+        assert "It may be extended once to 20 working days, with a recorded reason." in text
+        assert "at the committee's next meeting, or, without one, within" in text
