@@ -7,6 +7,10 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+# Connections kept open per process, and how many more may open under load.
+POOL_SIZE = 5
+MAX_OVERFLOW = 35
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets foreign keys enforced and write-ahead logging.
@@ -15,6 +19,13 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     they are lookups, tags and ciphertexts that have no place in a log.
     """
     kwargs.setdefault("hide_parameters", True)
+    if ":memory:" not in url and "mode=memory" not in url and "poolclass" not in kwargs:
+        # A connection for every server thread (gunicorn.conf.py runs 32): with fewer, a flood
+        # whose requests hold connections while they wait for an Argon2id slot leaves the page
+        # loads of everyone else waiting for a connection, not for the CPU. Beyond
+        # POOL_SIZE, connections are closed as soon as they are given back.
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", MAX_OVERFLOW)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30})
         engine = create_engine(url, **kwargs)

@@ -261,13 +261,6 @@ def submit_report(
     category = intake.category(submission.category)
     if category is None:  # validate() refused an unknown category already
         raise InvalidInputError(_("Choose what the report is about."))
-    # Written only once the report is accepted: until then this transaction only reads, so that
-    # discarding a refused form's files (a write of their own, in the database store) never
-    # waits on it.
-    session.execute(
-        delete(PendingReceipt).where(PendingReceipt.created_at < now - PENDING_RECEIPT_LIFETIME)
-    )
-
     # A report recorded by a handler runs its clocks from when it was received.
     received_at = submission.received_at or now
     keypair = crypto.generate_keypair()
@@ -276,6 +269,8 @@ def submit_report(
     uid = secrets.token_hex(16)
     # Argon2id (and any wait for its slot) before the first write: on SQLite a write holds the
     # database's one write lock until the commit, and a flood must not hold it while it waits.
+    # Until then this transaction only reads, so discarding a refused form's files (a write of
+    # their own, in the database store) never waits on it either.
     with gate.slot():
         wrapped_key, reporter_keys = crypto.wrap_with_secret_keys(
             keypair.private_key,
