@@ -29,8 +29,8 @@ bind = [os.environ.get("CANDOR_BIND", "127.0.0.1:8080")]
 # One process: rate-limit counters kept in "memory://" are per process.
 workers = 1
 # Threads enough that a flood cannot take them all: at most security.argon2_concurrency threads
-# run Argon2id and at most security.argon2_queue_max wait for a slot (one per CPU and 8 by
-# default: 10 on two CPUs); the rest serve pages, which wait on the database or the network far
+# run Argon2id and at most security.argon2_queue_max wait for a slot (one per CPU but one, and 8,
+# by default: 9 on two CPUs); the rest serve pages, which wait on the database or the network far
 # more than on the CPU. Raise it with those two settings. Argon2id releases the GIL.
 threads = 32
 # A request still running after this long (a stuck database, say) is ended and its worker

@@ -50,6 +50,7 @@ from _common import BENCH_INTEGRITY_KEY, app_config, argon2_production_ms, perce
 
 import crypto  # noqa: E402
 from portal import migrate  # noqa: E402
+from portal.config import default_argon2_concurrency  # noqa: E402
 from portal.db import make_engine, make_session_factory  # noqa: E402
 from portal.models import Role  # noqa: E402
 from portal.services import accounts  # noqa: E402
@@ -344,7 +345,7 @@ def outcome_of(call: Any) -> tuple[str, dict[str, str] | None, float]:
 
 def bench_overload(site: Server, raw: dict[str, Any], seconds: float) -> None:
     argon2_s = statistics.median(argon2_production_ms() for _ in range(3)) / 1000
-    slots = raw["security"]["argon2_concurrency"] or os.cpu_count() or 1
+    slots = raw["security"]["argon2_concurrency"] or default_argon2_concurrency()
     sustainable = slots / argon2_s
     flood_rate = 10 * sustainable
     print(

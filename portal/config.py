@@ -335,10 +335,17 @@ DEFAULT_CHECK_FIRST_DELAY_MINUTES = 1
 DEFAULT_CHECK_MAX_DELAY_MINUTES = 60
 
 
+def default_argon2_concurrency() -> int:
+    """Argon2id runs at once in one process when the configuration says 0: one per CPU but one,
+    so that a flood that keeps every slot busy still leaves a CPU to serve pages (and to refuse
+    the flood quickly); one on a single CPU."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 def _security(reader: _Reader, profile: str) -> SecurityConfig:
     concurrency = reader.optional("security.argon2_concurrency", int, 0, _not_negative)
     if concurrency == 0:
-        concurrency = os.cpu_count() or 1
+        concurrency = default_argon2_concurrency()
     queue_max = reader.optional(
         "security.argon2_queue_max", int, WAITING_PER_SLOT * concurrency, _not_negative
     )
