@@ -12,9 +12,10 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  #
 from portal.admin import bp
 from portal.admin.forms import ConfirmForm
 from portal.admin.training_forms import CompletionForm, RequirementForm, requirement_form
+from portal.admin.views import _status, _user_or_404
 from portal.i18n import _
 from portal.models import TrainingCompletion, TrainingRequirement, User
-from portal.services import accounts, training, training_records
+from portal.services import training, training_records
 from portal.services.errors import InvalidInputError, NotFoundError
 from portal.staff import admin_required, staff
 from portal.timeutil import utcnow
@@ -262,17 +263,6 @@ def _completion_or_404(completion_id: int) -> TrainingCompletion:
         return training_records.get_completion(db_session(), completion_id)
     except NotFoundError:
         abort(404)
-
-
-def _user_or_404(user_id: int) -> User:
-    try:
-        return accounts.get_user(db_session(), user_id)
-    except NotFoundError:
-        abort(404)
-
-
-def _status() -> int:
-    return 400 if request.method == "POST" else 200
 
 
 def _problems(form: object) -> list[str]:
